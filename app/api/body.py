@@ -1,0 +1,31 @@
+"""Reading a JSON request body under a size cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from app.errors import InvalidRequest, PayloadTooLarge
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """Return the parsed body; 413 past `max_bytes`, 400 when it is not JSON."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    if not chunks:
+        raise InvalidRequest("The request body is empty; a JSON object is expected.")
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"The request body is not valid JSON ({error.msg} at byte "
+                             f"{error.pos}).") from None

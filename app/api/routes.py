@@ -1,0 +1,105 @@
+"""CDS Hooks endpoints: discovery, service calls, feedback; plus health and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.body import read_json
+from app.errors import ServiceNotFound
+from app.feedback.models import parse_feedback
+from app.hooks.definitions import SERVICES, ServiceDefinition
+from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, render
+from app.security import CdsClient, expected_audience
+from app.service import evaluate_call, rule_of
+from app.state import AppState
+
+log = logging.getLogger("app.api")
+router = APIRouter()
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code,
+                    media_type="application/json")
+
+
+def _state(request: Request) -> AppState:
+    return request.app.state.cds  # type: ignore[no-any-return]
+
+
+async def _authenticate(request: Request, state: AppState) -> CdsClient | None:
+    """Verify the CDS Client's JWT when verification is on (CDS Hooks 2.0 'Trusting CDS Clients')."""
+    if state.verifier is None:
+        return None
+    audience = expected_audience(state.settings, str(request.url), request.url.path)
+    return await state.verifier.verify(request.headers.get("authorization"), audience)
+
+
+def _service(service_id: str) -> ServiceDefinition:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise ServiceNotFound(f"No CDS service with id '{service_id[:64]}'. "
+                              f"Known: {', '.join(SERVICES)}.")
+    return service
+
+
+@router.get("/cds-services")
+async def discovery(request: Request) -> Response:
+    await _authenticate(request, _state(request))
+    CALLS.labels("discovery", "-", "200").inc()
+    return _json({"services": [s.discovery() for s in SERVICES.values()]})
+
+
+@router.post("/cds-services/{service_id}")
+async def call_service(service_id: str, request: Request) -> Response:
+    state = _state(request)
+    service = _service(service_id)
+    client = await _authenticate(request, state)
+    started = time.perf_counter()
+    body = await read_json(request, state.settings.max_body_bytes)
+    evaluation = await evaluate_call(
+        body, service, http=state.http, settings=state.settings,
+        allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)
+    for card in evaluation.cards:
+        CARDS.labels(rule_of(card), card.indicator).inc()
+    LATENCY.labels(service.id).observe(time.perf_counter() - started)
+    CALLS.labels("service", service.id, "200").inc()
+    log.info("hook answered", extra={
+        "service": service.id, "rules": [rule_of(c) for c in evaluation.cards],
+        "snoozed": evaluation.snoozed, "sources": evaluation.gathered.sources,
+        "ms": round((time.perf_counter() - started) * 1000, 2)})
+    return _json({"cards": [c.model_dump(mode="json", exclude_none=True)
+                            for c in evaluation.cards]})
+
+
+@router.post("/cds-services/{service_id}/feedback")
+async def feedback(service_id: str, request: Request) -> Response:
+    state = _state(request)
+    service = _service(service_id)
+    await _authenticate(request, state)
+    items = parse_feedback(await read_json(request, state.settings.max_body_bytes))
+    stored = await state.store.record_feedback(service.id, items)
+    for item in items:
+        FEEDBACK.labels(item.outcome).inc()
+    CALLS.labels("feedback", service.id, "200").inc()
+    log.info("feedback stored", extra={"service": service.id, "received": len(items),
+                                       "stored": stored})
+    return _json({"received": len(items), "stored": stored})
+
+
+@router.get("/health")
+async def health(request: Request) -> Response:
+    state = _state(request)
+    return _json({"status": "ok", "database": await state.store.ping(),
+                  "jwtVerification": state.verifier is not None})
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    content, media_type = render()
+    return Response(content, media_type=media_type)

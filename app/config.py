@@ -1,0 +1,139 @@
+"""Service settings, read from environment variables prefixed ``BENZO_CDS_`` (see README)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ALL_RULES = ("opioid-benzodiazepine-overlap", "taper-plan", "off-ramp", "geriatric-risk",
+             "cbti-referral")
+
+# A development-only key; production start-up refuses it (see Settings.check_production).
+DEV_HASH_KEY = "benzo-cds-development-key-not-for-production"
+
+
+class TrustedIssuer(BaseModel):
+    """A CDS Client allowed to call us (CDS Hooks 2.0 "Trusting CDS Clients")."""
+
+    iss: str
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+    # jku header values honoured for this issuer; a jku not listed here is refused.
+    jku_allowlist: list[str] = Field(default_factory=list)
+    # FHIR server base URLs this issuer may hand us; the access token goes nowhere else.
+    fhir_servers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _needs_keys(self) -> TrustedIssuer:
+        if not (self.jwks_url or self.jwks_file or self.jku_allowlist):
+            raise ValueError(f"trusted issuer {self.iss!r} needs jwks_url, jwks_file or jku_allowlist")
+        return self
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string from the environment."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """All tunables: clinical thresholds, limits, security and storage."""
+
+    model_config = SettingsConfigDict(env_prefix="BENZO_CDS_", env_file=".env",
+                                      env_ignore_empty=True, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    # The service's public base URL (scheme://host[:port][/prefix]); JWT `aud` is checked
+    # against it. Unset: derived from the request (fine in development, not behind a proxy).
+    public_base_url: str | None = None
+
+    # --- clinical thresholds (each cited where it is used in app/cards/) ---
+    evaluation_date: date | None = None  # fixed clock for reproducible runs; None = today (UTC)
+    geriatric_age: int = 65               # AGS Beers 2023 applies from 65
+    adult_age: int = 18                   # CDC 2022 guideline scope
+    long_term_days: int = 28              # ASAM 2025 Table 2 (>= 1 month); STOPP D5 (>= 4 weeks)
+    review_interval_days: int = 90        # ASAM 2025 rec. 1: reassess at least every 3 months
+    new_order_max_days: int = 28          # ASAM 2025: limit to 2-4 weeks
+    follow_up_days: int = 28              # taper follow-up within 4 weeks
+    mme_critical: float = 50.0            # CDC 2022 rec. 8 naloxone risk threshold
+    cns_active_count_escalation: int = 3  # Beers 2023 Table 5: >= 3 CNS-active drugs
+    active_order_max_age_days: int = 730  # CDC Common "authoredOn within 2 years"
+    enabled_rules: CommaList = Field(default_factory=lambda: list(ALL_RULES))
+
+    # --- FHIR gathering and limits ---
+    fhir_timeout_seconds: float = 5.0
+    call_time_budget_seconds: float = 8.0
+    fhir_max_pages: int = 10
+    max_resources_per_call: int = 10_000
+    max_body_bytes: int = 10 * 1024 * 1024
+    # FHIR servers any caller may name when JWT verification is off (development).
+    # Empty in development = allow all (with a warning); production requires a list.
+    allowed_fhir_servers: CommaList = Field(default_factory=list)
+
+    # --- client authentication ---
+    jwt_required: bool | None = None      # None: required in production, off in development
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    trusted_issuers_file: Path | None = None
+    jwt_leeway_seconds: int = 30
+    jwt_max_lifetime_seconds: int = 3600
+    cors_origins: CommaList = Field(default_factory=lambda: ["*"])
+
+    # --- storage, snooze, logging ---
+    database_url: str = "sqlite+aiosqlite:///./benzo_cds.db"
+    patient_hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
+    snooze_days: int = 90                 # CDC opioid CDS override reasons snooze 3 months
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    _split = field_validator("enabled_rules", "allowed_fhir_servers", "cors_origins",
+                             mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _load_issuers_file(self) -> Settings:
+        if self.trusted_issuers_file is not None:
+            raw = json.loads(Path(self.trusted_issuers_file).read_text(encoding="utf-8"))
+            self.trusted_issuers = [TrustedIssuer.model_validate(item) for item in raw]
+        unknown = set(self.enabled_rules) - set(ALL_RULES)
+        if unknown:
+            raise ValueError(f"unknown rules in enabled_rules: {sorted(unknown)}")
+        return self
+
+    @property
+    def verify_jwt(self) -> bool:
+        if self.jwt_required is None:
+            return self.environment == "production"
+        return self.jwt_required
+
+    def today(self) -> date:
+        return self.evaluation_date or datetime.now(UTC).date()
+
+    def production_problems(self) -> list[str]:
+        """What makes this configuration unsafe for production (empty when fine)."""
+        problems = []
+        if not self.verify_jwt:
+            problems.append("JWT verification is off")
+        if not self.trusted_issuers:
+            problems.append("no trusted issuers are configured")
+        if self.patient_hash_key.get_secret_value() == DEV_HASH_KEY:
+            problems.append("BENZO_CDS_PATIENT_HASH_KEY is the development default")
+        return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""The services this CDS server offers: one per hook, with their 2.0 prefetch templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Focus = Literal["chart", "selected-drafts", "all-drafts"]
+
+# 2.0 tokens only ({{context.patientId}}); all MedicationRequest statuses because history
+# (how long a sedative has been taken, earlier tapers) matters to the rules.
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "medications": "MedicationRequest?patient={{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "carePlans": "CarePlan?patient={{context.patientId}}",
+    "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
+}
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    id: str
+    hook: str
+    title: str
+    description: str
+    focus: Focus
+    prefetch: dict[str, str]
+
+    def discovery(self) -> dict[str, Any]:
+        return {"hook": self.hook, "id": self.id, "title": self.title,
+                "description": self.description, "prefetch": dict(self.prefetch),
+                "usageRequirements": USAGE}
+
+
+USAGE = ("Advisory only. Needs read access to the patient's Patient, MedicationRequest, "
+         "Condition, CarePlan and ServiceRequest resources (prefetch or fhirAuthorization).")
+
+_WHAT = ("benzodiazepine safety: opioid or other CNS-depressant overlap, missing taper plan or "
+         "off-ramp, risk in adults 65 and older (AGS Beers 2023), and CBT-I for insomnia")
+
+SERVICES: dict[str, ServiceDefinition] = {s.id: s for s in (
+    ServiceDefinition(
+        id="benzo-safety-patient-view", hook="patient-view",
+        title="Benzodiazepine safety review",
+        description=f"Reviews the whole medication list when a chart is opened for {_WHAT}.",
+        focus="chart", prefetch=PREFETCH),
+    ServiceDefinition(
+        id="benzo-safety-order-select", hook="order-select",
+        title="Benzodiazepine safety check for selected orders",
+        description=f"Checks the selected draft medication orders for {_WHAT}.",
+        focus="selected-drafts", prefetch=PREFETCH),
+    ServiceDefinition(
+        id="benzo-safety-order-sign", hook="order-sign",
+        title="Benzodiazepine safety check before signing",
+        description=f"Checks all draft medication orders before signing for {_WHAT}.",
+        focus="all-drafts", prefetch=PREFETCH),
+)}

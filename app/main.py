@@ -1,0 +1,148 @@
+"""The ASGI application: `app.main:app`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api import routes
+from app.config import Settings, get_settings
+from app.errors import CdsError, InvalidRequest, Unauthorized
+from app.feedback.store import FeedbackStore, make_engine
+from app.fhir.gather import make_fhir_client
+from app.logging_setup import configure_logging, request_id_var
+from app.metrics import CALLS
+from app.security import JwtVerifier
+from app.state import AppState
+
+log = logging.getLogger("app")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
+
+
+def _error_response(error: CdsError) -> Response:
+    return Response(orjson.dumps(error.body()), status_code=error.status_code,
+                    media_type="application/json")
+
+
+def _startup_checks(settings: Settings) -> None:
+    if settings.environment == "production":
+        problems = settings.production_problems()
+        if problems:
+            raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+        return
+    if not settings.verify_jwt:
+        log.warning("!!! JWT VERIFICATION IS OFF: any caller is trusted. Development only; "
+                    "set BENZO_CDS_ENVIRONMENT=production with trusted issuers for real use. !!!")
+    if not settings.allowed_fhir_servers and not settings.verify_jwt:
+        log.warning("No BENZO_CDS_ALLOWED_FHIR_SERVERS: access tokens may be sent to any "
+                    "fhirServer a caller names (development default).")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; tests pass their own Settings."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings)
+    http = make_fhir_client(settings)
+    state = AppState(settings=settings, http=http, store=FeedbackStore(engine, settings),
+                     verifier=JwtVerifier(settings) if settings.verify_jwt else None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _startup_checks(settings)
+        await state.store.init()
+        yield
+        await http.aclose()
+        if state.verifier is not None:
+            await state.verifier.aclose()
+        await engine.dispose()
+
+    app = FastAPI(title="benzo-safety-cds", version="0.1.0", lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.cds = state
+    app.include_router(routes.router)
+    _install_preview(app)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
+        given = request.headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    # Browser clients (the CDS Hooks Sandbox) need CORS; preflight is answered without auth.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                       expose_headers=["X-Request-ID"], max_age=600)
+
+    @app.exception_handler(CdsError)
+    async def cds_error(request: Request, error: CdsError) -> Response:
+        if isinstance(error, Unauthorized):
+            log.warning("client authentication failed", extra={"reason": error.reason,
+                                                               "path": request.url.path})
+        else:
+            log.info("request refused", extra={"status": error.status_code,
+                                               "path": request.url.path,
+                                               "error": type(error).__name__})
+        CALLS.labels(_endpoint(request), "-", str(error.status_code)).inc()
+        return _error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> Response:
+        return _error_response(InvalidRequest("The request is malformed.", details=[
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+        body = {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "not-found" if error.status_code == 404 else "invalid",
+             "diagnostics": str(error.detail)}]}
+        return Response(orjson.dumps(body), status_code=error.status_code,
+                        media_type="application/json", headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        # Type only: exception messages can carry patient data.
+        log.error("unexpected error", extra={"error": type(error).__name__,
+                                             "path": request.url.path})
+        CALLS.labels(_endpoint(request), "-", "500").inc()
+        body = {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "fatal", "code": "exception", "diagnostics": "Internal error."}]}
+        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+
+    return app
+
+
+def _endpoint(request: Request) -> str:
+    path = request.url.path
+    if path.endswith("/feedback"):
+        return "feedback"
+    return "service" if path.startswith("/cds-services/") else "other"
+
+
+def _install_preview(app: FastAPI) -> None:
+    """Mount the card preview page when its module is present."""
+    try:
+        from app.preview import router as preview_router
+    except ImportError:
+        return
+    app.include_router(preview_router)
+
+
+app = create_app()

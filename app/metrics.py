@@ -1,0 +1,19 @@
+"""Prometheus metrics (no patient data in any label)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+CALLS = Counter("cds_calls_total", "HTTP calls by endpoint, service and status",
+                ["endpoint", "service", "status"])
+LATENCY = Histogram("cds_call_duration_seconds", "Hook call latency", ["service"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+CARDS = Counter("cds_cards_total", "Cards returned by rule and indicator", ["rule", "indicator"])
+SNOOZED = Counter("cds_cards_snoozed_total", "Cards suppressed by an earlier override", ["rule"])
+FHIR_ERRORS = Counter("cds_fhir_fetch_errors_total", "Hook calls that failed to gather data",
+                      ["service"])
+FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
+
+
+def render() -> tuple[bytes, str]:
+    return generate_latest(), CONTENT_TYPE_LATEST

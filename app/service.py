@@ -1,0 +1,93 @@
+"""One hook call end to end: envelope -> gathered data -> record -> cards (used by HTTP and CLI)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from app.cards import run_rules
+from app.cards.base import current_medications
+from app.config import Settings
+from app.errors import PayloadTooLarge
+from app.feedback.store import FeedbackStore, IssuedCard, drugs_key
+from app.fhir.gather import gather
+from app.gathered import Gathered
+from app.hooks.definitions import ServiceDefinition
+from app.metrics import SNOOZED
+from app.models.cards import Card
+from app.models.hooks import HookRequest, parse_hook_request
+from app.normalize import build_record
+from app.record import DrugClass, PatientRecord
+
+log = logging.getLogger("app.service")
+
+
+@dataclass
+class Evaluation:
+    request: HookRequest
+    gathered: Gathered
+    record: PatientRecord
+    cards: list[Card]
+    snoozed: list[str]
+
+
+def count_resources(body: dict[str, Any]) -> int:
+    """Resources a client sent inline (prefetch bundles and draft orders)."""
+    total = 0
+    values = list((body.get("prefetch") or {}).values()) if isinstance(body.get("prefetch"),
+                                                                        dict) else []
+    context = body.get("context")
+    if isinstance(context, dict):
+        values.append(context.get("draftOrders"))
+    for value in values:
+        if isinstance(value, dict):
+            entries = value.get("entry")
+            total += len(entries) if isinstance(entries, list) else 1
+    return total
+
+
+def situation_key(record: PatientRecord) -> str:
+    """The drugs in play; a new one joining brings a snoozed card back."""
+    return drugs_key(m.ingredient or m.name for m in current_medications(record)
+                     if m.drug_class is not DrugClass.OTHER)
+
+
+def rule_of(card: Card) -> str:
+    return card.source.topic.code if card.source.topic else "unknown"
+
+
+async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
+                        settings: Settings, allowed_fhir_servers: Sequence[str] | None,
+                        store: FeedbackStore | None = None) -> Evaluation:
+    """Validate, gather, normalize and run the rules; apply and record snoozes when a store is given."""
+    request, context = parse_hook_request(body, service.hook)
+    inline = count_resources(body)
+    if inline > settings.max_resources_per_call:
+        raise PayloadTooLarge(f"The request carries {inline} resources; the limit is "
+                              f"{settings.max_resources_per_call}.")
+    gathered = await gather(request, context, service, http, settings, allowed_fhir_servers)
+    record = build_record(gathered, today=settings.today(), settings=settings)
+    cards = run_rules(record, settings)
+    snoozed: list[str] = []
+    if store is not None and cards:
+        key = situation_key(record)
+        muted = await store.snoozed_rules(record.patient_id, datetime.now(UTC))
+        kept = []
+        for card in cards:
+            if key in muted.get(rule_of(card), set()):
+                snoozed.append(rule_of(card))
+                SNOOZED.labels(rule_of(card)).inc()
+            else:
+                kept.append(card)
+        cards = kept
+        await store.record_issued(service.id, [
+            IssuedCard(card_uuid=c.uuid or "", rule_id=rule_of(c), patient_id=record.patient_id,
+                       drugs_key=key) for c in cards if c.uuid])
+    if record.skipped:
+        log.info("resources skipped", extra={"skipped": record.skipped, "service": service.id})
+    return Evaluation(request, gathered, record, cards, snoozed)
