@@ -1,0 +1,67 @@
+"""Snooze: a card overridden for a patient stays quiet for settings.snooze_days.
+
+A card for rule R showing drugs K to patient P is suppressed when a card for (R, K) was
+overridden for P within the window. A new drug changes K, so the card comes back.
+The 90-day default follows the CDC opioid CDS override-reason snooze (3 months).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.feedback.db import feedback_table, issued_cards_table
+
+
+def drugs_key(ingredients_or_names: Iterable[str]) -> str:
+    """Order-free fingerprint of the drugs a card is about: sorted, lower-cased, '+'-joined."""
+    names = {name.strip().lower() for name in ingredients_or_names if name and name.strip()}
+    return "+".join(sorted(names))
+
+
+def patient_key(settings: Settings, patient_id: str) -> str:
+    """HMAC-SHA256 of the patient id: joinable across calls, useless without the key."""
+    secret = settings.patient_hash_key.get_secret_value().encode("utf-8")
+    return hmac.new(secret, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Aware UTC datetime; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str,
+                        now: datetime) -> dict[str, set[str]]:
+    """rule_id -> drugs_keys overridden for this patient within the snooze window ending now."""
+    now = as_utc(now)
+    cutoff = now - timedelta(days=settings.snooze_days)
+    fb, issued = feedback_table, issued_cards_table
+    query = (
+        select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp, fb.c.received_at)
+        .join(fb, fb.c.card_uuid == issued.c.card_uuid)
+        .where(and_(issued.c.patient_key == patient_key(settings, patient_id),
+                    fb.c.outcome == "overridden",
+                    fb.c.outcome_timestamp >= cutoff))
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    snoozed: dict[str, set[str]] = {}
+    for rule_id, key, outcome_at, received_at in rows:
+        # The client's clock is trusted only up to our own: a future outcomeTimestamp must
+        # not stretch the snooze beyond the window.
+        effective = min(outcome_at, received_at)
+        if cutoff <= effective <= now:
+            snoozed.setdefault(rule_id, set()).add(key)
+    return snoozed
+
+
+def is_snoozed(snoozed: dict[str, set[str]], rule_id: str, key: str) -> bool:
+    return key in snoozed.get(rule_id, set())
