@@ -1,0 +1,375 @@
+"""Gather the raw FHIR data one hook call needs: prefetch first, the FHIR server for the rest.
+
+Decisions (CDS Hooks 2.0 "Prefetch", plus our own fhirServer trust rules):
+
+* Per prefetch key: a resource or Bundle is used as sent; JSON null means "no data" and is not
+  fetched; an absent key, an OperationOutcome or anything that is not a FHIR resource object is
+  fetched from fhirServer with the same template. All fetches of a call run concurrently, each
+  bounded by ``fhir_timeout_seconds`` and the whole call by ``call_time_budget_seconds``.
+* A fhirServer outside ``allowed_fhir_servers`` (None = any server) is never contacted, with or
+  without a token: we do not raise at once (prefetch may cover everything), but any data that
+  then has to be fetched fails with 412 saying the server is not on the allowlist.
+* Data we cannot get -> PreconditionFailed (412, the spec's SHALL): no server, server refused,
+  non-200 answer, timeout, invalid JSON, wrong resource type. Messages name the data and the
+  reason, never a URL, token or patient id.
+* Limits we impose ourselves stop gathering without failing the call, and are recorded in
+  ``Gathered.skipped``: the page cap, a next link off the FHIR server base or already seen, a
+  prefetched Bundle with a next link but no usable server, and ``max_resources_per_call``
+  (resources beyond it are dropped). Cards are advisory; partial data is flagged, not fatal.
+* A Medication named by medicationReference that we cannot resolve is left unresolved (the
+  normalizer falls back to medicationReference.display) and counted in skipped.
+* Chart resources whose subject/patient names another patient are dropped and counted; draft
+  orders come from the context itself and are taken as sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from app.config import Settings
+from app.errors import PreconditionFailed
+from app.fhir.bundles import (
+    Resource,
+    entries,
+    is_bundle,
+    medication_reference,
+    next_link,
+    patient_ids,
+    resource_type,
+)
+from app.fhir.client import FetchFailure, FhirFetcher
+from app.fhir.servers import BaseUrl, is_allowed, parse_base
+from app.fhir.templates import TemplateError, describe, is_read, render, token_values
+from app.fhir.templates import resource_type as template_type
+from app.gathered import Gathered, SourceKind
+from app.hooks.definitions import ServiceDefinition
+from app.models.hooks import BaseContext, DraftOrdersBundle, HookRequest
+
+log = logging.getLogger(__name__)
+
+_CHART_TARGETS = {
+    "MedicationRequest": "medication_requests",
+    "MedicationOrder": "medication_requests",  # DSTU2; normalization decides what to do with it
+    "Condition": "conditions",
+    "CarePlan": "care_plans",
+    "ServiceRequest": "service_requests",
+}
+_ORDER_TYPES = ("MedicationRequest", "MedicationOrder")
+_MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_SAFE_TYPE = re.compile(r"^[A-Za-z]{1,40}$")
+
+Entry = tuple[str | None, Resource]  # (fullUrl or fetch URL, resource)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    key: str
+    template: str
+    kind: str
+    read: bool
+    what: str
+
+    @classmethod
+    def of(cls, key: str, template: str) -> _Plan:
+        return cls(key, template, template_type(template), is_read(template), describe(template))
+
+
+@dataclass
+class _KeyResult:
+    key: str
+    source: SourceKind
+    entries: list[Entry] = field(default_factory=list)
+
+
+def _type_name(answer: Any) -> str:
+    kind = resource_type(answer)
+    if kind is None:
+        return "something that is not a FHIR resource"
+    if not _SAFE_TYPE.match(kind):
+        return "an unknown resource type"
+    return f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"
+
+
+class _Call:
+    """State shared by the concurrent fetches of one hook call."""
+
+    def __init__(self, request: HookRequest, context: BaseContext, client: httpx.AsyncClient,
+                 settings: Settings, allowed: Sequence[str] | None) -> None:
+        self.settings = settings
+        self.context = context
+        self.prefetch = request.prefetch or {}
+        self.values = token_values(context)
+        self.gathered = Gathered(patient_id=context.patientId, hook=request.hook)
+        self.deadline = asyncio.get_running_loop().time() + settings.call_time_budget_seconds
+        self.paged_resources = 0
+        self.kept = 0
+        self._seen: set[tuple[str, str]] = set()
+        self.base: BaseUrl | None = None
+        self.fetcher: FhirFetcher | None = None
+        self.unavailable = "no prefetch and no fhirServer"
+        if request.fhirServer is not None:
+            if is_allowed(request.fhirServer, allowed):
+                self.base = parse_base(request.fhirServer)
+            else:
+                self.unavailable = ("no prefetch, and the fhirServer is not on this "
+                                    "service's allowlist")
+                log.warning("fhirServer refused: not on the allowlist; it will not be contacted")
+        if self.base is not None:
+            token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+            self.fetcher = FhirFetcher(client, token, timeout_seconds=settings.fhir_timeout_seconds,
+                                       max_bytes=settings.max_body_bytes)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    # --- one prefetch key ---
+
+    async def collect(self, plan: _Plan) -> _KeyResult:
+        if plan.key in self.prefetch:
+            value = self.prefetch[plan.key]
+            if value is None:
+                return _KeyResult(plan.key, "prefetch-null")
+            kind = resource_type(value)
+            if kind == "Bundle":
+                return _KeyResult(plan.key, "prefetch", await self.pages(value, None))
+            if kind == plan.kind and plan.read:
+                return _KeyResult(plan.key, "prefetch", [(None, value)])
+            self.gathered.skip("prefetch-operation-outcome" if kind == "OperationOutcome"
+                               else "prefetch-not-a-resource" if kind is None
+                               else "prefetch-unexpected-type")
+        return _KeyResult(plan.key, "fhir", await self.fetch(plan))
+
+    async def fetch(self, plan: _Plan) -> list[Entry]:
+        if self.fetcher is None or self.base is None:
+            raise FetchFailure(self.unavailable)
+        try:
+            url = self.base.join(render(plan.template, self.values))
+        except TemplateError as error:
+            raise FetchFailure(str(error)) from None
+        if not self.base.covers(url):
+            raise FetchFailure("the rendered template points outside the FHIR server")
+        answer = await self.fetcher.get_json(url)
+        kind = resource_type(answer)
+        if plan.read and kind == plan.kind:
+            return [(url, answer)]
+        if plan.read and kind != "Bundle":
+            raise FetchFailure(f"FHIR server answered the read with {_type_name(answer)}")
+        if kind != "Bundle":
+            raise FetchFailure(f"FHIR server answered the search with {_type_name(answer)}, "
+                               "not a Bundle")
+        return await self.pages(answer, url)
+
+    async def pages(self, bundle: Resource, url: str | None) -> list[Entry]:
+        """The entries of a Bundle and of its next pages, within our paging limits."""
+        seen = {url} if url else set()
+        collected: list[Entry] = []
+        page = 1
+        while True:
+            found, bad = entries(bundle)
+            if bad:
+                self.gathered.skip("bundle-entry-without-resource", bad)
+            collected += found
+            self.paged_resources += len(found)
+            link = next_link(bundle)
+            if link is None:
+                return collected
+            stop = self._paging_stop(link, seen, page)
+            if stop:
+                self.gathered.skip(stop)
+                return collected
+            assert self.fetcher is not None and self.base is not None
+            next_url = self.base.resolve(link)
+            seen.add(next_url)
+            answer = await self.fetcher.get_json(next_url)
+            if not is_bundle(answer):
+                raise FetchFailure(f"page {page + 1} of the search was {_type_name(answer)}, "
+                                   "not a Bundle")
+            bundle = answer
+            page += 1
+
+    def _paging_stop(self, link: str, seen: set[str], page: int) -> str | None:
+        """Why we do not follow this next link, or None to follow it."""
+        if page >= self.settings.fhir_max_pages:
+            return "paging-page-cap-reached"
+        if self.fetcher is None or self.base is None:
+            return "paging-no-usable-fhir-server"
+        next_url = self.base.resolve(link)
+        if not self.base.covers(next_url):
+            return "paging-next-link-off-server"
+        if next_url in seen:
+            return "paging-next-link-loop"
+        if self.paged_resources >= self.settings.max_resources_per_call:
+            return "paging-resource-cap-reached"
+        return None
+
+    # --- routing into Gathered ---
+
+    def route(self, full_url: str | None, resource: Resource) -> None:
+        kind = resource_type(resource)
+        if kind == "Medication":
+            self.index_medication(full_url, resource)
+            return
+        if kind == "OperationOutcome":
+            self.gathered.skip("bundle-operation-outcome")
+            return
+        if kind != "Patient" and kind not in _CHART_TARGETS:
+            self.gathered.skip("unexpected-resource-type")
+            return
+        if self.kept >= self.settings.max_resources_per_call:
+            self.gathered.skip("resource-cap-reached")
+            return
+        rid = resource.get("id")
+        if kind == "Patient":
+            if isinstance(rid, str) and rid != self.context.patientId:
+                self.gathered.skip("wrong-patient")
+                return
+            if self.gathered.patient is not None:
+                self.gathered.skip("duplicate-resource")
+                return
+            self.gathered.patient = resource
+        else:
+            if patient_ids(resource) - {self.context.patientId}:
+                self.gathered.skip("wrong-patient")
+                return
+            if isinstance(rid, str):
+                if (kind, rid) in self._seen:
+                    self.gathered.skip("duplicate-resource")
+                    return
+                self._seen.add((kind, rid))
+            getattr(self.gathered, _CHART_TARGETS[kind]).append(resource)
+        self.kept += 1
+
+    def index_medication(self, full_url: str | None, resource: Resource) -> None:
+        rid = resource.get("id")
+        if isinstance(rid, str) and rid:
+            self.gathered.medications.setdefault(f"Medication/{rid}", resource)
+        if full_url:
+            self.gathered.medications.setdefault(full_url, resource)
+
+    # --- medicationReference resolution ---
+
+    def unresolved_medications(self, orders: Iterable[Resource]) -> dict[str, str]:
+        """reference as written -> URL to read it from, for references not yet resolved."""
+        wanted: dict[str, str] = {}
+        for order in orders:
+            if resource_type(order) not in _ORDER_TYPES:
+                continue
+            ref = medication_reference(order)
+            if ref is None or ref.startswith("#") or ref in self.gathered.medications:
+                continue
+            match = _MEDICATION_REF.search(ref)
+            if match is None:
+                self.gathered.skip("medication-reference-unreadable")
+                continue
+            local = f"Medication/{match.group(1)}"
+            absolute = "://" in ref
+            if absolute and (self.base is None or not self.base.covers(ref)):
+                self.gathered.skip("medication-reference-off-server")
+                continue
+            if local in self.gathered.medications:
+                if absolute:  # same server: the bundle's copy is the one referenced
+                    self.gathered.medications[ref] = self.gathered.medications[local]
+                continue
+            if self.base is None:
+                self.gathered.skip("medication-unresolved-no-fhir-server")
+                continue
+            wanted.setdefault(ref, ref if absolute else self.base.join(local))
+        return wanted
+
+    async def resolve_medications(self, orders: Iterable[Resource]) -> None:
+        wanted = self.unresolved_medications(orders)
+        if not wanted or self.fetcher is None:
+            return
+        by_url: dict[str, list[str]] = {}
+        for ref, url in wanted.items():
+            by_url.setdefault(url, []).append(ref)
+        fetcher = self.fetcher
+        tasks = {url: asyncio.create_task(fetcher.get_json(url)) for url in by_url}
+        await _wait(tasks.values(), self.remaining())
+        for url, task in tasks.items():
+            answer = None if task.cancelled() or task.exception() else task.result()
+            if resource_type(answer) != "Medication":
+                self.gathered.skip("medication-unresolved", len(by_url[url]))
+                continue
+            rid = answer.get("id")
+            self.gathered.medications[f"Medication/{rid}" if isinstance(rid, str) else url] = answer
+            for ref in by_url[url]:
+                self.gathered.medications[ref] = answer
+
+
+async def _wait(tasks: Iterable[asyncio.Task[Any]], timeout: float) -> None:
+    """Wait for the tasks up to `timeout`, then cancel and reap the stragglers."""
+    pending = list(tasks)
+    try:
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+    finally:
+        late = [t for t in pending if not t.done()]
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
+
+
+def _failure_message(failures: list[tuple[_Plan, str]]) -> str:
+    parts = [f"{plan.what} ({why})" for plan, why in failures]
+    return "Could not obtain data this service needs: " + "; ".join(parts) + "."
+
+
+async def gather(request: HookRequest, context: BaseContext, service: ServiceDefinition,
+                 client: httpx.AsyncClient, settings: Settings,
+                 allowed_fhir_servers: Sequence[str] | None) -> Gathered:
+    """Collect the call's raw FHIR data into a Gathered, or raise PreconditionFailed (412)."""
+    call = _Call(request, context, client, settings, allowed_fhir_servers)
+    plans = [_Plan.of(key, template) for key, template in service.prefetch.items()]
+    tasks = [asyncio.create_task(call.collect(plan)) for plan in plans]
+    await _wait(tasks, call.remaining())
+
+    results: list[_KeyResult] = []
+    failures: list[tuple[_Plan, str]] = []
+    for plan, task in zip(plans, tasks, strict=True):
+        if task.cancelled():
+            failures.append((plan, "did not finish within the "
+                                   f"{settings.call_time_budget_seconds:g} s call budget"))
+        elif isinstance(task.exception(), FetchFailure):
+            failures.append((plan, task.exception().reason))  # type: ignore[union-attr]
+        else:
+            results.append(task.result())  # re-raises anything unexpected
+    if failures:
+        raise PreconditionFailed(_failure_message(failures))
+
+    gathered = call.gathered
+    for result in results:
+        gathered.sources[result.key] = result.source
+        for full_url, resource in result.entries:
+            call.route(full_url, resource)
+
+    drafts = getattr(context, "draftOrders", None)
+    if isinstance(drafts, DraftOrdersBundle):
+        gathered.sources["draftOrders"] = "context"
+        gathered.draft_orders = drafts.resources()
+        if len(drafts.entry) > len(gathered.draft_orders):
+            gathered.skip("draft-entry-without-resource",
+                          len(drafts.entry) - len(gathered.draft_orders))
+        for full_url, resource in entries({"entry": drafts.entry})[0]:
+            if resource_type(resource) == "Medication":
+                call.index_medication(full_url, resource)
+    selections = getattr(context, "selections", None)
+    if isinstance(selections, list):
+        gathered.selections = frozenset(selections)
+
+    patient_plans = [p for p in plans if p.read and p.kind == "Patient"]
+    if patient_plans and gathered.patient is None:
+        why = ("the client sent null for it" if gathered.sources.get(patient_plans[0].key)
+               == "prefetch-null" else "no Patient matching context.patientId was returned")
+        raise PreconditionFailed(_failure_message([(patient_plans[0], why)]))
+
+    await call.resolve_medications([*gathered.medication_requests, *gathered.draft_orders])
+    return gathered
