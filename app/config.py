@@ -32,7 +32,8 @@ class TrustedIssuer(BaseModel):
     @model_validator(mode="after")
     def _needs_keys(self) -> TrustedIssuer:
         if not (self.jwks_url or self.jwks_file or self.jku_allowlist):
-            raise ValueError(f"trusted issuer {self.iss!r} needs jwks_url, jwks_file or jku_allowlist")
+            raise ValueError(f"trusted issuer {self.iss!r} needs jwks_url, jwks_file or "
+                             "jku_allowlist")
         return self
 
 

@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api import routes
 from app.config import Settings, get_settings
 from app.errors import CdsError, InvalidRequest, Unauthorized
-from app.feedback.store import FeedbackStore, make_engine
-from app.fhir.gather import make_fhir_client
+from app.feedback.db import make_engine
+from app.feedback.store import FeedbackStore
+from app.fhir.client import make_fhir_client
 from app.logging_setup import configure_logging, request_id_var
 from app.metrics import CALLS
 from app.security import JwtVerifier

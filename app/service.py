@@ -14,7 +14,8 @@ from app.cards import run_rules
 from app.cards.base import current_medications
 from app.config import Settings
 from app.errors import PayloadTooLarge
-from app.feedback.store import FeedbackStore, IssuedCard, drugs_key
+from app.feedback.snooze import drugs_key
+from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
 from app.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
@@ -64,7 +65,7 @@ def rule_of(card: Card) -> str:
 async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
                         settings: Settings, allowed_fhir_servers: Sequence[str] | None,
                         store: FeedbackStore | None = None) -> Evaluation:
-    """Validate, gather, normalize and run the rules; apply and record snoozes when a store is given."""
+    """Validate, gather, normalize, run the rules; apply and record snoozes given a store."""
     request, context = parse_hook_request(body, service.hook)
     inline = count_resources(body)
     if inline > settings.max_resources_per_call:

@@ -33,10 +33,15 @@ def _state(request: Request) -> AppState:
 
 
 async def _authenticate(request: Request, state: AppState) -> CdsClient | None:
-    """Verify the CDS Client's JWT when verification is on (CDS Hooks 2.0 'Trusting CDS Clients')."""
+    """Verify the client's JWT when verification is on (CDS Hooks 2.0 'Trusting CDS Clients')."""
     if state.verifier is None:
         return None
-    audience = expected_audience(state.settings, str(request.url), request.url.path)
+    # `aud` is this endpoint's URL; the path is taken relative to any proxy root_path, which
+    # public_base_url already carries.
+    path, root = request.url.path, request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    audience = expected_audience(state.settings, str(request.url), path)
     return await state.verifier.verify(request.headers.get("authorization"), audience)
 
 

@@ -1,0 +1,81 @@
+"""`benzo-cds` command line: serve, evaluate, review, feedback-report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
+                log_config=None, access_log=False, proxy_headers=args.proxy_headers)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from app.cli_evaluate import run_evaluate
+
+    return run_evaluate(args.directory, date_arg=args.date, as_json=args.json)
+
+
+def _review(args: argparse.Namespace) -> int:
+    from app.cli_review import run_review
+
+    return asyncio.run(run_review(args))
+
+
+def _feedback_report(args: argparse.Namespace) -> int:
+    from app.cli_report import run_report
+
+    return asyncio.run(run_report(as_json=args.json))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benzo-cds", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the CDS Hooks service with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--proxy-headers", action="store_true",
+                       help="trust X-Forwarded-* from a reverse proxy")
+    serve.set_defaults(func=_serve)
+
+    evaluate = sub.add_parser("evaluate", help="run all rules over a folder of FHIR bundles")
+    evaluate.add_argument("directory")
+    evaluate.add_argument("--date", default="latest",
+                          help="evaluation date YYYY-MM-DD, 'today', or 'latest' (each "
+                               "patient's latest recorded date; default)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    evaluate.set_defaults(func=_evaluate)
+
+    review = sub.add_parser("review", help="gather a patient from a FHIR server and show cards")
+    review.add_argument("--fhir-server", required=True)
+    review.add_argument("--patient", required=True)
+    review.add_argument("--hook", default="patient-view",
+                        choices=["patient-view", "order-select", "order-sign"])
+    review.add_argument("--token", help="bearer token for the FHIR server")
+    review.add_argument("--draft-order", action="append", default=[],
+                        help="JSON file with a draft MedicationRequest (or a Bundle of them)")
+    review.add_argument("--date", help="evaluation date YYYY-MM-DD (default today)")
+    review.add_argument("--json", action="store_true", help="print the CDS Hooks response JSON")
+    review.set_defaults(func=_review)
+
+    report = sub.add_parser("feedback-report", help="acceptance and override rates per rule")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(func=_feedback_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""`benzo-cds evaluate DIR`: run all rules over a folder of FHIR bundles; print cards and counts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.config import ALL_RULES, get_settings
+from app.errors import CdsError
+from app.hooks.definitions import SERVICES
+from app.service import evaluate_call, rule_of
+
+_KEYS = {"MedicationRequest": "medications", "Condition": "conditions",
+         "CarePlan": "carePlans", "ServiceRequest": "serviceRequests"}
+_DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
+
+
+def bundle_to_request(bundle: dict[str, Any], name: str) -> dict[str, Any]:
+    """A patient-view hook request whose prefetch holds the bundle's resources."""
+    resources = [e["resource"] for e in bundle.get("entry", [])
+                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
+    if patient is None:
+        raise ValueError("bundle has no Patient")
+    prefetch: dict[str, Any] = {"patient": patient}
+    for kind, key in _KEYS.items():
+        found = [r for r in resources if r.get("resourceType") == kind]
+        prefetch[key] = ({"resourceType": "Bundle", "type": "searchset", "total": len(found),
+                          "entry": [{"resource": r} for r in found]} if found else None)
+    return {"hook": "patient-view", "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "context": {"userId": "Practitioner/benzo-cds-evaluate",
+                        "patientId": str(patient.get("id", "unknown"))},
+            "prefetch": prefetch}
+
+
+def latest_date(bundle: dict[str, Any]) -> date | None:
+    """The latest clinical date in the bundle: evaluate old synthetic records 'as of' their end."""
+    found: list[date] = []
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
+        for field in _DATE_FIELDS:
+            value = resource.get(field)
+            if isinstance(value, str) and len(value) >= 10:
+                try:
+                    found.append(date.fromisoformat(value[:10]))
+                except ValueError:
+                    continue
+    return max(found) if found else None
+
+
+async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
+    base = get_settings()
+    service = SERVICES["benzo-safety-patient-view"]
+    rows: list[dict[str, Any]] = []
+    # No network: every resource comes from the bundle as prefetch.
+    async with httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda _: httpx.Response(599))) as http:
+        for path in sorted(directory.glob("*.json")):
+            row: dict[str, Any] = {"file": path.name}
+            try:
+                bundle = json.loads(path.read_text(encoding="utf-8"))
+                if date_arg == "latest":
+                    when = latest_date(bundle) or base.today()
+                elif date_arg == "today":
+                    when = base.today()
+                else:
+                    when = date.fromisoformat(date_arg)
+                settings = base.model_copy(update={"evaluation_date": when})
+                evaluation = await evaluate_call(bundle_to_request(bundle, path.name), service,
+                                                 http=http, settings=settings,
+                                                 allowed_fhir_servers=None)
+            except (ValueError, CdsError) as error:
+                row["error"] = getattr(error, "message", None) or str(error)
+                rows.append(row)
+                continue
+            row.update(date=when.isoformat(), age=evaluation.record.age,
+                       cards=[{"rule": rule_of(c), "indicator": c.indicator,
+                               "summary": c.summary} for c in evaluation.cards])
+            rows.append(row)
+    return rows
+
+
+def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False) -> int:
+    folder = Path(directory)
+    if not folder.is_dir():
+        print(f"benzo-cds evaluate: {directory} is not a directory")
+        return 2
+    rows = asyncio.run(_evaluate_dir(folder, date_arg))
+    counts = Counter((card["rule"], card["indicator"]) for row in rows
+                     for card in row.get("cards", []))
+    if as_json:
+        print(json.dumps({"patients": rows, "counts": [
+            {"rule": r, "indicator": i, "cards": n} for (r, i), n in sorted(counts.items())]},
+            indent=2))
+        return 0
+    print(f"{'file':<44} {'as of':<10} {'age':>4}  cards")
+    for row in rows:
+        if "error" in row:
+            print(f"{row['file']:<44} error: {row['error']}")
+            continue
+        cards = ", ".join(f"{c['rule']} ({c['indicator']})" for c in row["cards"]) or "-"
+        age = "?" if row["age"] is None else row["age"]
+        print(f"{row['file']:<44} {row['date']:<10} {age:>4}  {cards}")
+    print(f"\n{'rule':<32} {'info':>5} {'warning':>8} {'critical':>9} {'total':>6}")
+    for rule in ALL_RULES:
+        by = {i: counts.get((rule, i), 0) for i in ("info", "warning", "critical")}
+        print(f"{rule:<32} {by['info']:>5} {by['warning']:>8} {by['critical']:>9} "
+              f"{sum(by.values()):>6}")
+    print(f"\n{len(rows)} patients, {sum(1 for r in rows if r.get('cards'))} with cards, "
+          f"{sum(1 for r in rows if 'error' in r)} unreadable")
+    return 0
