@@ -1,0 +1,28 @@
+"""The clinical rules, in the order their cards are returned, and the runner for enabled ones."""
+
+from __future__ import annotations
+
+from app.cards import cbti_referral, geriatric, off_ramp, opioid_overlap, taper_plan
+from app.cards.base import Rule
+from app.config import Settings
+from app.models.cards import Card
+from app.record import PatientRecord
+
+# Ordered by severity of the harm each card addresses; a new rule is one module plus one line.
+RULES: dict[str, Rule] = {
+    opioid_overlap.RULE_ID: opioid_overlap.evaluate,
+    taper_plan.RULE_ID: taper_plan.evaluate,
+    off_ramp.RULE_ID: off_ramp.evaluate,
+    geriatric.RULE_ID: geriatric.evaluate,
+    cbti_referral.RULE_ID: cbti_referral.evaluate,
+}
+
+
+def run_rules(record: PatientRecord, settings: Settings) -> list[Card]:
+    """Cards from every rule in settings.enabled_rules, in registry order."""
+    enabled = set(settings.enabled_rules)
+    cards: list[Card] = []
+    for rule_id, rule in RULES.items():
+        if rule_id in enabled:
+            cards.extend(rule(record, settings))
+    return cards

@@ -1,0 +1,69 @@
+"""Insomnia treated with a benzodiazepine or Z-drug and no CBT-I referral (ACP 2016; AASM 2021).
+
+ACP 2016: CBT-I is the initial treatment for chronic insomnia disorder in all adults (strong).
+AASM 2021: multicomponent CBT-I for chronic insomnia in adults (strong). Both guidelines are
+for adults, so a patient known to be under settings.adult_age gets no card. Any CBT-I
+referral already on record (active or completed) suppresses the card: a completed course is
+still CBT-I given, and a re-referral is a clinical call rather than a reminder.
+"""
+
+from __future__ import annotations
+
+from app.cards import common
+from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.resources import cbti_referral
+from app.config import Settings
+from app.models.cards import Action, Card, Link, Suggestion
+from app.record import ConditionCategory, PatientRecord, PlanKind
+
+RULE_ID = "cbti-referral"
+TOPIC = "CBT-I for insomnia treated with a benzodiazepine or Z-drug"
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One info card offering a draft CBT-I referral."""
+    if record.age is not None and record.age < settings.adult_age:
+        return []
+    if any(p.kind is PlanKind.CBTI_REFERRAL for p in record.plans):
+        return []
+    focus = common.focus_refs(record)
+    involved = [m for m in common.bzras(common.pool(record)) if m.ref in focus]
+    insomnia = record.conditions_in(ConditionCategory.INSOMNIA)
+    for_sleep = [m for m in involved if ConditionCategory.INSOMNIA in m.reason_categories]
+    if not involved or not (insomnia or for_sleep):
+        return []
+
+    names = common.drug_names(involved)
+    evidence = ", ".join(f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
+                         for c in insomnia)
+    lines = ["**Insomnia:** " + (evidence or "reason on the order"), common.bullet_list(involved),
+             "\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
+             "strong; AASM 2021, strong), and it helps during a sedative taper (ASAM 2025 "
+             "rec. 10). Options: in-person, group, or digital CBT-I.",
+             "Do not stop the sedative abruptly; plan any reduction gradually."]
+    card_id = card_uuid(record, RULE_ID, involved)
+    suggestion = Suggestion(
+        label="Refer to cognitive behavioural therapy for insomnia (CBT-I)",
+        uuid=suggestion_uuid(card_id, "cbti-referral"),
+        isRecommended=True,
+        actions=(Action(type="create", description="Draft a CBT-I referral.",
+                        resource=cbti_referral(record, insomnia[0] if insomnia else None)),),
+    )
+    return [Card(
+        uuid=card_id,
+        summary=common.fit_summary("Insomnia on {drugs}: refer for CBT-I, the first-line "
+                                   "treatment (ACP 2016, AASM 2021)", names),
+        detail="\n".join(lines),
+        indicator="info",
+        source=common.source(common.ACP_2016, RULE_ID, TOPIC),
+        suggestions=(suggestion,),
+        # A single referral is offered.
+        selectionBehavior="at-most-one",
+        overrideReasons=(
+            common.project_reason("cbti-elsewhere", "CBT-I already done or arranged elsewhere"),
+            common.project_reason("cbti-not-suitable", "CBT-I not available or not suitable now"),
+            common.project_reason("patient-declines-referral", "Patient declines referral"),
+            common.SNOOZE_3_MONTHS,
+        ),
+        links=(Link(label=common.AASM_2021[0], url=common.AASM_2021[1], type="absolute"),),
+    )]

@@ -1,0 +1,158 @@
+"""Shared card pieces: which medications a rule may look at, sources, override reasons, text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from app.cards.base import TOPIC_SYSTEM, current_medications, focus_medications
+from app.models.cards import Coding, OverrideReason, Source
+from app.record import BZRA_CLASSES, ConditionCategory, MedicationUse, PatientRecord
+
+# --- guideline sources (label, public URL) --------------------------------------------------
+CDC_2022 = ("CDC 2022 Clinical Practice Guideline for Prescribing Opioids for Pain, rec. 11",
+            "https://www.cdc.gov/mmwr/volumes/71/rr/rr7103a1.htm")
+ASAM_2025 = ("Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM 2025, JGIM)",
+             "https://doi.org/10.1007/s11606-025-09499-2")
+BEERS_2023 = ("AGS Beers Criteria 2023 (J Am Geriatr Soc)", "https://doi.org/10.1111/jgs.18372")
+ACP_2016 = ("ACP 2016 guideline: CBT-I first for chronic insomnia (Ann Intern Med)",
+            "https://doi.org/10.7326/M15-2175")
+AASM_2021 = ("AASM 2021 behavioral treatments for chronic insomnia (J Clin Sleep Med)",
+             "https://doi.org/10.5664/jcsm.8986")
+FDA_2020_BOXED = ("FDA 2020 boxed warning: benzodiazepine dependence and withdrawal",
+                  "https://www.fda.gov/drugs/drug-safety-and-availability/"
+                  "fda-requiring-boxed-warning-updated-improve-safe-use-benzodiazepine-drug-class")
+# Patient-facing material checked to exist: the BZRA algorithm and patient pamphlet page, and
+# the page that hosts the EMPOWER sedative-hypnotic brochure (Tannenbaum, JAMA Intern Med 2014).
+DEPRESCRIBING_ALGORITHMS = ("Deprescribing BZRA algorithm and patient pamphlet (deprescribing.org)",
+                            "https://deprescribing.org/resources/deprescribing-guidelines-algorithms/")
+EMPOWER_BROCHURE = ("EMPOWER sedative-hypnotic patient brochure (deprescribing.org)",
+                    "https://deprescribing.org/resources/deprescribing-information-pamphlets/")
+
+
+def source(guideline: tuple[str, str], rule_id: str, topic: str) -> Source:
+    label, url = guideline
+    return Source(label=label, url=url,
+                  topic=Coding(system=TOPIC_SYSTEM, code=rule_id, display=topic))
+
+
+# --- override reasons -----------------------------------------------------------------------
+CDC_OVERRIDE_SYSTEM = "http://fhir.org/guides/cdc/opioid-cds/CodeSystem/opioidcds-overrideReasons"
+# Project reasons that the CDC code system has no code for.
+OVERRIDE_SYSTEM = "urn:benzo-safety-cds:override-reason"
+
+
+def cdc_reason(code: str, display: str) -> OverrideReason:
+    return OverrideReason(system=CDC_OVERRIDE_SYSTEM, code=code, display=display)
+
+
+def project_reason(code: str, display: str) -> OverrideReason:
+    return OverrideReason(system=OVERRIDE_SYSTEM, code=code, display=display)
+
+
+# Displays are the CDC CodeSystem's own; the CDC PlanDefinitions snooze for 3 months.
+SNOOZE_3_MONTHS = cdc_reason("snooze-3-months", "Snooze Alert for 3 Months")
+BENEFITS_OUTWEIGH_RISKS = project_reason("benefits-outweigh-risks",
+                                         "Benefits outweigh risks (discussed with patient)")
+ALREADY_TAPERING = project_reason("already-tapering", "Patient already on supervised taper")
+PLAN_ELSEWHERE = project_reason("plan-documented-elsewhere",
+                                "Taper plan or review documented elsewhere")
+PATIENT_DECLINES_TAPER = project_reason("patient-declines-taper",
+                                        "Patient declines taper for now; revisit next visit")
+SPECIALIST_MANAGED = project_reason("specialist-managed",
+                                    "Managed by a specialist (e.g., psychiatry, neurology)")
+
+
+# --- which medications a rule looks at ------------------------------------------------------
+def pool(record: PatientRecord) -> list[MedicationUse]:
+    """Medications a rule may combine: selected drafts with the chart (order-select), else all."""
+    if record.hook == "order-select":
+        return [m for m in record.medications
+                if (m.is_draft and m.is_selected) or (m.is_active and not m.is_draft)]
+    return current_medications(record)
+
+
+def focus_refs(record: PatientRecord) -> set[str]:
+    return {m.ref for m in focus_medications(record)}
+
+
+def bzras(meds: Iterable[MedicationUse]) -> list[MedicationUse]:
+    return [m for m in meds if m.drug_class in BZRA_CLASSES]
+
+
+def chart_orders(record: PatientRecord) -> list[MedicationUse]:
+    """Active orders already on the chart (not drafts)."""
+    return [m for m in record.medications if m.is_active and not m.is_draft]
+
+
+def same_drug(a: MedicationUse, b: MedicationUse) -> bool:
+    if a.ingredient and b.ingredient:
+        return a.ingredient == b.ingredient
+    return a.name.lower() == b.name.lower()
+
+
+def excepted_by_reason(med: MedicationUse, categories: Iterable[ConditionCategory]) -> bool:
+    return bool(med.reason_categories & frozenset(categories))
+
+
+def has_any_condition(record: PatientRecord, categories: Iterable[ConditionCategory]) -> bool:
+    return any(record.has_condition(c) for c in categories)
+
+
+# --- text -----------------------------------------------------------------------------------
+def mg(value: float) -> str:
+    """A dose without float noise: 0.125 -> '0.125', 10.0 -> '10'."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def day(value: date) -> str:
+    return value.isoformat()
+
+
+def short_name(med: MedicationUse) -> str:
+    return med.ingredient or med.name
+
+
+def drug_names(meds: Iterable[MedicationUse]) -> list[str]:
+    names: list[str] = []
+    for med in meds:
+        name = short_name(med)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def fit_summary(template: str, names: Sequence[str], limit: int = 139) -> str:
+    """Fill ``{drugs}`` with as many names as fit under the CDS Hooks 140-character limit."""
+    for count in range(len(names), 0, -1):
+        shown = ", ".join(names[:count])
+        if count < len(names):
+            shown += f" +{len(names) - count} more"
+        text = template.format(drugs=shown)
+        if len(text) <= limit:
+            return text
+    text = template.format(drugs=f"{len(names)} drugs")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(med: MedicationUse) -> str:
+    """One Markdown line with the order's evidence: name, status, dates, dose."""
+    parts = ["draft order" if med.is_draft else (med.status or "unknown status")]
+    if med.start:
+        parts.append(f"since {day(med.start)}")
+    if med.end:
+        parts.append(f"until {day(med.end)}")
+    if med.dose_text:
+        parts.append(med.dose_text)
+    if med.daily_dose_mg is not None:
+        parts.append(f"{mg(med.daily_dose_mg)} mg/day")
+    if med.dose_text is None and med.daily_dose_mg is None:
+        parts.append("dose not stated")
+    if med.mme_per_day is not None:
+        parts.append(f"{mg(med.mme_per_day)} MME/day")
+    return f"**{med.name}** ({'; '.join(parts)})"
+
+
+def bullet_list(meds: Iterable[MedicationUse]) -> str:
+    return "\n".join(f"- {describe(m)}" for m in meds)

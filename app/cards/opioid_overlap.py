@@ -1,0 +1,183 @@
+"""Opioid + benzodiazepine / other CNS depressant (CDC 2022 rec. 11; FDA 2016 boxed warning).
+
+Scope decisions (documented):
+- Pairs whose CNS depressant is injectable are skipped (so are injectable-only pairs):
+  parenteral sedation such as a midazolam injection is periprocedural and monitored (a Beers
+  2023 exception), outside the CDC outpatient scope (the CDC logic counts only ambulatory
+  community prescriptions). An injectable opioid with an oral benzodiazepine the patient
+  takes at home still fires: the home sedative is the ongoing exposure.
+- An unknown age (no birthDate) is treated as adult: the CDC exclusion is for patients known
+  to be under 18, and missing data must not silence a respiratory-depression warning.
+- Removing a draft order is offered only for a new start (no active chart order of the same
+  drug) that is not opioid use disorder treatment: dropping a renewal would be an abrupt stop.
+"""
+
+from __future__ import annotations
+
+from app.cards import common
+from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.resources import delete_draft, naloxone_request
+from app.config import Settings
+from app.models.cards import Action, Card, Link, Suggestion
+from app.record import (
+    CNS_DEPRESSANT_CLASSES,
+    ConditionCategory,
+    DrugClass,
+    MedicationUse,
+    PatientRecord,
+)
+
+RULE_ID = "opioid-benzodiazepine-overlap"
+TOPIC = "Opioid with benzodiazepine or other CNS depressant"
+# CDC 2022 rec. 11 implementation considerations: do not withhold buprenorphine or methadone
+# for opioid use disorder from patients taking benzodiazepines or other CNS depressants.
+MOUD_INGREDIENTS = frozenset({"buprenorphine", "methadone"})
+# CDC 2022 general inclusion criteria (OpioidCDSRoutines): active cancer treatment and
+# end-of-life care are excluded; sickle cell disease is excluded whatever its status.
+_EXCLUDING = (ConditionCategory.CANCER, ConditionCategory.END_OF_LIFE)
+# Naloxone risk factors that make the card critical (CDC 2022 rec. 8 logic; ASAM 2025 key
+# takeaway 1a). MME and age thresholds come from settings.
+_CRITICAL_CONDITIONS = {
+    ConditionCategory.SLEEP_DISORDERED_BREATHING: "sleep-disordered breathing",
+    ConditionCategory.OPIOID_USE_DISORDER: "opioid use disorder",
+    ConditionCategory.SUBSTANCE_USE_DISORDER: "a substance use disorder",
+}
+# The FDA Drug Safety Communication of 2016-08-31 (its stable ucm id redirects to the current page).
+_FDA_2016 = ("FDA 2016 boxed warning: opioids with benzodiazepines",
+             "https://www.fda.gov/Drugs/DrugSafety/ucm518473.htm")
+
+
+def _excluded(record: PatientRecord, settings: Settings) -> bool:
+    if record.age is not None and record.age < settings.adult_age:
+        return True
+    if record.has_condition(ConditionCategory.SICKLE_CELL, active_only=False):
+        return True
+    return common.has_any_condition(record, _EXCLUDING)
+
+
+def _is_moud(med: MedicationUse, record: PatientRecord) -> bool:
+    if med.is_moud:
+        return True
+    return (med.ingredient in MOUD_INGREDIENTS
+            and record.has_condition(ConditionCategory.OPIOID_USE_DISORDER))
+
+
+def _pairs(record: PatientRecord) -> list[tuple[MedicationUse, MedicationUse]]:
+    meds = common.pool(record)
+    focus = common.focus_refs(record)
+    opioids = [m for m in meds if m.drug_class is DrugClass.OPIOID]
+    others = [m for m in meds if m.drug_class in CNS_DEPRESSANT_CLASSES]
+    return [(o, d) for o in opioids for d in others
+            if not d.is_injectable and (o.ref in focus or d.ref in focus)]
+
+
+def _mme(opioids: list[MedicationUse]) -> tuple[float, list[MedicationUse]]:
+    """Total MME/day over opioids with a known value, and those without (CDC 2022 factors)."""
+    known = sum(m.mme_per_day for m in opioids if m.mme_per_day is not None)
+    return known, [m for m in opioids if m.mme_per_day is None]
+
+
+def _unique(meds: list[MedicationUse]) -> list[MedicationUse]:
+    seen: dict[str, MedicationUse] = {}
+    for med in meds:
+        seen.setdefault(med.ref, med)
+    return list(seen.values())
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One card when an opioid and a CNS depressant are taken or ordered together."""
+    if _excluded(record, settings):
+        return []
+    pairs = _pairs(record)
+    if not pairs:
+        return []
+    opioids = _unique([o for o, _ in pairs])
+    depressants = _unique([d for _, d in pairs])
+    moud = [o for o in opioids if _is_moud(o, record)]
+    pain_opioids = [o for o in common.pool(record)
+                    if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)]
+    total, unknown = _mme(pain_opioids)
+    benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
+
+    risks = [text for category, text in _CRITICAL_CONDITIONS.items()
+             if record.has_condition(category)]
+    if total >= settings.mme_critical:
+        risks.insert(0, f"{common.mg(total)} MME/day (>= {common.mg(settings.mme_critical)})")
+    if record.age is not None and record.age >= settings.geriatric_age:
+        risks.append(f"age {record.age}")
+    indicator = "critical" if risks else "warning"
+
+    kind = "benzodiazepine" if benzo else "other CNS depressant"
+    names = common.drug_names(opioids) + common.drug_names(depressants)
+    summary = common.fit_summary(f"Opioid + {kind}: {{drugs}}. Overdose risk", names)
+
+    lines = ["**Taken or ordered together:**", common.bullet_list(opioids + depressants)]
+    if pain_opioids and not unknown:
+        lines.append(f"\nTotal opioid dose: **{common.mg(total)} MME/day** (CDC 2022 factors; "
+                     "an estimate, not for converting between opioids).")
+    elif pain_opioids:
+        missing = ", ".join(common.drug_names(unknown))
+        lines.append(f"\nMME/day could not be computed for {missing}"
+                     + (f"; the others add up to {common.mg(total)} MME/day." if total else "."))
+    if risks:
+        lines.append(f"\nHigher risk: {', '.join(risks)}.")
+    if moud:
+        lines.append(f"\n{', '.join(common.drug_names(moud))} treats opioid use disorder: **do "
+                     "not withhold it**; coordinate care with the treating prescriber "
+                     "(CDC 2022 rec. 11; FDA 2017).")
+    lines.append("\n**What to do:** weigh benefits against risks of prescribing these together "
+                 "(CDC 2022 rec. 11). If both continue, use the lowest doses and shortest "
+                 "duration, warn about sedation and slowed breathing, and offer naloxone "
+                 "(rec. 8). If the benzodiazepine is to stop, taper it gradually; never stop "
+                 "abruptly.")
+
+    card_id = card_uuid(record, RULE_ID, opioids + depressants)
+    suggestions = _suggestions(record, card_id, pairs, moud)
+    return [Card(
+        uuid=card_id,
+        summary=summary,
+        detail="\n".join(lines),
+        indicator=indicator,
+        source=common.source(common.CDC_2022, RULE_ID, TOPIC),
+        suggestions=tuple(suggestions) or None,
+        # Naloxone and removing a draft are independent and may both be accepted.
+        selectionBehavior="any" if suggestions else None,
+        overrideReasons=(
+            common.BENEFITS_OUTWEIGH_RISKS,
+            common.project_reason("naloxone-on-hand",
+                                  "Patient already has naloxone (not on this record)"),
+            common.project_reason("moud-coordinated",
+                                  "Coordinated with the opioid use disorder prescriber"),
+            common.ALREADY_TAPERING,
+            common.SNOOZE_3_MONTHS,
+        ),
+        links=(Link(label=_FDA_2016[0], url=_FDA_2016[1], type="absolute"),),
+    )]
+
+
+def _suggestions(record: PatientRecord, card_id: str,
+                 pairs: list[tuple[MedicationUse, MedicationUse]],
+                 moud: list[MedicationUse]) -> list[Suggestion]:
+    suggestions: list[Suggestion] = []
+    current = common.pool(record)
+    if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
+        suggestions.append(Suggestion(
+            label="Order naloxone nasal spray (rescue)",
+            uuid=suggestion_uuid(card_id, "rescue-naloxone"),
+            isRecommended=True,
+            actions=(Action(type="create", description="Draft an order for rescue naloxone.",
+                            resource=naloxone_request(record)),),
+        ))
+    if record.hook in ("order-select", "order-sign"):
+        focus = common.focus_refs(record)
+        chart = common.chart_orders(record)
+        members = _unique([m for pair in pairs for m in pair])
+        for med in members:
+            if (med.ref in focus and med.is_draft and med not in moud
+                    and not any(common.same_drug(med, c) for c in chart)):
+                suggestions.append(Suggestion(
+                    label=f"Remove the draft {common.short_name(med)} order",
+                    uuid=suggestion_uuid(card_id, f"delete|{med.ref}"),
+                    actions=(delete_draft(med),),
+                ))
+    return suggestions

@@ -1,0 +1,111 @@
+"""Long-term benzodiazepine / Z-drug use with no taper plan and no recent review (ASAM 2025).
+
+Long-term: an active chart order started at least settings.long_term_days ago (ASAM 2025
+Table 2: >= 1 month; STOPP v2 D5: >= 4 weeks). Review: ASAM 2025 rec. 1, at least every
+3 months (settings.review_interval_days). Not for seizure disorders, alcohol or benzodiazepine
+withdrawal, or palliative / end-of-life care (outside the ASAM guideline's scope).
+In order-select / order-sign the card fires only when a focused draft BZRA is part of it:
+renewing or adding a sedative is the moment to plan the taper.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.cards import common
+from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.taper import build_schedule, careplan, diazepam_eq, schedule_markdown
+from app.config import Settings
+from app.models.cards import Action, Card, Link, Suggestion
+from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
+
+RULE_ID = "taper-plan"
+TOPIC = "Long-term benzodiazepine or Z-drug without a taper plan or review"
+EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL,
+              ConditionCategory.END_OF_LIFE)
+
+
+def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
+    """Active chart BZRA orders started at least ``long_term_days`` before the evaluation date."""
+    cutoff = record.evaluated_on - timedelta(days=settings.long_term_days)
+    return [m for m in common.bzras(common.chart_orders(record))
+            if m.start is not None and m.start <= cutoff and not m.is_injectable
+            and not common.excepted_by_reason(m, EXCEPTIONS)]
+
+
+def _planned(record: PatientRecord, meds: list[MedicationUse], settings: Settings) -> bool:
+    if record.has_plan(PlanKind.TAPER_PLAN) or any(m.mentions_taper for m in meds):
+        return True
+    since = record.evaluated_on - timedelta(days=settings.review_interval_days)
+    return any(p.kind is PlanKind.MEDICATION_REVIEW and p.recorded_on is not None
+               and since <= p.recorded_on <= record.evaluated_on for p in record.plans)
+
+
+def primary(meds: list[MedicationUse]) -> MedicationUse:
+    """The drug to taper first: the largest diazepam-equivalent dose, else the longest used."""
+    return max(meds, key=lambda m: (diazepam_eq(m) or -1.0,
+                                    -(m.start.toordinal() if m.start else 0), m.ref))
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One warning with a computed taper schedule offered as a draft CarePlan."""
+    if common.has_any_condition(record, EXCEPTIONS):
+        return []
+    meds = long_term(record, settings)
+    if not meds or _planned(record, common.bzras(common.pool(record)), settings):
+        return []
+    drafts = []
+    if record.hook in ("order-select", "order-sign"):
+        focus = common.focus_refs(record)
+        drafts = [m for m in common.bzras(common.pool(record))
+                  if m.ref in focus and not common.excepted_by_reason(m, EXCEPTIONS)]
+        if not drafts:
+            return []
+    involved = meds + [d for d in drafts if d not in meds]
+    target = primary(meds)
+    schedule = build_schedule(target, record.evaluated_on, settings)
+    name = common.short_name(target)
+    days = (record.evaluated_on - target.start).days if target.start else None
+
+    summary = common.fit_summary(
+        "Long-term {drugs} with no taper plan or review in "
+        f"{settings.review_interval_days} days: plan a gradual taper", common.drug_names(meds))
+    since = record.evaluated_on - timedelta(days=settings.review_interval_days)
+    lines = [f"**Used for {settings.long_term_days} days or more, no taper plan and no review "
+             f"since {common.day(since)}:**",
+             common.bullet_list(meds)]
+    if drafts:
+        lines += ["\n**Being ordered now:**", common.bullet_list(drafts)]
+    duration = f" ({name}: {days} days)" if days else ""
+    lines.append("\nNearly everyone taking a benzodiazepine regularly for more than a month is "
+                 f"physically dependent (ASAM 2025){duration}. Review benefits and risks with "
+                 "the patient at least every 3 months (ASAM 2025 rec. 1).")
+    if len(meds) > 1:
+        lines.append(f"Taper one drug at a time; proposed plan for **{name}** first.")
+    lines += [f"\n**Proposed taper of {name}** (ASAM 2025 rec. 6):", schedule_markdown(schedule),
+              "\n**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
+              "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10)."]
+
+    card_id = card_uuid(record, RULE_ID, involved)
+    suggestion = Suggestion(
+        label=f"Propose a gradual taper plan for {name}",
+        uuid=suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
+        isRecommended=True,
+        actions=(Action(type="create", description=f"Draft a taper CarePlan for {name}.",
+                        resource=careplan(record, schedule)),),
+    )
+    return [Card(
+        uuid=card_id,
+        summary=summary,
+        detail="\n".join(lines),
+        indicator="warning",
+        source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
+        suggestions=(suggestion,),
+        # One taper plan at a time (ASAM: taper one drug at a time).
+        selectionBehavior="at-most-one",
+        overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
+                         common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
+                         common.SNOOZE_3_MONTHS),
+        links=(Link(label=common.FDA_2020_BOXED[0], url=common.FDA_2020_BOXED[1],
+                    type="absolute"),),
+    )]
