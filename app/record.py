@@ -72,7 +72,8 @@ class MedicationUse:
     status: str = "unknown"          # FHIR status as sent (lower-case)
     is_draft: bool = False           # one of context.draftOrders
     is_selected: bool = False        # listed in order-select context.selections
-    is_active: bool = False          # active/on-hold, or a draft order, at the evaluation date
+    # A chart order in force (active/on-hold) at the evaluation date; drafts are never active.
+    is_active: bool = False
     is_injectable: bool = False      # parenteral form: periprocedural use, not outpatient
     is_moud: bool = False            # buprenorphine/methadone product typical of OUD treatment
     mme_per_day: float | None = None           # CDC 2022 factors; opioids only

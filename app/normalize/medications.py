@@ -1,0 +1,264 @@
+"""MedicationRequest (R4; also STU3/R5 shapes) and DSTU2 MedicationOrder -> MedicationUse."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from app.normalize.dates import add_days, duration_days, parse_date, period_bounds
+from app.normalize.dosage import DoseResult, daily_dose
+from app.normalize.errors import Malformed
+from app.normalize.fhir import (
+    RXNORM_SYSTEMS,
+    Coding,
+    as_dict,
+    as_list,
+    codings,
+    concept_text,
+    local_ref,
+    opt_str,
+    reference,
+    resource_id,
+)
+from app.record import BZRA_CLASSES, ConditionCategory, DrugClass, MedicationUse
+from app.terminology import (
+    DrugInfo,
+    classify_condition,
+    classify_medication,
+    diazepam_equivalent,
+    mme_factor,
+)
+
+# Statuses under which an order is still in force (CDC Opioid CDS Common treats "active"
+# as current; "on-hold" is a paused order the patient may resume).
+ACTIVE_STATUSES = frozenset({"active", "on-hold"})
+UNNAMED = "unnamed medication"
+# Words that document a taper or dose reduction in an order note or instruction.
+_TAPER_RE = re.compile(r"\btaper|\bwean|\bdose reduction|\bdecrease (?:the dose )?by\b"
+                       r"|\breduce (?:the dose )?by\b", re.IGNORECASE)
+_EMPTY: dict[str, Any] = {}
+_TRANSDERMAL_RE = re.compile(r"transdermal|\bpatch", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class MedContext:
+    """What normalizing one order needs besides the order itself."""
+
+    today: date
+    max_age_days: int
+    medications: dict[str, dict[str, Any]]          # Gathered.medications
+    condition_categories: dict[str, frozenset[ConditionCategory]]  # ref -> categories
+    selections: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def _classify_drug(triples: tuple[Coding, ...], text: str | None) -> DrugInfo | None:
+    return classify_medication(triples, text)
+
+
+@lru_cache(maxsize=4096)
+def _classify_reason(triples: tuple[Coding, ...],
+                     text: str | None) -> frozenset[ConditionCategory]:
+    return classify_condition(triples, text)
+
+
+def mentions_taper(text: str | None) -> bool:
+    return bool(text) and _TAPER_RE.search(text) is not None
+
+
+def _resolve_medication(ref: str, resource: dict[str, Any],
+                        medications: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    if ref.startswith("#"):
+        for item in as_list(resource.get("contained")):
+            contained = as_dict(item)
+            if contained and contained.get("resourceType") == "Medication" \
+                    and contained.get("id") == ref[1:]:
+                return contained
+        return medications.get(ref)
+    found = medications.get(ref)
+    if found is None:
+        local = local_ref(ref, "Medication")
+        found = medications.get(local) if local else None
+    return as_dict(found)
+
+
+def _drug_concept(resource: dict[str, Any],
+                  medications: dict[str, dict[str, Any]]) -> tuple[Any, str | None]:
+    """(CodeableConcept of the drug or None, reference display) from medication[x]."""
+    if "medicationCodeableConcept" in resource:
+        return as_dict(resource["medicationCodeableConcept"]), None
+    ref_holder: Any = resource.get("medicationReference")
+    if ref_holder is None and "medication" in resource:  # R5 CodeableReference
+        holder = as_dict(resource["medication"]) or {}
+        if holder.get("concept") is not None:
+            return as_dict(holder["concept"]), None
+        ref_holder = holder.get("reference")
+    if ref_holder is None:
+        raise Malformed("no medication")
+    ref_dict = as_dict(ref_holder) or {}
+    display = opt_str(ref_dict.get("display"))
+    ref = reference(ref_dict)
+    medication = _resolve_medication(ref, resource, medications) if ref else None
+    return (as_dict(medication.get("code")) if medication else None), display
+
+
+def _name(concept_txt: str | None, triples: tuple[Coding, ...], info: DrugInfo | None,
+          ref_display: str | None) -> str:
+    """The most readable label: the order's own text, an RxNorm display, any display, ..."""
+    rx_display = next((d for s, _, d in triples if d and s in RXNORM_SYSTEMS), None)
+    any_display = next((d for _, _, d in triples if d), None)
+    any_code = next((c for _, c, _ in triples if c), None)
+    for candidate in (concept_txt, rx_display, any_display, ref_display,
+                      info.ingredient if info else None, any_code):
+        if candidate:
+            return candidate
+    return UNNAMED
+
+
+def _reason_categories(resource: dict[str, Any],
+                       index: dict[str, frozenset[ConditionCategory]]
+                       ) -> frozenset[ConditionCategory]:
+    found: set[ConditionCategory] = set()
+    concepts = as_list(resource.get("reasonCode")) + as_list(resource.get("reasonCodeableConcept"))
+    refs = as_list(resource.get("reasonReference"))
+    for item in as_list(resource.get("reason")):  # R5 CodeableReference
+        holder = as_dict(item) or {}
+        if holder.get("concept") is not None:
+            concepts.append(holder["concept"])
+        if holder.get("reference") is not None:
+            refs.append(holder["reference"])
+    for concept in concepts:
+        triples = codings(concept)
+        text = concept_text(concept)
+        if triples or text:
+            found |= _classify_reason(triples, text)
+    for item in refs:
+        ref = reference(item)
+        if not ref:
+            continue
+        key = ref if ref in index else local_ref(ref, "Condition")
+        if key and key in index:
+            found |= index[key]
+    return frozenset(found)
+
+
+def _notes(resource: dict[str, Any]) -> list[str]:
+    raw = resource.get("note")
+    if isinstance(raw, str):  # DSTU2 MedicationOrder.note is a string
+        return [raw]
+    out = []
+    for item in as_list(raw):
+        note = as_dict(item)
+        text = opt_str(note.get("text")) if note else None
+        if text:
+            out.append(text)
+    return out
+
+
+def _dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: date | None
+           ) -> tuple[date | None, date | None, bool]:
+    """(start, end, has_stop_date) from bounds, validity, supply duration and authoredOn."""
+    bounds_start = bounds_end = None
+    bounds_days = None
+    for dosage in dosages:
+        repeat = as_dict((as_dict(dosage.get("timing")) or _EMPTY).get("repeat")) or _EMPTY
+        if bounds_start is None and bounds_end is None and "boundsPeriod" in repeat:
+            bounds_start, bounds_end = period_bounds(repeat["boundsPeriod"])
+        if bounds_days is None and "boundsDuration" in repeat:
+            bounds_days = duration_days(repeat["boundsDuration"])
+    dispense = as_dict(resource.get("dispenseRequest")) or _EMPTY
+    valid_start, valid_end = period_bounds(dispense.get("validityPeriod"))
+    supply = duration_days(dispense.get("expectedSupplyDuration"))
+    repeats = dispense.get("numberOfRepeatsAllowed") or 0
+    if type(repeats) is not int or repeats < 0:
+        raise Malformed("numberOfRepeatsAllowed is not a count")
+    ended = parse_date(resource.get("dateEnded"), end=True)  # DSTU2 MedicationOrder
+
+    start = bounds_start or valid_start or authored
+    end = ended or bounds_end or valid_end
+    if end is None and start is not None and supply:
+        # CDC Opioid CDS "Prescription Relevant Period": start + days supply (x fills).
+        end = add_days(start, supply * (repeats + 1))
+    if end is None and start is not None and bounds_days:
+        end = add_days(start, bounds_days)
+    has_stop = any(x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days))
+    return start, end, has_stop
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
+                    ) -> MedicationUse:
+    """One MedicationRequest or MedicationOrder; raises Malformed if it cannot be read."""
+    rtype = resource.get("resourceType")
+    ref = f"{rtype}/{resource_id(resource)}"
+    concept, ref_display = _drug_concept(resource, ctx.medications)
+    triples = codings(concept)
+    text = concept_text(concept)
+    info = _classify_drug(triples, text or ref_display) if (triples or text or ref_display) \
+        else None
+    name = _name(text, triples, info, ref_display)
+    rxnorm = None
+    for system, code, _ in triples:
+        if code and system in RXNORM_SYSTEMS:
+            rxnorm = code
+            break
+
+    authored = parse_date(resource.get("authoredOn") if rtype == "MedicationRequest"
+                          else resource.get("dateWritten"))
+    dosages = [d for d in (as_dict(i) for i in as_list(resource.get("dosageInstruction"))) if d]
+    start, end, has_stop = _dates(resource, dosages, authored)
+    status = (opt_str(resource.get("status")) or "unknown").lower()
+
+    strength_mg = info.strength_mg if info else None
+    strength_unit = info.strength_unit if info else None
+    # Doses matter only for the drug classes the rules read; others keep just their text.
+    dose = daily_dose(dosages, strength_mg, strength_unit) if info is not None \
+        else DoseResult(None, opt_str(dosages[0].get("text")) if dosages else None)
+    drug_class = info.drug_class if info else DrugClass.OTHER
+    ingredient = info.ingredient if info else None
+
+    mme = None
+    if drug_class is DrugClass.OPIOID and ingredient and dose.daily_mg is not None:
+        transdermal = dose.continuous or bool(_TRANSDERMAL_RE.search(name))
+        factor = mme_factor(ingredient, transdermal=transdermal)
+        if factor is not None:
+            # CDC 2022 lists transdermal fentanyl per mcg/h applied, not per mg/day.
+            mme = (dose.daily_mg / 24 * 1000 * factor) if transdermal \
+                else dose.daily_mg * factor
+    diazepam_eq = None
+    if drug_class in BZRA_CLASSES and ingredient and dose.daily_mg is not None:
+        per_10mg = diazepam_equivalent(ingredient)
+        if per_10mg:
+            diazepam_eq = dose.daily_mg / per_10mg * 10
+
+    ref_date = authored or start
+    is_active = (not is_draft and status in ACTIVE_STATUSES
+                 and (end is None or end >= ctx.today)
+                 and (ref_date is None
+                      or (ctx.today - ref_date).days <= ctx.max_age_days))
+
+    taper_texts = _notes(resource)
+    for dosage in dosages:
+        taper_texts += [t for t in (opt_str(dosage.get("text")),
+                                    opt_str(dosage.get("patientInstruction"))) if t]
+
+    return MedicationUse(
+        ref=ref, name=name, drug_class=drug_class, ingredient=ingredient, rxnorm=rxnorm,
+        strength_mg=strength_mg, strength_unit=strength_unit,
+        daily_dose_mg=_round(dose.daily_mg), dose_text=dose.text,
+        start=start, end=end, has_stop_date=has_stop, status=status,
+        is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
+        is_active=is_active,
+        is_injectable=info.is_injectable if info else False,
+        is_moud=info.is_moud if info else False,
+        mme_per_day=_round(mme), diazepam_eq_mg_per_day=_round(diazepam_eq),
+        reason_categories=_reason_categories(resource, ctx.condition_categories),
+        mentions_taper=mentions_taper("\n".join(taper_texts)),
+        authored_on=authored,
+    )

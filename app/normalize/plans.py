@@ -1,0 +1,82 @@
+"""CarePlan and ServiceRequest -> PlanFact (taper plan, medication review, CBT-I referral).
+
+``PlanFact.is_active`` means, per kind:
+- TAPER_PLAN, MEDICATION_REVIEW: the plan is in force (status active, draft or on-hold).
+- CBTI_REFERRAL: CBT-I is on record (active, draft, on-hold, or completed): a patient who was
+  referred or completed CBT-I should not be told again to get a referral.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from app.normalize.dates import parse_date
+from app.normalize.fhir import (
+    Coding,
+    as_dict,
+    as_list,
+    codings,
+    concept_text,
+    opt_str,
+    resource_id,
+)
+from app.record import PlanFact, PlanKind
+from app.terminology import classify_plan
+
+IN_FORCE = frozenset({"active", "draft", "on-hold"})
+ON_RECORD_CBTI = IN_FORCE | {"completed"}
+DISCARDED = frozenset({"entered-in-error"})
+
+
+@lru_cache(maxsize=4096)
+def _classify(triples: tuple[Coding, ...], text: str | None) -> PlanKind | None:
+    return classify_plan(triples, text)
+
+
+def _concept_kind(concept: Any) -> PlanKind | None:
+    triples = codings(concept)
+    text = concept_text(concept)
+    return _classify(triples, text) if (triples or text) else None
+
+
+def is_active_for(kind: PlanKind, status: str) -> bool:
+    return status in (ON_RECORD_CBTI if kind == PlanKind.CBTI_REFERRAL else IN_FORCE)
+
+
+def _facts(ref: str, kinds: set[PlanKind], status: str, recorded: date | None) -> list[PlanFact]:
+    return [PlanFact(ref=ref, kind=kind, recorded_on=recorded,
+                     is_active=is_active_for(kind, status)) for kind in sorted(kinds)]
+
+
+def care_plan_facts(resource: dict[str, Any]) -> list[PlanFact]:
+    """One PlanFact per plan kind the CarePlan documents (none if it documents none)."""
+    ref = f"CarePlan/{resource_id(resource)}"
+    status = (opt_str(resource.get("status")) or "unknown").lower()
+    if status in DISCARDED:
+        return []
+    kinds: set[PlanKind | None] = {_concept_kind(c) for c in as_list(resource.get("category"))}
+    texts = [opt_str(resource.get("title")), opt_str(resource.get("description"))]
+    for item in as_list(resource.get("activity")):
+        detail = as_dict((as_dict(item) or {}).get("detail")) or {}
+        kinds.add(_concept_kind(detail.get("code")))
+        texts.append(opt_str(detail.get("description")))
+    kinds |= {_classify((), text) for text in texts if text}
+    period = as_dict(resource.get("period")) or {}
+    recorded = parse_date(period.get("start")) or parse_date(resource.get("created"))
+    return _facts(ref, {k for k in kinds if k is not None}, status, recorded)
+
+
+def service_request_facts(resource: dict[str, Any]) -> list[PlanFact]:
+    """A PlanFact when the ServiceRequest's code is a plan kind (e.g. a CBT-I referral)."""
+    ref = f"ServiceRequest/{resource_id(resource)}"
+    status = (opt_str(resource.get("status")) or "unknown").lower()
+    if status in DISCARDED:
+        return []
+    kind = _concept_kind(resource.get("code"))
+    occurrence = as_dict(resource.get("occurrencePeriod")) or {}
+    recorded = (parse_date(resource.get("authoredOn"))
+                or parse_date(resource.get("occurrenceDateTime"))
+                or parse_date(occurrence.get("start")))
+    return _facts(ref, {kind} if kind else set(), status, recorded)

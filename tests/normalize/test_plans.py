@@ -1,0 +1,89 @@
+from datetime import date
+
+import pytest
+
+from app.config import Settings
+from app.normalize import build_record
+from app.record import PatientRecord, PlanFact, PlanKind
+from tests.normalize.builders import care_plan, gathered, service_request
+from tests.normalize.conftest import TODAY
+
+pytestmark = pytest.mark.usefixtures("fake_terms")
+
+
+def record(settings: Settings, **kwargs: object) -> PatientRecord:
+    return build_record(gathered(**kwargs), today=TODAY, settings=settings)
+
+
+def plans(settings: Settings, **kwargs: object) -> list[PlanFact]:
+    rec = record(settings, **kwargs)
+    assert rec.skipped == {}
+    return list(rec.plans)
+
+
+@pytest.mark.parametrize(("status", "active"), [
+    ("active", True), ("draft", True), ("on-hold", True), ("completed", False),
+    ("revoked", False), ("unknown", False),
+])
+def test_care_plan_taper_status(settings: Settings, status: str, active: bool) -> None:
+    found = plans(settings, care_plans=[care_plan(status=status, title="Benzodiazepine taper",
+                                                  start="2024-04-01")])
+    assert found == [PlanFact("CarePlan/cp1", PlanKind.TAPER_PLAN, date(2024, 4, 1), active)]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"title": "Alprazolam taper"},
+    {"category": "Taper plan"},
+    {"description": "Taper over 12 weeks"},
+    {"activity": ["Diabetic diet", "taper schedule"]},
+])
+def test_care_plan_sources_of_kind(settings: Settings, kwargs: dict) -> None:
+    found = plans(settings, care_plans=[care_plan(**kwargs)])
+    assert [p.kind for p in found] == [PlanKind.TAPER_PLAN]
+
+
+def test_care_plan_with_two_kinds_and_created_date(settings: Settings) -> None:
+    found = plans(settings, care_plans=[care_plan(title="Taper", activity=["CBT-I sessions"],
+                                                  created="2024-02-02")])
+    assert {(p.kind, p.recorded_on) for p in found} == {
+        (PlanKind.TAPER_PLAN, date(2024, 2, 2)), (PlanKind.CBTI_REFERRAL, date(2024, 2, 2))}
+
+
+def test_unrelated_care_plan_gives_nothing(settings: Settings) -> None:
+    assert plans(settings, care_plans=[care_plan(category="Diabetes self management plan")]) == []
+
+
+def test_completed_cbti_counts_but_completed_review_does_not(settings: Settings) -> None:
+    found = plans(settings, service_requests=[
+        service_request("a", status="completed", text="Referral for CBT-I", authored="2023-01-05"),
+        service_request("b", status="completed", text="Medication review"),
+        service_request("c", status="revoked", text="Referral for CBT-I"),
+        service_request("d", status="entered-in-error", text="Referral for CBT-I"),
+        service_request("e", status="active", text="Medication review",
+                        occurrenceDateTime="2024-06-10"),
+        service_request("f", status="active", text="Chest x-ray")])
+    assert found == [
+        PlanFact("ServiceRequest/a", PlanKind.CBTI_REFERRAL, date(2023, 1, 5), True),
+        PlanFact("ServiceRequest/b", PlanKind.MEDICATION_REVIEW, None, False),
+        PlanFact("ServiceRequest/c", PlanKind.CBTI_REFERRAL, None, False),
+        PlanFact("ServiceRequest/e", PlanKind.MEDICATION_REVIEW, date(2024, 6, 10), True)]
+
+
+def test_completed_cbti_care_plan_is_on_record(settings: Settings) -> None:
+    title = "Cognitive behavioral therapy for insomnia"
+    rec = record(settings, care_plans=[care_plan(status="completed", title=title)])
+    assert rec.has_plan(PlanKind.CBTI_REFERRAL)
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"care_plans": [care_plan(title="Taper", start="soon")]}, "CarePlan: unreadable"),
+    ({"care_plans": [{**care_plan(title="Taper"), "activity": "x"}]}, "CarePlan: unreadable"),
+    ({"care_plans": [{**care_plan(title="Taper"), "id": 7.5j}]}, "CarePlan: unreadable"),
+    ({"service_requests": [service_request(text="CBT-I", authored="01/02/2024")]},
+     "ServiceRequest: unreadable"),
+    ({"service_requests": [service_request(text="CBT-I", code="CBT-I")]},
+     "ServiceRequest: unreadable"),
+])
+def test_malformed_plans(settings: Settings, kwargs: dict, reason: str) -> None:
+    rec = record(settings, **kwargs)
+    assert rec.plans == () and rec.skipped == {reason: 1}
