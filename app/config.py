@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     snooze_days: int = 90                 # CDC opioid CDS override reasons snooze 3 months
     log_level: str = "INFO"
     log_json: bool = True
+    preview_enabled: bool | None = None   # /preview page; None = on in development only
 
     _split = field_validator("enabled_rules", "allowed_fhir_servers", "cors_origins",
                              mode="before")(_split_list)

@@ -15,14 +15,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import preview
 from app.api import routes
 from app.config import Settings, get_settings
 from app.errors import CdsError, InvalidRequest, Unauthorized
 from app.feedback.db import make_engine
 from app.feedback.store import FeedbackStore
 from app.fhir.client import make_fhir_client
+from app.hooks.definitions import SERVICES
 from app.logging_setup import configure_logging, request_id_var
-from app.metrics import CALLS
+from app.metrics import CALLS, service_label
 from app.security import JwtVerifier
 from app.state import AppState
 
@@ -72,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url="/docs", redoc_url=None)
     app.state.cds = state
     app.include_router(routes.router)
-    _install_preview(app)
+    if settings.preview_enabled if settings.preview_enabled is not None else (
+            settings.environment == "development"):
+        # The preview runs bundled fixtures through the service; off in production by default.
+        app.include_router(preview.router)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -101,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("request refused", extra={"status": error.status_code,
                                                "path": request.url.path,
                                                "error": type(error).__name__})
-        CALLS.labels(_endpoint(request), "-", str(error.status_code)).inc()
+        CALLS.labels(_endpoint(request), _service_label(request), str(error.status_code)).inc()
         return _error_response(error)
 
     @app.exception_handler(RequestValidationError)
@@ -122,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Type only: exception messages can carry patient data.
         log.error("unexpected error", extra={"error": type(error).__name__,
                                              "path": request.url.path})
-        CALLS.labels(_endpoint(request), "-", "500").inc()
+        CALLS.labels(_endpoint(request), _service_label(request), "500").inc()
         body = {"resourceType": "OperationOutcome", "issue": [
             {"severity": "fatal", "code": "exception", "diagnostics": "Internal error."}]}
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
@@ -130,20 +135,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _service_label(request: Request) -> str:
+    return service_label(request.url.path, frozenset(SERVICES))
+
+
 def _endpoint(request: Request) -> str:
     path = request.url.path
     if path.endswith("/feedback"):
         return "feedback"
     return "service" if path.startswith("/cds-services/") else "other"
-
-
-def _install_preview(app: FastAPI) -> None:
-    """Mount the card preview page when its module is present."""
-    try:
-        from app.preview import router as preview_router
-    except ImportError:
-        return
-    app.include_router(preview_router)
 
 
 app = create_app()
