@@ -62,7 +62,10 @@ class DraftOrdersBundle(_Lenient):
         return value
 
     def resources(self) -> list[dict[str, Any]]:
-        return [e["resource"] for e in self.entry if isinstance(e.get("resource"), dict)]
+        """Entry resources that are FHIR resource objects (a string resourceType); the rest
+        are counted as entries without a resource by the gatherer."""
+        return [e["resource"] for e in self.entry if isinstance(e.get("resource"), dict)
+                and isinstance(e["resource"].get("resourceType"), str)]
 
 
 class PatientViewContext(BaseContext):
