@@ -12,7 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.config import get_settings
+from pydantic import ValidationError
+
+from app.config import Settings, get_settings
 from app.errors import CdsError
 from app.fhir.client import make_fhir_client
 from app.hooks.definitions import SERVICES
@@ -23,12 +25,24 @@ _COLOURS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;3
 _RESET = "\033[0m"
 
 
+class UsageError(ValueError):
+    """A bad argument (draft order file, date); the message is shown as is."""
+
+
 def _drafts(paths: list[str]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for raw in paths:
-        data = json.loads(Path(raw).read_text(encoding="utf-8"))
+        try:
+            data = json.loads(Path(raw).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise UsageError(f"cannot read {raw}: {error.strerror or error}") from None
+        except ValueError as error:
+            raise UsageError(f"{raw} is not JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{raw} must hold a FHIR resource or Bundle (a JSON object)")
         if data.get("resourceType") == "Bundle":
-            found += [e["resource"] for e in data.get("entry", []) if "resource" in e]
+            found += [e["resource"] for e in data.get("entry") or []
+                      if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
         else:
             found.append(data)
     for index, resource in enumerate(found):
@@ -45,7 +59,7 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
                                   "entry": [{"resource": r} for r in drafts]}
         if args.hook == "order-select":
             if not drafts:
-                raise ValueError("order-select needs at least one --draft-order")
+                raise UsageError("order-select needs at least one --draft-order FILE")
             context["selections"] = [f"{r.get('resourceType')}/{r['id']}" for r in drafts]
     request: dict[str, Any] = {"hook": args.hook, "hookInstance": str(uuid.uuid4()),
                                "fhirServer": args.fhir_server.rstrip("/"), "context": context}
@@ -73,16 +87,43 @@ def render_card(card: Card, colour: bool) -> str:
     return "\n".join(lines)
 
 
-async def run_review(args: argparse.Namespace) -> int:
+def _hints(message: str) -> list[str]:
+    """What to check next, from the (id- and token-free) gather failure message."""
+    hints = []
+    if "answered 401" in message or "answered 403" in message:
+        hints.append("the FHIR server refused the request: pass a valid --token")
+    if "answered 404" in message:
+        hints.append("the FHIR server has no such resource: check --patient and that "
+                     "--fhir-server is the FHIR base URL (e.g. https://host/fhir/r4)")
+    if "unreachable" in message or "timed out" in message:
+        hints.append("could not talk to the FHIR server: check --fhir-server and that it is up")
+    return hints
+
+
+def _settings(date_arg: str | None) -> Settings:
     settings = get_settings()
-    if args.date:
-        settings = settings.model_copy(update={"evaluation_date": date.fromisoformat(args.date)})
-    service = next(s for s in SERVICES.values() if s.hook == args.hook)
+    if date_arg:
+        try:
+            day = date.fromisoformat(date_arg)
+        except ValueError:
+            raise UsageError(f"--date {date_arg!r} is not a date (YYYY-MM-DD)") from None
+        settings = settings.model_copy(update={"evaluation_date": day})
+    return settings
+
+
+async def run_review(args: argparse.Namespace) -> int:
+    """Print the cards for one patient on a FHIR server; 0 on success, 1 FHIR/data, 2 usage."""
     try:
+        settings = _settings(args.date)
         request = build_request(args)
-    except (OSError, ValueError, KeyError) as error:
-        print(f"error: could not read the draft order: {error}", file=sys.stderr)
+    except ValidationError as error:
+        print(f"error: invalid BENZO_CDS_* configuration: {error.error_count()} problem(s)",
+              file=sys.stderr)
         return 2
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    service = next(s for s in SERVICES.values() if s.hook == args.hook)
     http = make_fhir_client(settings)
     try:
         evaluation = await evaluate_call(request, service, http=http, settings=settings,
@@ -91,6 +132,8 @@ async def run_review(args: argparse.Namespace) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         for detail in error.details:
             print(f"  {detail}", file=sys.stderr)
+        for hint in _hints(error.message):
+            print(f"hint: {hint}", file=sys.stderr)
         return 1
     finally:
         await http.aclose()

@@ -14,6 +14,19 @@ FHIR_ERRORS = Counter("cds_fhir_fetch_errors_total", "Hook calls that failed to 
                       ["service"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
 
+_PREFIX = "/cds-services/"
+
+
+def service_label(path: str, known: set[str] | frozenset[str]) -> str:
+    """The service id in a /cds-services/{id}[/feedback] path when it is a known one, else '-'.
+
+    Unknown ids stay '-' so a caller cannot grow the label set without bound.
+    """
+    if not path.startswith(_PREFIX):
+        return "-"
+    candidate = path[len(_PREFIX):].split("/", 1)[0]
+    return candidate if candidate in known else "-"
+
 
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -13,13 +13,13 @@ import httpx
 from app.cards import run_rules
 from app.cards.base import current_medications
 from app.config import Settings
-from app.errors import PayloadTooLarge
+from app.errors import PayloadTooLarge, PreconditionFailed
 from app.feedback.snooze import drugs_key
 from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
 from app.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
-from app.metrics import SNOOZED
+from app.metrics import FHIR_ERRORS, SNOOZED
 from app.models.cards import Card
 from app.models.hooks import HookRequest, parse_hook_request
 from app.normalize import build_record
@@ -71,7 +71,11 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
     if inline > settings.max_resources_per_call:
         raise PayloadTooLarge(f"The request carries {inline} resources; the limit is "
                               f"{settings.max_resources_per_call}.")
-    gathered = await gather(request, context, service, http, settings, allowed_fhir_servers)
+    try:
+        gathered = await gather(request, context, service, http, settings, allowed_fhir_servers)
+    except PreconditionFailed:
+        FHIR_ERRORS.labels(service.id).inc()
+        raise
     record = build_record(gathered, today=settings.today(), settings=settings)
     cards = run_rules(record, settings)
     snoozed: list[str] = []
