@@ -1,4 +1,4 @@
-"""Each bundled hook request, through HTTP, gives the cards listed in fhir_fixtures/expected.json."""
+"""Each bundled hook request, through HTTP, gives the cards in fhir_fixtures/expected.json."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def test_same_request_same_cards(make_client, name: str) -> None:  # type: ignor
 
 
 def _serve_standin(router: respx.MockRouter, base: str, folder: str) -> None:
-    files = {p.stem: json.loads(p.read_text()) for p in (FIXTURES / "servers" / folder).glob("*.json")}
+    folder_path = FIXTURES / "servers" / folder
+    files = {p.stem: json.loads(p.read_text()) for p in folder_path.glob("*.json")}
     patient = files["Patient"]
     router.get(f"{base}/Patient/{patient['id']}").respond(200, json=patient)
     for kind in ("MedicationRequest", "Condition", "CarePlan", "ServiceRequest"):
