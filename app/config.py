@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./benzo_cds.db"
     patient_hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
     snooze_days: int = 90                 # CDC opioid CDS override reasons snooze 3 months
+    snooze_cache_seconds: float = 5.0     # how soon another worker's override takes effect
     log_level: str = "INFO"
     log_json: bool = True
     preview_enabled: bool | None = None   # /preview page; None = on in development only

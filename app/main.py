@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,13 +21,13 @@ from app.feedback.db import make_engine
 from app.feedback.store import FeedbackStore
 from app.fhir.client import make_fhir_client
 from app.hooks.definitions import SERVICES
-from app.logging_setup import configure_logging, request_id_var
+from app.logging_setup import configure_logging
 from app.metrics import CALLS, service_label
+from app.request_id import RequestIdMiddleware
 from app.security import JwtVerifier
 from app.state import AppState
 
 log = logging.getLogger("app")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
 
 
 def _error_response(error: CdsError) -> Response:
@@ -79,23 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The preview runs bundled fixtures through the service; off in production by default.
         app.include_router(preview.router)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
-        given = request.headers.get("x-request-id", "")
-        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = request_id_var.set(rid)
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid
-        return response
-
     # Browser clients (the CDS Hooks Sandbox) need CORS; preflight is answered without auth.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID"], max_age=600)
+    app.add_middleware(RequestIdMiddleware)  # outermost of ours: errors carry the id too
 
     @app.exception_handler(CdsError)
     async def cds_error(request: Request, error: CdsError) -> Response:

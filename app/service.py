@@ -35,6 +35,8 @@ class Evaluation:
     record: PatientRecord
     cards: list[Card]
     snoozed: list[str]
+    # Cards to remember for snooze; stored after the answer is sent (see app/api/routes.py).
+    issued: list[IssuedCard]
 
 
 def count_resources(body: dict[str, Any]) -> int:
@@ -65,7 +67,7 @@ def rule_of(card: Card) -> str:
 async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
                         settings: Settings, allowed_fhir_servers: Sequence[str] | None,
                         store: FeedbackStore | None = None) -> Evaluation:
-    """Validate, gather, normalize, run the rules; apply and record snoozes given a store."""
+    """Validate, gather, normalize, run the rules; apply snoozes when given a store."""
     request, context = parse_hook_request(body, service.hook)
     inline = count_resources(body)
     if inline > settings.max_resources_per_call:
@@ -79,9 +81,10 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
     record = build_record(gathered, today=settings.today(), settings=settings)
     cards = run_rules(record, settings)
     snoozed: list[str] = []
+    issued: list[IssuedCard] = []
     if store is not None and cards:
         key = situation_key(record)
-        muted = await store.snoozed_rules(record.patient_id, datetime.now(UTC))
+        muted = await store.snoozed_rules_cached(record.patient_id, datetime.now(UTC))
         kept = []
         for card in cards:
             if key in muted.get(rule_of(card), set()):
@@ -90,9 +93,8 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
             else:
                 kept.append(card)
         cards = kept
-        await store.record_issued(service.id, [
-            IssuedCard(card_uuid=c.uuid or "", rule_id=rule_of(c), patient_id=record.patient_id,
-                       drugs_key=key) for c in cards if c.uuid])
+        issued = [IssuedCard(card_uuid=c.uuid, rule_id=rule_of(c), patient_id=record.patient_id,
+                             drugs_key=key) for c in cards if c.uuid]
     if record.skipped:
         log.info("resources skipped", extra={"skipped": record.skipped, "service": service.id})
-    return Evaluation(request, gathered, record, cards, snoozed)
+    return Evaluation(request, gathered, record, cards, snoozed, issued)

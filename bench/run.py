@@ -43,18 +43,21 @@ class Scenario:
     target: Target
     path: str
     body: str | None  # key of a generated body file; None = GET
+    floor: str = "floor"  # the floor scenario parsing a body of the same size
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("floor", "floor", "/cds-services/benzo-safety-patient-view", "patient-view-typical"),
+    Scenario("floor-heavy", "floor", "/cds-services/benzo-safety-order-select",
+             "order-select-heavy"),
     Scenario("patient-view-typical", "service", "/cds-services/benzo-safety-patient-view",
              "patient-view-typical"),
     Scenario("patient-view-heavy", "service", "/cds-services/benzo-safety-patient-view",
-             "patient-view-heavy"),
+             "patient-view-heavy", floor="floor-heavy"),
     Scenario("order-select-typical", "service", "/cds-services/benzo-safety-order-select",
              "order-select-typical"),
     Scenario("order-select-heavy", "service", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy"),
+             "order-select-heavy", floor="floor-heavy"),
     Scenario("fhir-fallback", "service", "/cds-services/benzo-safety-patient-view",
              "fhir-fallback"),
     Scenario("fhir-one-query", "standin", "/fhir/MedicationRequest?patient=bench-typical", None),
@@ -228,12 +231,14 @@ def _run_group(plan: Plan, wrk: str, tmp: Path, target: str, app: str, env: dict
 
 def add_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """p50 over the floor's p50 per row; and FHIR fallback over one query (the issue's target)."""
-    floor = {(r["workers"], r["connections"]): r["p50_ms"] for r in rows
-             if r["scenario"] == "floor" and r.get("p50_ms")}
+    floor = {(r["scenario"], r["workers"], r["connections"]): r["p50_ms"] for r in rows
+             if r["scenario"].startswith("floor") and r.get("p50_ms")}
+    floor_of = {s.name: s.floor for s in SCENARIOS}
     one_query = {r["connections"]: r["p50_ms"] for r in rows
                  if r["scenario"] == "fhir-one-query" and r.get("p50_ms")}
     for row in rows:
-        base = floor.get((row["workers"], row["connections"]))
+        base = floor.get((floor_of.get(row["scenario"], "floor"), row["workers"],
+                          row["connections"]))
         row["p50_vs_floor"] = (row["p50_ms"] / base if base and row.get("p50_ms")
                                and row["scenario"] != "fhir-one-query" else None)
     comparisons = []

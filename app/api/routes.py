@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from app.api.body import read_json
 from app.errors import ServiceNotFound
@@ -78,8 +79,13 @@ async def call_service(service_id: str, request: Request) -> Response:
         "service": service.id, "rules": [rule_of(c) for c in evaluation.cards],
         "snoozed": evaluation.snoozed, "sources": evaluation.gathered.sources,
         "ms": round((time.perf_counter() - started) * 1000, 2)})
-    return _json({"cards": [c.model_dump(mode="json", exclude_none=True)
-                            for c in evaluation.cards]})
+    response = _json({"cards": [c.model_dump(mode="json", exclude_none=True)
+                                for c in evaluation.cards]})
+    if evaluation.issued:
+        # Remembering issued cards (for snooze) does not delay the clinician's answer.
+        response.background = BackgroundTask(state.store.record_issued, service.id,
+                                             evaluation.issued)
+    return response
 
 
 @router.post("/cds-services/{service_id}/feedback")

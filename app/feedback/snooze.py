@@ -63,5 +63,15 @@ async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str
     return snoozed
 
 
+async def overridden_patient_keys(engine: AsyncEngine) -> frozenset[str]:
+    """Every patient key with an overridden card on record (a superset of who is snoozed)."""
+    fb, issued = feedback_table, issued_cards_table
+    query = (select(issued.c.patient_key).distinct()
+             .join(fb, fb.c.card_uuid == issued.c.card_uuid)
+             .where(fb.c.outcome == "overridden"))
+    async with engine.connect() as conn:
+        return frozenset(row[0] for row in (await conn.execute(query)).all())
+
+
 def is_snoozed(snoozed: dict[str, set[str]], rule_id: str, key: str) -> bool:
     return key in snoozed.get(rule_id, set())

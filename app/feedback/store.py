@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +41,14 @@ class FeedbackStore:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        # Patient keys with any override on record, so the hot path asks the database only for
+        # patients who have one (overrides are rare next to hook calls). Reloaded every
+        # settings.snooze_cache_seconds, at once after feedback reaches this process; another
+        # worker's override is seen within that interval.
+        self._overridden: frozenset[str] = frozenset()
+        self._loaded_at: float | None = None
+        self._generation = 0  # bumped by local overrides; a reload that raced one is discarded
+        self._reload = asyncio.Lock()
 
     async def init(self) -> None:
         """Create missing tables (start-up)."""
@@ -64,6 +74,9 @@ class FeedbackStore:
             stmt = insert_ignoring_duplicates(conn.dialect.name, feedback_table)
             result = await conn.execute(stmt.returning(feedback_table.c.id), rows)
             stored = len(result.all())
+        if any(item.outcome == "overridden" for item in items):
+            self._loaded_at = None  # this process sees its own overrides at once
+            self._generation += 1
         log.info("feedback stored", extra={"service_id": service_id, "received": len(items),
                                            "stored": stored})
         return stored
@@ -93,6 +106,22 @@ class FeedbackStore:
     async def snoozed_rules(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
         """rule_id -> drugs_keys overridden for this patient within settings.snooze_days."""
         return await snooze.snoozed_rules(self.engine, self.settings, patient_id, now)
+
+    async def snoozed_rules_cached(self, patient_id: str, now: datetime
+                                   ) -> dict[str, set[str]]:
+        """As snoozed_rules, skipping the database for patients with no override at all."""
+        loaded = self._loaded_at
+        if loaded is None or time.monotonic() - loaded > self.settings.snooze_cache_seconds:
+            async with self._reload:
+                if self._loaded_at is loaded:
+                    generation = self._generation
+                    keys = await snooze.overridden_patient_keys(self.engine)
+                    self._overridden = keys
+                    if generation == self._generation:
+                        self._loaded_at = time.monotonic()
+        if snooze.patient_key(self.settings, patient_id) not in self._overridden:
+            return {}
+        return await self.snoozed_rules(patient_id, now)
 
     async def report(self) -> list[report_module.RuleStats]:
         return await report_module.rule_report(self.engine)

@@ -211,9 +211,18 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
 
     authored = parse_date(resource.get("authoredOn") if rtype == "MedicationRequest"
                           else resource.get("dateWritten"))
+    status = (opt_str(resource.get("status")) or "unknown").lower()
+    if info is None:
+        # No rule reads a drug outside our classes beyond its name and status: skip its dates,
+        # dose and notes (most of a real medication list; this is the hot path).
+        return MedicationUse(
+            ref=ref, name=name, drug_class=DrugClass.OTHER, rxnorm=rxnorm, status=status,
+            start=authored, is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
+            is_active=(not is_draft and status in ACTIVE_STATUSES and (
+                authored is None or (ctx.today - authored).days <= ctx.max_age_days)),
+            authored_on=authored)
     dosages = [d for d in (as_dict(i) for i in as_list(resource.get("dosageInstruction"))) if d]
     start, end, has_stop = _dates(resource, dosages, authored)
-    status = (opt_str(resource.get("status")) or "unknown").lower()
 
     strength_mg = info.strength_mg if info else None
     strength_unit = info.strength_unit if info else None
@@ -243,8 +252,10 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
                  and (ref_date is None
                       or (ctx.today - ref_date).days <= ctx.max_age_days))
 
-    taper_texts = _notes(resource)
-    for dosage in dosages:
+    # Reasons and taper notes are read only for sedatives: no rule looks at them elsewhere.
+    relevant = drug_class in BZRA_CLASSES
+    taper_texts = _notes(resource) if relevant else []
+    for dosage in dosages if relevant else ():
         taper_texts += [t for t in (opt_str(dosage.get("text")),
                                     opt_str(dosage.get("patientInstruction"))) if t]
 
@@ -258,7 +269,8 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         is_injectable=info.is_injectable if info else False,
         is_moud=info.is_moud if info else False,
         mme_per_day=_round(mme), diazepam_eq_mg_per_day=_round(diazepam_eq),
-        reason_categories=_reason_categories(resource, ctx.condition_categories),
-        mentions_taper=mentions_taper("\n".join(taper_texts)),
+        reason_categories=(_reason_categories(resource, ctx.condition_categories) if relevant
+                           else frozenset()),
+        mentions_taper=relevant and mentions_taper("\n".join(taper_texts)),
         authored_on=authored,
     )

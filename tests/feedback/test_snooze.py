@@ -106,3 +106,33 @@ async def test_snooze_days_setting_is_honoured(store: FeedbackStore) -> None:
     store.settings = store.settings.model_copy(update={"snooze_days": 7})
     assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=6)) != {}
     assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=8)) == {}
+
+
+async def test_cached_lookup_matches_and_sees_local_overrides(store: FeedbackStore) -> None:
+    key = drugs_key(["oxycodone", "alprazolam"])
+    await store.record_issued("svc", [IssuedCard("c1", "opioid-benzodiazepine-overlap", "p1",
+                                                 key)])
+    now = OVERRIDE_AT + timedelta(days=1)
+    assert await store.snoozed_rules_cached("p1", now) == {}  # loads the (empty) key set
+    await store.record_feedback("svc", feedback("c1", "overridden"))
+    # The same process sees its own override at once, whatever the cache interval.
+    assert await store.snoozed_rules_cached("p1", now) == await store.snoozed_rules("p1", now)
+    assert await store.snoozed_rules_cached("p1", now) == {
+        "opioid-benzodiazepine-overlap": {key}}
+    assert await store.snoozed_rules_cached("p2", now) == {}
+
+
+async def test_other_workers_override_is_seen_after_the_cache_interval(
+        store: FeedbackStore) -> None:
+    other = FeedbackStore(store.engine, store.settings)  # a second worker on the same database
+    cached = FeedbackStore(store.engine, store.settings.model_copy(
+        update={"snooze_cache_seconds": 3600}))
+    fresh = FeedbackStore(store.engine, store.settings.model_copy(
+        update={"snooze_cache_seconds": 0}))
+    now = OVERRIDE_AT + timedelta(days=1)
+    for worker in (cached, fresh):
+        assert await worker.snoozed_rules_cached("p1", now) == {}
+    await other.record_issued("svc", [IssuedCard("c1", "taper-plan", "p1", "alprazolam")])
+    await other.record_feedback("svc", feedback("c1", "overridden"))
+    assert await cached.snoozed_rules_cached("p1", now) == {}  # stale until its interval ends
+    assert await fresh.snoozed_rules_cached("p1", now) == {"taper-plan": {"alprazolam"}}
