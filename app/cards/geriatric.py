@@ -12,13 +12,14 @@ No birthDate (age unknown): the card does not fire.
 
 from __future__ import annotations
 
-from app.cards import common
+from app.cards import common, taper_plan
 from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.taper import build_schedule, careplan, schedule_markdown
+from app.cards.taper_plan import RULE_ID as RULE_TAPER
 from app.cards.taper_plan import primary
 from app.config import Settings
 from app.models.cards import Action, Card, Link, Suggestion
-from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord
+from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord, PlanKind
 
 RULE_ID = "geriatric-risk"
 TOPIC = "Benzodiazepine or Z-drug in an older adult (Beers 2023)"
@@ -96,7 +97,17 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     # A taper is offered only for drugs already on the chart (a draft renewal counts as such).
     chart_taking = [c for c in common.bzras(common.chart_orders(record))
                     if not c.is_injectable and any(common.same_drug(c, m) for m in at_risk)]
-    if chart_taking:
+    already_planned = chart_taking and (record.has_plan(PlanKind.TAPER_PLAN)
+                                        or any(m.mentions_taper for m in chart_taking))
+    if already_planned:
+        lines.append("\n**A taper plan is on record:** continue it, go slowly, and review it at "
+                     "each visit (ASAM 2025 recs. 6-9).")
+    elif chart_taking and RULE_TAPER in settings.enabled_rules and taper_plan.evaluate(
+            record, settings):
+        # The taper-plan card carries the same schedule; one CarePlan suggestion per call.
+        lines.append("\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "
+                     "taper-plan card for a proposed schedule. Never stop abruptly.")
+    elif chart_taking:
         target = primary(chart_taking)
         schedule = build_schedule(target, record.evaluated_on, settings)
         name = common.short_name(target)

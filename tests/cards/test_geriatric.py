@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.cards import geriatric
-from tests.cards.builders import C, check_card, cond, med, record, resources, settings
+from app.cards import geriatric, taper_plan
+from app.record import PlanKind
+from tests.cards.builders import C, check_card, cond, med, plan, record, resources, settings
 
 RULE = geriatric.RULE_ID
 LOR = med("lorazepam", daily=1, days_ago=200)
@@ -56,8 +57,11 @@ def test_table(label: str, age: int | None, meds: list, conditions: list,
         assert card.suggestions is None
 
 
+ALONE = {"enabled_rules": [RULE]}  # geriatric card without the taper-plan card beside it
+
+
 def test_warning_text_and_taper_suggestion() -> None:
-    card = geriatric.evaluate(record(age=78, meds=[LOR]), settings())[0]
+    card = geriatric.evaluate(record(age=78, meds=[LOR]), settings(**ALONE))[0]
     assert "lorazepam" in card.summary
     for harm in ("falls", "fractures", "delirium", "cognitive impairment", "motor-vehicle"):
         assert harm in card.detail
@@ -95,7 +99,7 @@ FOCUS = [
 @pytest.mark.parametrize(("label", "hook", "meds", "fires", "taper"), FOCUS,
                          ids=[f[0] for f in FOCUS])
 def test_focus_per_hook(label: str, hook: str, meds: list, fires: bool, taper: bool) -> None:
-    cards = geriatric.evaluate(record(age=72, meds=meds, hook=hook), settings())
+    cards = geriatric.evaluate(record(age=72, meds=meds, hook=hook), settings(**ALONE))
     assert len(cards) == int(fires)
     for card in cards:
         check_card(card, RULE)
@@ -107,3 +111,20 @@ def test_focus_per_hook(label: str, hook: str, meds: list, fires: bool, taper: b
 def test_deterministic_uuid() -> None:
     rec = record(age=72, meds=[LOR])
     assert geriatric.evaluate(rec, settings()) == geriatric.evaluate(rec, settings())
+
+
+def test_no_second_taper_careplan_when_the_taper_card_offers_one() -> None:
+    rec = record(age=78, meds=[LOR])
+    [card] = geriatric.evaluate(rec, settings())
+    assert resources(card, "CarePlan") == []
+    assert card.suggestions is None
+    assert "see the taper-plan card" in card.detail
+    [taper_card] = taper_plan.evaluate(rec, settings())
+    assert resources(taper_card, "CarePlan")
+
+
+def test_existing_taper_plan_is_continued_not_proposed_again() -> None:
+    rec = record(age=78, meds=[LOR], plans=[plan(PlanKind.TAPER_PLAN)])
+    [card] = geriatric.evaluate(rec, settings(**ALONE))
+    assert card.suggestions is None
+    assert "A taper plan is on record" in card.detail
