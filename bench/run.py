@@ -49,7 +49,7 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("floor", "floor", "/cds-services/benzo-safety-patient-view", "patient-view-typical"),
     Scenario("floor-heavy", "floor", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy"),
+             "order-select-heavy", floor="floor-heavy"),
     Scenario("patient-view-typical", "service", "/cds-services/benzo-safety-patient-view",
              "patient-view-typical"),
     Scenario("patient-view-heavy", "service", "/cds-services/benzo-safety-patient-view",

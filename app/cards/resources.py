@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.resource import Resource as FhirResource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from app.models.cards import Action
@@ -14,6 +15,27 @@ from app.terminology import suggestion_code
 _INSOMNIA_TEXT = "Insomnia"
 
 
+def _prune(value: Any) -> Any:
+    """Drop None and empty values: CDS Hooks JSON SHALL NOT carry nulls or empty elements."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {}, "")}
+    if isinstance(value, list):
+        return [v for v in (_prune(item) for item in value) if v not in (None, [], {}, "")]
+    return value
+
+
+def validated(model: type[FhirResource], body: dict[str, Any]) -> dict[str, Any]:
+    """`body` checked against its R4B model, returned as built (already JSON-ready).
+
+    Validation is what guarantees a valid resource; re-dumping the model would cost more than
+    the rule run itself, so the checked dict is emitted instead.
+    """
+    body = _prune(body)
+    model.model_validate(body)
+    return body
+
+
 def _concept(key: str) -> dict[str, Any]:
     coding = dict(suggestion_code(key))
     return {"coding": [coding], "text": coding.get("display") or key}
@@ -21,7 +43,7 @@ def _concept(key: str) -> dict[str, Any]:
 
 def naloxone_request(record: PatientRecord) -> dict[str, Any]:
     """A draft order for rescue naloxone nasal spray (CDC 2022 rec. 8)."""
-    resource = MedicationRequest.model_validate({
+    return validated(MedicationRequest, {
         "resourceType": "MedicationRequest",
         "status": "draft",
         # The clinician accepting the suggestion makes it their own draft order.
@@ -35,7 +57,6 @@ def naloxone_request(record: PatientRecord) -> dict[str, Any]:
             "asNeededBoolean": True,
         }],
     })
-    return resource.model_dump(mode="json", exclude_none=True)
 
 
 def _reason(condition: ConditionFact | None) -> dict[str, Any]:
@@ -66,7 +87,7 @@ def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None) -> dict
     }
     if insomnia is not None and "/" in insomnia.ref:
         body["reasonReference"] = [{"reference": insomnia.ref}]
-    return ServiceRequest.model_validate(body).model_dump(mode="json", exclude_none=True)
+    return validated(ServiceRequest, body)
 
 
 def delete_draft(med: MedicationUse) -> Action:

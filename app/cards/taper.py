@@ -26,6 +26,7 @@ from typing import Any
 from fhir.resources.R4B.careplan import CarePlan
 
 from app.cards.common import day, mg
+from app.cards.resources import validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
 from app.terminology import (
@@ -256,7 +257,7 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any]:
     period = {"start": day(schedule.starts)}
     if schedule.ends:
         period["end"] = day(schedule.ends)
-    resource = CarePlan.model_validate({
+    return validated(CarePlan, {
         "resourceType": "CarePlan",
         "status": "draft",
         "intent": "proposal",
@@ -270,4 +271,3 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any]:
         "activity": activities,
         "note": [{"text": text} for text in schedule.instructions],
     })
-    return resource.model_dump(mode="json", exclude_none=True)

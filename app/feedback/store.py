@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from app.feedback.db import (
 from app.feedback.models import FeedbackItem
 
 log = logging.getLogger(__name__)
+_STORED_CAP = 100_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class FeedbackStore:
         self._loaded_at: float | None = None
         self._generation = 0  # bumped by local overrides; a reload that raced one is discarded
         self._reload = asyncio.Lock()
+        self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
 
     async def init(self) -> None:
         """Create missing tables (start-up)."""
@@ -91,6 +94,11 @@ class FeedbackStore:
 
     async def record_issued(self, service_id: str, cards: Iterable[IssuedCard]) -> None:
         """Remember which rule and drugs each card uuid stood for; the first issue wins."""
+        # Card uuids are deterministic, and EHRs call again and again for the same chart: a
+        # uuid this process has stored once needs no second write.
+        cards = [c for c in cards if c.card_uuid not in self._stored]
+        if not cards:
+            return
         issued_at = datetime.now(UTC)
         rows = {card.card_uuid: {
             "card_uuid": card.card_uuid, "service_id": service_id, "rule_id": card.rule_id,
@@ -102,6 +110,10 @@ class FeedbackStore:
         async with self.engine.begin() as conn:
             stmt = insert_ignoring_duplicates(conn.dialect.name, issued_cards_table)
             await conn.execute(stmt, list(rows.values()))
+        for card_id in rows:
+            self._stored[card_id] = None
+            if len(self._stored) > _STORED_CAP:
+                self._stored.popitem(last=False)
 
     async def snoozed_rules(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
         """rule_id -> drugs_keys overridden for this patient within settings.snooze_days."""
