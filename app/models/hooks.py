@@ -84,7 +84,9 @@ class OrderSelectContext(OrderSignContext):
     def _typed_refs(cls, value: list[str]) -> list[str]:
         bad = [s for s in value if not _TYPED_REF.match(s)]
         if bad:
-            raise ValueError(f"selections must be 'Type/id' references, got {bad[:3]}")
+            # Positions only: the values are the caller's data and are not echoed back.
+            positions = [i for i, v in enumerate(value) if v in bad][:5]
+            raise ValueError(f"selections must be 'Type/id' references (bad at {positions})")
         return value
 
 
