@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -61,8 +61,21 @@ def parse_base(url: str) -> BaseUrl | None:
                    path=parts.path.rstrip("/"))
 
 
+def _plain_base(url: str) -> bool:
+    """A server base never carries userinfo, a query, a fragment or dot segments."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    if "@" in parts.netloc or parts.query or parts.fragment or "\\" in url:
+        return False
+    return not any(seg in (".", "..") for seg in unquote(parts.path).split("/"))
+
+
 def is_allowed(server: str, allowed: Sequence[str] | None) -> bool:
     """None allows every server (development); otherwise the server must sit under a listed base."""
+    if not _plain_base(server):
+        return False
     if allowed is None:
         return parse_base(server) is not None
     bases = [b for b in (parse_base(a) for a in allowed) if b is not None]

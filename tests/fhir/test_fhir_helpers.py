@@ -103,3 +103,15 @@ async def test_redirect_is_refused_even_by_a_redirect_following_client() -> None
             with pytest.raises(FetchFailure, match="307"):
                 await fetcher.get_json("https://a.example/fhir/Patient/1")
         assert not trap.called
+
+
+@pytest.mark.parametrize("server", [
+    "https://fhir.example.org/r4/../admin",        # dot segments climb out of the listed base
+    "https://fhir.example.org/r4/%2e%2e/admin",
+    "https://user:secret@fhir.example.org/r4",     # userinfo
+    "https://fhir.example.org/r4?_format=json",    # a base carries no query
+    "https://fhir.example.org/r4#x",
+])
+@pytest.mark.parametrize("allowed", [["https://fhir.example.org/r4"], None])
+def test_odd_server_bases_are_never_allowed(server: str, allowed: list[str] | None) -> None:
+    assert not is_allowed(server, allowed)
