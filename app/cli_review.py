@@ -18,7 +18,7 @@ from app.config import Settings, get_settings
 from app.errors import CdsError
 from app.fhir.client import make_fhir_client
 from app.hooks.definitions import SERVICES
-from app.models.cards import Card
+from app.models.cards import Card, CdsResponse
 from app.service import evaluate_call
 
 _COLOURS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;34m"}
@@ -138,8 +138,7 @@ async def run_review(args: argparse.Namespace) -> int:
     finally:
         await http.aclose()
     if args.json:
-        print(json.dumps({"cards": [c.model_dump(mode="json", exclude_none=True)
-                                    for c in evaluation.cards]}, indent=2))
+        print(json.dumps(CdsResponse(cards=tuple(evaluation.cards)).to_json(), indent=2))
         return 0
     record = evaluation.record
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ

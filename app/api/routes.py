@@ -16,6 +16,7 @@ from app.errors import ServiceNotFound
 from app.feedback.models import parse_feedback
 from app.hooks.definitions import SERVICES, ServiceDefinition
 from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, render
+from app.models.cards import CdsResponse
 from app.security import CdsClient, expected_audience
 from app.service import evaluate_call, rule_of
 from app.state import AppState
@@ -79,8 +80,7 @@ async def call_service(service_id: str, request: Request) -> Response:
         "service": service.id, "rules": [rule_of(c) for c in evaluation.cards],
         "snoozed": evaluation.snoozed, "sources": evaluation.gathered.sources,
         "ms": round((time.perf_counter() - started) * 1000, 2)})
-    response = _json({"cards": [c.model_dump(mode="json", exclude_none=True)
-                                for c in evaluation.cards]})
+    response = _json(CdsResponse(cards=tuple(evaluation.cards)).to_json())
     if evaluation.issued:
         # Remembering issued cards (for snooze) does not delay the clinician's answer.
         response.background = BackgroundTask(state.store.record_issued, service.id,
