@@ -20,6 +20,7 @@ from app.errors import CdsError, InvalidRequest, Unauthorized
 from app.feedback.db import make_engine
 from app.feedback.store import FeedbackStore
 from app.fhir.client import make_fhir_client
+from app.gc_tuning import tune_gc
 from app.hooks.definitions import SERVICES
 from app.logging_setup import configure_logging
 from app.metrics import CALLS, service_label
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _startup_checks(settings)
         await state.store.init()
+        tune_gc(settings.gc_threshold)
         yield
         await http.aclose()
         if state.verifier is not None:
