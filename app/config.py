@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     preview_enabled: bool | None = None   # /preview page; None = on in development only
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
-    gc_threshold: int = 50_000
+    gc_threshold: int = 10_000
 
     _split = field_validator("enabled_rules", "allowed_fhir_servers", "cors_origins",
                              mode="before")(_split_list)

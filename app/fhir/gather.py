@@ -111,6 +111,7 @@ class _Call:
         self.paged_resources = 0
         self.kept = 0
         self._seen: set[tuple[str, str]] = set()
+        self._own_ref = f"Patient/{context.patientId}"
         self.base: BaseUrl | None = None
         self.fetcher: FhirFetcher | None = None
         self.unavailable = "no prefetch and no fhirServer"
@@ -212,7 +213,7 @@ class _Call:
     # --- routing into Gathered ---
 
     def route(self, full_url: str | None, resource: Resource) -> None:
-        kind = resource_type(resource)
+        kind = resource["resourceType"]  # entries() and collect() only pass FHIR resources
         if kind == "Medication":
             self.index_medication(full_url, resource)
             return
@@ -235,7 +236,7 @@ class _Call:
                 return
             self.gathered.patient = resource
         else:
-            if patient_ids(resource) - {self.context.patientId}:
+            if not self._names_only_this_patient(resource):
                 self.gathered.skip("wrong-patient")
                 return
             if isinstance(rid, str):
@@ -245,6 +246,14 @@ class _Call:
                 self._seen.add((kind, rid))
             getattr(self.gathered, _CHART_TARGETS[kind]).append(resource)
         self.kept += 1
+
+    def _names_only_this_patient(self, resource: Resource) -> bool:
+        subject = resource.get("subject")
+        # Nearly every resource says exactly "Patient/<id>": skip the reference parsing for it.
+        if type(subject) is dict and subject.get("reference") == self._own_ref \
+                and "patient" not in resource:
+            return True
+        return not patient_ids(resource) - {self.context.patientId}
 
     def index_medication(self, full_url: str | None, resource: Resource) -> None:
         rid = resource.get("id")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from app.config import Settings
 from app.gathered import Gathered
-from app.normalize.conditions import is_discarded, normalize_condition
+from app.normalize.conditions import read_condition
 from app.normalize.errors import Malformed
 from app.normalize.medications import MedContext, normalize_order
 from app.normalize.patient import birth_and_age
@@ -135,9 +135,8 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
 
     conditions: list[ConditionFact] = []
     for resource in _typed(gathered.conditions, frozenset({"Condition"}), skips):
-        if _safe("Condition", lambda r=resource: is_discarded(r), skips) is not False:
-            continue  # refuted / entered-in-error, or unreadable (already counted)
-        fact = _safe("Condition", lambda r=resource: normalize_condition(r, today), skips)
+        # None: refuted / entered-in-error, or unreadable (counted by _safe).
+        fact = _safe("Condition", lambda r=resource: read_condition(r, today), skips)
         if fact is not None:
             conditions.append(fact)
 

@@ -69,6 +69,11 @@ def _onset(resource: dict[str, Any]) -> date | None:
     return onset
 
 
+def read_condition(resource: dict[str, Any], today: date) -> ConditionFact | None:
+    """A ConditionFact, or None for a refuted / entered-in-error Condition."""
+    return None if is_discarded(resource) else normalize_condition(resource, today)
+
+
 def normalize_condition(resource: dict[str, Any], today: date) -> ConditionFact:
     """One Condition; raises Malformed if it has no id or no code."""
     ref = f"Condition/{resource_id(resource)}"

@@ -105,6 +105,13 @@ def status_code(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value.strip().lower() or None
+    if type(value) is dict:
+        # The usual shape, {"coding": [{"system": ..., "code": "active"}]}, read directly.
+        first = value.get("coding")
+        first = first[0] if type(first) is list and first else None
+        code = first.get("code") if type(first) is dict else None
+        if type(code) is str and code.strip():
+            return code.strip().lower()
     for _, code, _ in codings(value):
         if code:
             return code.lower()
