@@ -102,7 +102,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if already_planned:
         lines.append("\n**A taper plan is on record:** continue it, go slowly, and review it at "
                      "each visit (ASAM 2025 recs. 6-9).")
-    elif chart_taking and RULE_TAPER in settings.enabled_rules and taper_plan.evaluate(
+    elif chart_taking and RULE_TAPER in settings.enabled_rules and taper_plan.fires(
             record, settings):
         # The taper-plan card carries the same schedule; one CarePlan suggestion per call.
         lines.append("\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "

@@ -47,20 +47,35 @@ def primary(meds: list[MedicationUse]) -> MedicationUse:
                                     -(m.start.toordinal() if m.start else 0), m.ref))
 
 
-def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
-    """One warning with a computed taper schedule offered as a draft CarePlan."""
+def _findings(record: PatientRecord, settings: Settings
+              ) -> tuple[list[MedicationUse], list[MedicationUse]] | None:
+    """(long-term BZRAs, BZRA drafts in focus) when the card applies, else None."""
     if common.has_any_condition(record, EXCEPTIONS):
-        return []
+        return None
     meds = long_term(record, settings)
     if not meds or _planned(record, common.bzras(common.pool(record)), settings):
-        return []
-    drafts = []
+        return None
+    drafts: list[MedicationUse] = []
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
         drafts = [m for m in common.bzras(common.pool(record))
                   if m.ref in focus and not common.excepted_by_reason(m, EXCEPTIONS)]
         if not drafts:
-            return []
+            return None
+    return meds, drafts
+
+
+def fires(record: PatientRecord, settings: Settings) -> bool:
+    """Whether `evaluate` returns a card, without building its taper plan."""
+    return _findings(record, settings) is not None
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One warning with a computed taper schedule offered as a draft CarePlan."""
+    found = _findings(record, settings)
+    if found is None:
+        return []
+    meds, drafts = found
     involved = meds + [d for d in drafts if d not in meds]
     target = primary(meds)
     schedule = build_schedule(target, record.evaluated_on, settings)

@@ -48,6 +48,8 @@ CASES: list[tuple[str, PatientRecord, bool]] = [
 def test_table(label: str, rec: PatientRecord, fires: bool) -> None:
     cards = taper_plan.evaluate(rec, settings())
     assert len(cards) == int(fires)
+    # The geriatric card asks fires() instead of building a second CarePlan.
+    assert taper_plan.fires(rec, settings()) is fires
     for card in cards:
         check_card(card, RULE)
         assert card.indicator == "warning"
