@@ -12,6 +12,9 @@ CARDS = Counter("cds_cards_total", "Cards returned by rule and indicator", ["rul
 SNOOZED = Counter("cds_cards_snoozed_total", "Cards suppressed by an earlier override", ["rule"])
 FHIR_ERRORS = Counter("cds_fhir_fetch_errors_total", "Hook calls that failed to gather data",
                       ["service"])
+INVALID_SUGGESTIONS = Counter("cds_suggestions_invalid_total",
+                              "Suggested resources left out because R4B validation failed",
+                              ["resource"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
 
 _PREFIX = "/cds-services/"

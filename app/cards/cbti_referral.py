@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from app.cards import common
 from app.cards.base import card_uuid, suggestion_uuid
-from app.cards.resources import cbti_referral
+from app.cards.resources import cbti_referral, create_suggestion
 from app.config import Settings
-from app.models.cards import Action, Card, Link, Suggestion
+from app.models.cards import Card, Link
 from app.record import ConditionCategory, PatientRecord, PlanKind
 
 RULE_ID = "cbti-referral"
@@ -42,13 +42,10 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
              "rec. 10). Options: in-person, group, or digital CBT-I.",
              "Do not stop the sedative abruptly; plan any reduction gradually."]
     card_id = card_uuid(record, RULE_ID, involved)
-    suggestion = Suggestion(
-        label="Refer to cognitive behavioural therapy for insomnia (CBT-I)",
-        uuid=suggestion_uuid(card_id, "cbti-referral"),
-        isRecommended=True,
-        actions=(Action(type="create", description="Draft a CBT-I referral.",
-                        resource=cbti_referral(record, insomnia[0] if insomnia else None)),),
-    )
+    suggestion = create_suggestion(
+        "Refer to cognitive behavioural therapy for insomnia (CBT-I)",
+        suggestion_uuid(card_id, "cbti-referral"), "Draft a CBT-I referral.",
+        cbti_referral(record, insomnia[0] if insomnia else None))
     return [Card(
         uuid=card_id,
         summary=common.fit_summary("Insomnia on {drugs}: refer for CBT-I, the first-line "
@@ -56,9 +53,9 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         detail="\n".join(lines),
         indicator="info",
         source=common.source(common.ACP_2016, RULE_ID, TOPIC),
-        suggestions=(suggestion,),
+        suggestions=(suggestion,) if suggestion else None,
         # A single referral is offered.
-        selectionBehavior="at-most-one",
+        selectionBehavior="at-most-one" if suggestion else None,
         overrideReasons=(
             common.project_reason("cbti-elsewhere", "CBT-I already done or arranged elsewhere"),
             common.project_reason("cbti-not-suitable", "CBT-I not available or not suitable now"),

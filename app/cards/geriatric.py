@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from app.cards import common, taper_plan
 from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.resources import create_suggestion
 from app.cards.taper import build_schedule, careplan, schedule_markdown
 from app.cards.taper_plan import RULE_ID as RULE_TAPER
 from app.cards.taper_plan import primary
 from app.config import Settings
-from app.models.cards import Action, Card, Link, Suggestion
+from app.models.cards import Card, Link, Suggestion
 from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord, PlanKind
 
 RULE_ID = "geriatric-risk"
@@ -113,13 +114,12 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         name = common.short_name(target)
         lines += [f"\n**Offer a slow taper of {name}** (Pottie 2018: offer to all adults 65+; "
                   "ASAM 2025 rec. 6). Never stop abruptly.", schedule_markdown(schedule)]
-        suggestions.append(Suggestion(
-            label=f"Propose a gradual taper plan for {name}",
-            uuid=suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-            isRecommended=True,
-            actions=(Action(type="create", description=f"Draft a taper CarePlan for {name}.",
-                            resource=careplan(record, schedule)),),
-        ))
+        suggestion = create_suggestion(
+            f"Propose a gradual taper plan for {name}",
+            suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
+            f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
+        if suggestion:
+            suggestions.append(suggestion)
     elif at_risk:
         lines.append("\n**Before starting:** prefer non-drug options (CBT-I for insomnia, CBT "
                      "for anxiety); if used, give the lowest dose for the shortest time.")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from app.cards import common
 from app.cards.base import card_uuid, suggestion_uuid
-from app.cards.resources import delete_draft, naloxone_request
+from app.cards.resources import create_suggestion, delete_draft, naloxone_request
 from app.config import Settings
-from app.models.cards import Action, Card, Link, Suggestion
+from app.models.cards import Card, Link, Suggestion
 from app.record import (
     CNS_DEPRESSANT_CLASSES,
     ConditionCategory,
@@ -160,14 +160,13 @@ def _suggestions(record: PatientRecord, card_id: str,
                  moud: list[MedicationUse]) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
     current = common.pool(record)
+    naloxone = None
     if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
-        suggestions.append(Suggestion(
-            label="Order naloxone nasal spray (rescue)",
-            uuid=suggestion_uuid(card_id, "rescue-naloxone"),
-            isRecommended=True,
-            actions=(Action(type="create", description="Draft an order for rescue naloxone.",
-                            resource=naloxone_request(record)),),
-        ))
+        naloxone = create_suggestion(
+            "Order naloxone nasal spray (rescue)", suggestion_uuid(card_id, "rescue-naloxone"),
+            "Draft an order for rescue naloxone.", naloxone_request(record))
+    if naloxone:
+        suggestions.append(naloxone)
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
         chart = common.chart_orders(record)

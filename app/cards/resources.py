@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.resource import Resource as FhirResource
 from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
 
-from app.models.cards import Action
+from app.metrics import INVALID_SUGGESTIONS
+from app.models.cards import Action, Suggestion
 from app.record import ConditionFact, MedicationUse, PatientRecord
 from app.terminology import suggestion_code
 
+log = logging.getLogger("app.cards")
 _INSOMNIA_TEXT = "Insomnia"
+# FHIR R4 primitive types (datatypes.html): `code` has no leading, trailing or double whitespace;
+# `uri` has no whitespace at all.
+_FHIR_CODE = re.compile(r"[^\s]+(\s[^\s]+)*")
+_FHIR_URI = re.compile(r"\S+")
+
+
+def coding(system: str | None, code: str | None, display: str | None = None
+           ) -> dict[str, str] | None:
+    """A Coding copied from EHR data, or None when its system or code is not valid FHIR."""
+    if not system or not code or not _FHIR_URI.fullmatch(system) \
+            or not _FHIR_CODE.fullmatch(code):
+        return None
+    return {"system": system, "code": code} | ({"display": display} if display else {})
 
 
 def _prune(value: Any) -> Any:
@@ -25,14 +43,22 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def validated(model: type[FhirResource], body: dict[str, Any]) -> dict[str, Any]:
-    """`body` checked against its R4B model, returned as built (already JSON-ready).
+def validated(model: type[FhirResource], body: dict[str, Any]) -> dict[str, Any] | None:
+    """`body` checked against its R4B model and returned as built, or None if it is invalid.
 
     Validation is what guarantees a valid resource; re-dumping the model would cost more than
-    the rule run itself, so the checked dict is emitted instead.
+    the rule run itself, so the checked dict is emitted instead. An invalid resource (EHR data
+    we did not foresee) drops only its suggestion: the card's warning still reaches the clinician.
     """
     body = _prune(body)
-    model.model_validate(body)
+    try:
+        model.model_validate(body)
+    except ValidationError as error:
+        # Counts only: validation messages quote the values, which may be patient data.
+        log.error("suggested resource failed R4B validation and was left out",
+                  extra={"resource": model.__name__, "errors": error.error_count()})
+        INVALID_SUGGESTIONS.labels(model.__name__).inc()
+        return None
     return body
 
 
@@ -41,7 +67,7 @@ def _concept(key: str) -> dict[str, Any]:
     return {"coding": [coding], "text": coding.get("display") or key}
 
 
-def naloxone_request(record: PatientRecord) -> dict[str, Any]:
+def naloxone_request(record: PatientRecord) -> dict[str, Any] | None:
     """A draft order for rescue naloxone nasal spray (CDC 2022 rec. 8)."""
     return validated(MedicationRequest, {
         "resourceType": "MedicationRequest",
@@ -65,15 +91,17 @@ def _reason(condition: ConditionFact | None) -> dict[str, Any]:
     codings = []
     for pair in condition.codes:
         system, _, code = pair.partition("|")
-        if system and code:
-            codings.append({"system": system, "code": code})
+        found = coding(system, code)
+        if found:
+            codings.append(found)
     concept: dict[str, Any] = {"text": condition.name or _INSOMNIA_TEXT}
     if codings:
         concept["coding"] = codings
     return concept
 
 
-def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None) -> dict[str, Any]:
+def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None
+                  ) -> dict[str, Any] | None:
     """A draft referral to cognitive behavioural therapy for insomnia (ACP 2016; AASM 2021)."""
     body: dict[str, Any] = {
         "resourceType": "ServiceRequest",
@@ -88,6 +116,16 @@ def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None) -> dict
     if insomnia is not None and "/" in insomnia.ref:
         body["reasonReference"] = [{"reference": insomnia.ref}]
     return validated(ServiceRequest, body)
+
+
+def create_suggestion(label: str, uuid: str, description: str,
+                      resource: dict[str, Any] | None) -> Suggestion | None:
+    """A recommended one-action "create" suggestion; None when its resource was left out."""
+    if resource is None:
+        return None
+    return Suggestion(label=label, uuid=uuid, isRecommended=True,
+                      actions=(Action(type="create", description=description,
+                                      resource=resource),))
 
 
 def delete_draft(med: MedicationUse) -> Action:

@@ -26,7 +26,7 @@ from typing import Any
 from fhir.resources.R4B.careplan import CarePlan
 
 from app.cards.common import day, mg
-from app.cards.resources import validated
+from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
 from app.terminology import (
@@ -220,8 +220,9 @@ def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
 
 def _product(med: MedicationUse) -> dict[str, Any]:
     concept: dict[str, Any] = {"text": med.name}
-    if med.rxnorm:
-        concept["coding"] = [{"system": _RXNORM, "code": med.rxnorm, "display": med.name}]
+    rxnorm = coding(_RXNORM, med.rxnorm, med.name)
+    if rxnorm:
+        concept["coding"] = [rxnorm]
     return concept
 
 
@@ -237,7 +238,7 @@ def _activity(description: str, kind: str, starts: date, ends: date | None,
     return {"detail": detail}
 
 
-def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any]:
+def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] | None:
     """A draft R4 CarePlan (intent proposal) with one activity per step plus the follow-up."""
     med = schedule.med
     name = med.ingredient or med.name

@@ -14,9 +14,10 @@ from datetime import timedelta
 
 from app.cards import common
 from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.resources import create_suggestion
 from app.cards.taper import build_schedule, careplan, diazepam_eq, schedule_markdown
 from app.config import Settings
-from app.models.cards import Action, Card, Link, Suggestion
+from app.models.cards import Card, Link
 from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
 
 RULE_ID = "taper-plan"
@@ -102,22 +103,19 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
               "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10)."]
 
     card_id = card_uuid(record, RULE_ID, involved)
-    suggestion = Suggestion(
-        label=f"Propose a gradual taper plan for {name}",
-        uuid=suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-        isRecommended=True,
-        actions=(Action(type="create", description=f"Draft a taper CarePlan for {name}.",
-                        resource=careplan(record, schedule)),),
-    )
+    suggestion = create_suggestion(
+        f"Propose a gradual taper plan for {name}",
+        suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
+        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
     return [Card(
         uuid=card_id,
         summary=summary,
         detail="\n".join(lines),
         indicator="warning",
         source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
-        suggestions=(suggestion,),
+        suggestions=(suggestion,) if suggestion else None,
         # One taper plan at a time (ASAM: taper one drug at a time).
-        selectionBehavior="at-most-one",
+        selectionBehavior="at-most-one" if suggestion else None,
         overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
                          common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
                          common.SNOOZE_3_MONTHS),
