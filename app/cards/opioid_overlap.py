@@ -160,13 +160,12 @@ def _suggestions(record: PatientRecord, card_id: str,
                  moud: list[MedicationUse]) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
     current = common.pool(record)
-    naloxone = None
     if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
         naloxone = create_suggestion(
             "Order naloxone nasal spray (rescue)", suggestion_uuid(card_id, "rescue-naloxone"),
             "Draft an order for rescue naloxone.", naloxone_request(record))
-    if naloxone:
-        suggestions.append(naloxone)
+        if naloxone:
+            suggestions.append(naloxone)
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
         chart = common.chart_orders(record)
