@@ -47,6 +47,18 @@ class ConditionCategory(StrEnum):
     SICKLE_CELL = "sickle-cell-disease"
 
 
+class DoseConfidence(StrEnum):
+    """How sure the daily dose read from an order is (DESIGN.md "Reading real data").
+
+    Only an ``exact`` dose may be shown as the patient's dose or feed a computed schedule.
+    """
+
+    EXACT = "exact"                        # one fixed amount, fixed frequency
+    RANGE = "range"                        # "1-2 tablets", doseRange: daily_dose_mg is the top
+    AS_NEEDED_MAX = "as-needed maximum"    # PRN: daily_dose_mg is the most allowed, not the use
+    UNKNOWN = "unknown"                    # nothing usable was read: daily_dose_mg is None
+
+
 class PlanKind(StrEnum):
     TAPER_PLAN = "taper-plan"          # a documented benzodiazepine taper / deprescribing plan
     MEDICATION_REVIEW = "medication-review"  # a review / follow-up of the sedative
@@ -64,7 +76,12 @@ class MedicationUse:
     rxnorm: str | None = None      # RxNorm code when the order carried one
     strength_mg: float | None = None  # mg per unit (tablet, capsule, mL, or per hour for patches)
     strength_unit: str | None = None  # "mg", "mg/ml", "mg/hr"
-    daily_dose_mg: float | None = None  # mg per day of the ingredient from dosageInstruction
+    # mg per day of the ingredient from dosageInstruction: the exact dose, the top of a range,
+    # or the as-needed maximum, as dose_confidence says; None when unknown.
+    daily_dose_mg: float | None = None
+    dose_confidence: DoseConfidence = DoseConfidence.UNKNOWN
+    daily_dose_low_mg: float | None = None  # bottom of the range (RANGE only)
+    as_needed: bool = False          # a PRN order (asNeeded*), whatever else was read
     dose_text: str | None = None        # the dosage instruction as written, for card text
     start: date | None = None
     end: date | None = None          # None = open-ended / unknown
@@ -81,6 +98,11 @@ class MedicationUse:
     reason_categories: frozenset[ConditionCategory] = frozenset()  # from reasonCode
     mentions_taper: bool = False     # note/dosage text documents a taper
     authored_on: date | None = None
+
+    @property
+    def exact_dose_mg(self) -> float | None:
+        """The daily dose only when read exactly: the one number a card may call 'the dose'."""
+        return self.daily_dose_mg if self.dose_confidence is DoseConfidence.EXACT else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,13 @@ from app.normalize.fhir import (
     reference,
     resource_id,
 )
-from app.record import BZRA_CLASSES, ConditionCategory, DrugClass, MedicationUse
+from app.record import (
+    BZRA_CLASSES,
+    ConditionCategory,
+    DoseConfidence,
+    DrugClass,
+    MedicationUse,
+)
 from app.terminology import (
     DrugInfo,
     classify_condition,
@@ -263,6 +269,9 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         ref=ref, name=name, drug_class=drug_class, ingredient=ingredient, rxnorm=rxnorm,
         strength_mg=strength_mg, strength_unit=strength_unit,
         daily_dose_mg=_round(dose.daily_mg), dose_text=dose.text,
+        # Placeholder until the dose reader reports its own confidence (issue #10).
+        dose_confidence=(DoseConfidence.UNKNOWN if dose.daily_mg is None
+                         else DoseConfidence.EXACT),
         start=start, end=end, has_stop_date=has_stop, status=status,
         is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
         is_active=is_active,
