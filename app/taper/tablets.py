@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from itertools import combinations
 
 from app.taper.constants import MAX_PIECES_PER_DAY
@@ -88,14 +89,20 @@ def _strength_sets(prod: Product) -> list[tuple[Fraction, ...]]:
 
 def choose_tablets(prod: Product, doses: Sequence[Fraction], times: Sequence[str],
                    prefer_mg: Fraction | None = None) -> dict[Fraction, tuple[Administration, ...]]:
-    """How to take each dose with the fewest strengths over the whole plan (pharmacy-friendly).
+    """How to take each dose with the fewest strengths over the whole plan (pharmacy-friendly)."""
+    return dict(_choose(prod, tuple(sorted({d for d in doses if d > 0})), tuple(times), prefer_mg))
+
+
+@lru_cache(maxsize=1024)
+def _choose(prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...],
+            prefer_mg: Fraction | None) -> tuple[tuple[Fraction, tuple[Administration, ...]], ...]:
+    """Cached body of choose_tablets (plans repeat across requests: same drug, same doses).
 
     Among strength sets that make every dose, prefer at most MAX_PIECES_PER_DAY pieces a day,
     then fewer strengths, the order's own strength, fewer pieces a day, fewer split pieces.
     """
-    wanted = sorted({d for d in doses if d > 0})
     if not wanted:
-        return {}
+        return ()
     ceiling = max(wanted)
     slots = list(times) if times else [None]
     best_key: tuple[int, ...] | None = None
@@ -129,4 +136,4 @@ def choose_tablets(prod: Product, doses: Sequence[Fraction], times: Sequence[str
                    sum(per_day))
             if best_key is None or key < best_key:
                 best_key, best = key, plan
-    return best
+    return tuple(best.items())

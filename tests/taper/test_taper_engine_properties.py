@@ -15,8 +15,17 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from app.taper import Form, Pace, Step, StepKind, TaperPlan, TaperRequest, Unplanned, plan_taper
-from app.taper import products
+from app.taper import (
+    Form,
+    Pace,
+    Step,
+    StepKind,
+    TaperPlan,
+    TaperRequest,
+    Unplanned,
+    plan_taper,
+    products,
+)
 from app.taper.constants import (
     CREDITED_WEEKS,
     FIRST_REDUCTION_MAX,
