@@ -1,26 +1,17 @@
 """A gradual benzodiazepine / Z-drug taper schedule and the draft CarePlan that carries it.
 
-Pace (ASAM 2025 joint guideline, rec. 6): reduce by 5-10% every 2-4 weeks and typically not
-more than 25% every 2 weeks; never stop abruptly (ASAM rec. 2; FDA 2020 boxed warning).
-Implementation choices (documented, deliberately simple):
-- each step lowers the daily dose by ~10% of the current dose, rounded to a dose that can be
-  given with the drug's own oral strengths: multiples of half the smallest tablet, or of the
-  whole smallest unit when the order is a capsule or extended-release product (not splittable);
-- at least one such unit per step; when one unit is more than 25% of the current dose (the
-  tail of the taper), the time at the current dose before that step is stretched so the pace
-  stays at or under 25% per 2 weeks (a 50% step waits 4 weeks; stopping from the last unit
-  waits 8 weeks);
-- the first reduction is on the plan's start date (later only when it exceeds 25%);
-- with an unknown daily dose or no known strengths the plan explains how to compute the
-  steps and carries no invented numbers.
+The schedule comes from the taper engine (app/taper): doses the marketed products can make
+(app/terminology/data/products.json), no more than 25% of the current dose in any 2 weeks
+including the last steps, the interval lengthened where one unit is a larger step, and the pace
+stated as computed (ASAM 2025 rec. 6-7; Pottie 2018). Never stop abruptly (ASAM rec. 2; FDA
+2020 boxed warning). Without a daily dose or marketed products the plan explains how to build
+the steps and carries no invented numbers.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan
@@ -29,21 +20,29 @@ from app.cards.common import day, mg
 from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
-from app.terminology import (
-    diazepam_equivalent,
-    diazepam_equivalent_detail,
-    oral_strengths,
-    suggestion_code,
+from app.taper import (
+    LIQUID,
+    Form,
+    StepKind,
+    TaperPlan,
+    TaperRequest,
+    Unplanned,
+    form_of,
+    plan_taper,
 )
+from app.taper import (
+    step_text as engine_step_text,
+)
+from app.terminology import diazepam_equivalent, diazepam_equivalent_detail, suggestion_code
 
-STEP_DAYS = 14                      # ASAM rec. 6: every 2-4 weeks (we use the 2-week end)
-STEP_FRACTION = Fraction(1, 10)     # ASAM rec. 6: 5-10% per step
-MAX_FRACTION_PER_STEP = Fraction(1, 4)  # ASAM rec. 6: typically not more than 25% every 2 weeks
-MAX_STEPS = 40                      # beyond this the plan says how to continue
 DIAZEPAM_REFERENCE_MG = 10.0        # equivalents are "mg of drug ~ 10 mg oral diazepam"
 # ASAM 2025 Table 2 footnote: low <= 10, moderate 10-15, high > 15 mg diazepam-eq/day.
 LOW_BAND_MAX, MODERATE_BAND_MAX = 10.0, 15.0
-_UNSPLITTABLE = ("capsule", "extended release", "extended-release", " er ", " cr ", "24 hr")
+# ASAM 2025 rec. 6, for plans without computed numbers (the guideline's range, not a schedule).
+GUIDELINE_PACE = ("reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in "
+                  "any 2 weeks")
+HOLD = ("At each step check for withdrawal symptoms; if they appear, hold the dose 1-2 weeks "
+        "and continue more slowly (ASAM 2025 rec. 8-9). Never stop abruptly.")
 _UCUM = "http://unitsofmeasure.org"
 _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -52,8 +51,11 @@ _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 class TaperStep:
     starts: date
     dose_mg: float          # daily dose from this date; 0 = stopped
-    reduction_pct: int      # of the previous daily dose
-    weeks_before: int       # weeks at the previous dose before this step (0 for the first)
+    reduction_pct: float    # of the previous daily dose (0 for a switch)
+    weeks_before: int       # weeks at the previous dose before this step
+    text: str = ""          # the step as the card and CarePlan show it, with how to take it
+    ingredient: str = ""
+    switch: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,19 @@ class TaperSchedule:
     diazepam_eq_mg: float | None
     unit_mg: float | None
     steps: tuple[TaperStep, ...]
-    instructions: tuple[str, ...]   # how to proceed when numbers cannot be computed or run out
+    instructions: tuple[str, ...]   # pace as computed, how to proceed, caveats
+    plan: TaperPlan | None = None   # the engine's plan the steps came from
+    pace: str | None = None         # the pace exactly as computed
 
     @property
     def ends(self) -> date | None:
         return self.steps[-1].starts if self.steps and self.steps[-1].dose_mg == 0 else None
+
+    @property
+    def switch_to(self) -> str | None:
+        switch = self.plan.switch if self.plan else None
+        return switch.to_ingredient if switch and switch.to_ingredient != switch.from_ingredient \
+            else None
 
 
 def diazepam_eq(med: MedicationUse) -> float | None:
@@ -109,90 +119,55 @@ def _safe_equivalent(ingredient: str) -> float | None:
         return None
 
 
-def _strengths(med: MedicationUse) -> tuple[float, ...]:
-    found: tuple[float, ...] = ()
-    if med.ingredient:
-        try:
-            found = tuple(s for s in oral_strengths(med.ingredient) if s and s > 0)
-        except (KeyError, LookupError, ValueError):
-            found = ()
-    if not found and med.strength_mg and (med.strength_unit or "mg").lower() == "mg":
-        found = (med.strength_mg,)
-    return found
+def _request(med: MedicationUse, dose: float, starts: date, switch_to: str | None
+             ) -> TaperRequest | str:
+    form = form_of(med.name)
+    if form == LIQUID:
+        return (f"The order is an oral liquid: measure each step in mL with the pharmacy and "
+                f"{GUIDELINE_PACE}.")
+    strength = med.strength_mg if (med.strength_unit or "mg").lower() == "mg" else None
+    return TaperRequest(med.ingredient or med.name, dose, starts,
+                        form=form if isinstance(form, Form) else None, strength_mg=strength,
+                        switch_to=switch_to)
 
 
-def dose_unit(med: MedicationUse) -> Fraction | None:
-    """The smallest dose step that can be given: half the smallest tablet, or a whole unit."""
-    strengths = _strengths(med)
-    if not strengths:
-        return None
-    smallest = Fraction(str(min(strengths)))
-    name = f" {med.name.lower()} "
-    return smallest if any(word in name for word in _UNSPLITTABLE) else smallest / 2
+def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
+                   switch_to: str | None = None) -> TaperSchedule:
+    """Today's dose, its diazepam equivalent, dated steps with real tablets (or how to build them).
 
-
-def _next_dose(current: Fraction, unit: Fraction) -> Fraction:
-    target = math.floor(current * (1 - STEP_FRACTION) / unit + Fraction(1, 2)) * unit
-    if target >= current:
-        target = math.ceil(current / unit) * unit - unit
-    return max(Fraction(0), target)
-
-
-def _wait_days(fraction: Fraction) -> int:
-    """Days at the current dose before a reduction of ``fraction`` keeps <= 25% per 2 weeks."""
-    return STEP_DAYS * max(1, math.ceil(fraction / MAX_FRACTION_PER_STEP))
-
-
-def _steps(dose: Fraction, unit: Fraction, starts: date) -> tuple[list[TaperStep], bool]:
-    steps: list[TaperStep] = []
-    current, when = dose, starts
-    while current > 0 and len(steps) < MAX_STEPS:
-        target = _next_dose(current, unit)
-        fraction = (current - target) / current
-        # The current dose has been taken for at least 2 weeks, so only a larger first step
-        # (a tiny dose) waits before it is taken.
-        wait = _wait_days(fraction) - (0 if steps else STEP_DAYS)
-        when = when + timedelta(days=wait)
-        steps.append(TaperStep(when, float(target), math.floor(float(fraction) * 100 + 0.5),
-                               wait // 7))
-        current = target
-    return steps, current == 0
-
-
-def build_schedule(med: MedicationUse, starts: date, settings: Settings) -> TaperSchedule:
-    """Today's dose, its diazepam equivalent and dated reduction steps (or how to make them)."""
+    ``switch_to`` asks for the long-acting switch first (ASAM 2025 rec. 7).
+    """
     follow_up = starts + timedelta(days=settings.follow_up_days)
-    unit = dose_unit(med)
     name = med.ingredient or med.name
     dose = med.daily_dose_mg
-    pace = ("reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in any "
-            "2 weeks")
-    hold = ("At each step check for withdrawal symptoms; if they appear, hold the dose 1-2 "
-            "weeks and continue more slowly. Never stop abruptly.")
-    if dose is None or dose <= 0 or unit is None:
-        first = (f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
-                 "the patient's actual use." if dose is None or dose <= 0 else
-                 f"Today's dose is {mg(dose)} mg/day; strengths of {name} are not known here, so "
-                 "round each step to a dose the pharmacy can supply.")
-        return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (),
-                             (first, f"Then {pace}.", hold))
-    steps, reaches_zero = _steps(Fraction(str(dose)), unit, starts)
-    smallest = min(_strengths(med))
-    piece = (f"half a {mg(smallest)} mg tablet" if float(unit) < smallest
-             else f"one {mg(smallest)} mg unit")
-    instructions = [f"Doses are in multiples of {mg(float(unit))} mg ({piece}) of {name}.", hold]
-    if not reaches_zero:
-        instructions.insert(1, f"After {day(steps[-1].starts)}: keep going, {pace}.")
-    return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), float(unit),
-                         tuple(steps), tuple(instructions))
+    if dose is None or dose <= 0:
+        return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
+            f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
+            "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD))
+    request = _request(med, dose, starts, switch_to)
+    result = plan_taper(request) if isinstance(request, TaperRequest) else Unplanned(request)
+    if isinstance(result, Unplanned):
+        return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
+            f"Today's dose is {mg(dose)} mg/day. {result.reason}", f"Then {GUIDELINE_PACE}.",
+            HOLD))
+    steps = tuple(TaperStep(s.starts, float(s.dose_mg), float(round(s.reduction * 100, 1)),
+                            s.held_days // 7, engine_step_text(s, day(s.starts)), s.ingredient,
+                            s.kind is StepKind.SWITCH) for s in result.steps)
+    pace = f"Pace: {result.pace.text} (ASAM 2025 rec. 6)."
+    notes = [result.switch.why] if result.switch else []
+    return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), float(result.unit_mg),
+                         steps,
+                         (pace, *notes, *result.notes, HOLD), result, result.pace.text)
 
 
 def step_text(step: TaperStep, name: str) -> str:
+    if step.text:
+        return step.text
     if step.dose_mg == 0:
         return (f"{day(step.starts)}: stop {name} after {step.weeks_before} weeks on the "
                 "lowest dose")
     return (f"{day(step.starts)}: {mg(step.dose_mg)} mg/day of {name} "
-            f"(-{step.reduction_pct}%)")
+            f"(-{mg(step.reduction_pct)}%)")
 
 
 def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
@@ -218,7 +193,9 @@ def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
     return "\n".join(lines)
 
 
-def _product(med: MedicationUse) -> dict[str, Any]:
+def _product(med: MedicationUse, ingredient: str | None = None) -> dict[str, Any]:
+    if ingredient and ingredient != (med.ingredient or med.name):
+        return {"text": f"{ingredient} oral tablet"}   # the long-acting drug switched to
     concept: dict[str, Any] = {"text": med.name}
     rxnorm = coding(_RXNORM, med.rxnorm, med.name)
     if rxnorm:
@@ -227,12 +204,13 @@ def _product(med: MedicationUse) -> dict[str, Any]:
 
 
 def _activity(description: str, kind: str, starts: date, ends: date | None,
-              med: MedicationUse | None = None, dose: float | None = None) -> dict[str, Any]:
+              med: MedicationUse | None = None, dose: float | None = None,
+              ingredient: str | None = None) -> dict[str, Any]:
     period = {"start": day(starts)} | ({"end": day(ends)} if ends else {})
     detail: dict[str, Any] = {"kind": kind, "status": "not-started", "description": description,
                               "scheduledPeriod": period}
     if med is not None:
-        detail["productCodeableConcept"] = _product(med)
+        detail["productCodeableConcept"] = _product(med, ingredient)
     if dose is not None:
         detail["dailyAmount"] = {"value": dose, "unit": "mg", "system": _UCUM, "code": "mg"}
     return {"detail": detail}
@@ -247,7 +225,7 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] |
         following = schedule.steps[index + 1] if index + 1 < len(schedule.steps) else None
         ends = following.starts - timedelta(days=1) if following else None
         activities.append(_activity(step_text(step, name), "MedicationRequest", step.starts,
-                                    ends, med, step.dose_mg))
+                                    ends, med, step.dose_mg, step.ingredient))
     if not schedule.steps:
         activities.append(_activity(" ".join(schedule.instructions), "MedicationRequest",
                                     schedule.starts, None, med))
@@ -264,10 +242,11 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] |
         "intent": "proposal",
         "category": [{"coding": [suggestion_code("taper-careplan")]}],
         "subject": {"reference": f"Patient/{record.patient_id}"},
-        "title": f"Gradual taper of {name}",
+        "title": (f"Switch {name} to {schedule.switch_to}, then taper" if schedule.switch_to
+                  else f"Gradual taper of {name}"),
         "description": (f"Gradual taper of {name} agreed with the patient (ASAM 2025 joint "
-                        "guideline): 5-10% every 2-4 weeks, at most 25% in 2 weeks; never stop "
-                        "abruptly. Diazepam equivalents are approximate."),
+                        f"guideline): {schedule.pace or GUIDELINE_PACE}; never stop abruptly. "
+                        "Diazepam equivalents are approximate."),
         "period": period,
         "activity": activities,
         "note": [{"text": text} for text in schedule.instructions],

@@ -19,6 +19,7 @@ from app.cards.taper import build_schedule, careplan, diazepam_eq, schedule_mark
 from app.config import Settings
 from app.models.cards import Card, Link
 from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
+from app.taper import LONG_ACTING_TARGETS
 
 RULE_ID = "taper-plan"
 TOPIC = "Long-term benzodiazepine or Z-drug without a taper plan or review"
@@ -80,6 +81,11 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     involved = meds + [d for d in drafts if d not in meds]
     target = primary(meds)
     schedule = build_schedule(target, record.evaluated_on, settings)
+    # ASAM 2025 rec. 7: for a short-acting benzodiazepine, the long-acting switch as a second
+    # suggestion (the engine refuses it where the recommendation does not apply).
+    switched = (build_schedule(target, record.evaluated_on, settings,
+                               switch_to=LONG_ACTING_TARGETS[0]) if schedule.steps else None)
+    switched = switched if switched is not None and switched.steps else None
     name = common.short_name(target)
     days = (record.evaluated_on - target.start).days if target.start else None
 
@@ -98,24 +104,37 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                  "the patient at least every 3 months (ASAM 2025 rec. 1).")
     if len(meds) > 1:
         lines.append(f"Taper one drug at a time; proposed plan for **{name}** first.")
-    lines += [f"\n**Proposed taper of {name}** (ASAM 2025 rec. 6):", schedule_markdown(schedule),
-              "\n**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
-              "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10)."]
+    lines += [f"\n**Proposed taper of {name}** (ASAM 2025 rec. 6):", schedule_markdown(schedule)]
+    if switched is not None:
+        first = switched.steps[0]
+        lines.append(f"\n**Alternative** (ASAM 2025 rec. 7): switch to {common.mg(first.dose_mg)} "
+                     f"mg/day of {first.ingredient} first, then taper (equivalence approximate; "
+                     "second suggestion).")
+    lines.append("\n**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
+                 "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10).")
 
     card_id = card_uuid(record, RULE_ID, involved)
     suggestion = create_suggestion(
         f"Propose a gradual taper plan for {name}",
         suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
         f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
+    alternative = create_suggestion(
+        f"Switch {name} to {switched.switch_to}, then taper",
+        suggestion_uuid(card_id, f"taper-careplan-switch|{target.ref}"),
+        f"Draft a CarePlan: switch {name} to {switched.switch_to}, then taper.",
+        careplan(record, switched)) if switched is not None else None
+    if alternative is not None:   # the plain taper stays the recommended one
+        alternative = alternative.model_copy(update={"isRecommended": False})
+    suggestions = tuple(s for s in (suggestion, alternative) if s)
     return [Card(
         uuid=card_id,
         summary=summary,
         detail="\n".join(lines),
         indicator="warning",
         source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
-        suggestions=(suggestion,) if suggestion else None,
+        suggestions=suggestions or None,
         # One taper plan at a time (ASAM: taper one drug at a time).
-        selectionBehavior="at-most-one" if suggestion else None,
+        selectionBehavior="at-most-one" if suggestions else None,
         overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
                          common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
                          common.SNOOZE_3_MONTHS),

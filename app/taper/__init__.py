@@ -4,6 +4,7 @@ The card (app/cards/taper.py), its CarePlan and the taper planner page all rende
 ``plan_taper``; nothing here reads the network, the disk at call time, or the clock.
 """
 
+from app.taper.constants import LONG_ACTING_TARGETS
 from app.taper.model import (
     Administration,
     Form,
@@ -18,12 +19,12 @@ from app.taper.model import (
     TaperRequest,
     Unplanned,
 )
-from app.taper.plan import alternative_switch, plan_taper
+from app.taper.plan import plan_taper
 from app.taper.products import LIQUID, form_of
 from app.taper.text import how_text, mg, step_text
 
 __all__ = [
-    "LIQUID", "Administration", "Form", "Pace", "PaceSummary", "Piece", "Product", "Step",
-    "StepKind", "Switch", "TaperPlan", "TaperRequest", "Unplanned", "alternative_switch",
+    "LIQUID", "LONG_ACTING_TARGETS", "Administration", "Form", "Pace", "PaceSummary", "Piece",
+    "Product", "Step", "StepKind", "Switch", "TaperPlan", "TaperRequest", "Unplanned",
     "form_of", "how_text", "mg", "plan_taper", "step_text",
 ]

@@ -136,6 +136,7 @@ class PaceSummary:
     slow_steps: int                      # steps whose interval was lengthened (one unit > 25%)
     slow_weeks: tuple[int, ...]          # distinct lengthened intervals, ascending
     text: str
+    uniform: bool = False                # every regular step removes the same share
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,7 @@ class TaperPlan:
     pace: PaceSummary
     notes: tuple[str, ...]
     sources: tuple[str, ...]     # product data sources used
+    unit_mg: Fraction = Fraction(0)   # the smallest dispensable unit of the tapered product
 
     @property
     def ends(self) -> date | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -91,8 +92,9 @@ def _pace(start_mg: Fraction, raw: list[RawStep], every: int) -> PaceSummary:
             shares.append((previous - step.dose) / start_mg)
         previous = step.dose
     fraction = sum(shares, Fraction(0)) / len(shares) if shares else None
-    summary = PaceSummary(fraction, every, regular, len(slow), tuple(sorted(set(slow))), "")
-    return PaceSummary(fraction, every, regular, len(slow), summary.slow_weeks, pace_text(summary))
+    summary = PaceSummary(fraction, every, regular, len(slow), tuple(sorted(set(slow))), "",
+                          len(set(shares)) == 1)
+    return replace(summary, text=pace_text(summary))
 
 
 def plan_taper(request: TaperRequest) -> TaperPlan | Unplanned:
@@ -132,16 +134,5 @@ def plan_taper(request: TaperRequest) -> TaperPlan | Unplanned:
     if prod.source not in sources:
         sources.append(prod.source)
     return TaperPlan(request, prod.ingredient, today, tuple(steps), switch,
-                     _pace(start_mg, raw, every), tuple(notes), tuple(sources))
-
-
-def alternative_switch(request: TaperRequest) -> TaperPlan | None:
-    """The long-acting switch plan for a short-acting benzodiazepine, when it applies."""
-    found = plan_taper(_with_switch(request))
-    return found if isinstance(found, TaperPlan) else None
-
-
-def _with_switch(request: TaperRequest) -> TaperRequest:
-    return TaperRequest(request.ingredient, request.daily_dose_mg, request.starts,
-                        request.form, None, request.times, request.pace, request.extra_weeks,
-                        request.switch_to or "diazepam")
+                     _pace(start_mg, raw, every), tuple(notes), tuple(sources),
+                     smallest_unit(prod))

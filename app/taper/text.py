@@ -85,8 +85,12 @@ def pace_text(summary: PaceSummary) -> str:
     """The pace exactly as computed, e.g. 'about 10% of the starting dose every 2 weeks, ...'."""
     cap = "never more than 25% of the current dose in 2 weeks"
     if summary.regular_steps and summary.fraction_of_start is not None:
-        pct = mg(math.floor(summary.fraction_of_start * 100 + Fraction(1, 2)))
-        head = (f"about {pct}% of the starting dose every {summary.every_weeks} weeks, {cap}")
+        share = summary.fraction_of_start * 100
+        if summary.uniform and (share * 10).denominator == 1:
+            amount_text = f"{mg(share)}%"            # every step the same, shown exactly
+        else:
+            amount_text = f"about {mg(math.floor(share + Fraction(1, 2)))}%"
+        head = f"{amount_text} of the starting dose every {summary.every_weeks} weeks, {cap}"
     else:
         head = f"one dispensable unit at a time, {cap}"
     if summary.slow_steps and summary.regular_steps:

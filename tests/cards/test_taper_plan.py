@@ -55,8 +55,10 @@ def test_table(label: str, rec: PatientRecord, fires: bool) -> None:
         assert card.indicator == "warning"
         assert "never stop abruptly" in card.detail.lower()
         assert card.selectionBehavior == "at-most-one"
-        [careplan] = resources(card, "CarePlan")
-        assert careplan["intent"] == "proposal"
+        careplans = resources(card, "CarePlan")
+        # The taper, and for a short-acting benzodiazepine the long-acting switch (ASAM rec. 7).
+        assert 1 <= len(careplans) <= 2
+        assert all(c["intent"] == "proposal" for c in careplans)
 
 
 def test_thresholds_are_settings() -> None:
@@ -73,17 +75,26 @@ def test_schedule_numbers_for_alprazolam_1mg() -> None:
     assert "alprazolam" in card.summary
     assert "since 2025-02-02" in card.detail and "0.5 mg twice daily" in card.detail
     assert "diazepam-equivalent" in card.detail
-    [careplan] = resources(card, "CarePlan")
+    careplan, switch = resources(card, "CarePlan")
+    assert switch["title"] == "Switch alprazolam to diazepam, then taper"
+    assert "switch to 10 mg/day of diazepam first" in card.detail
+    assert [s.isRecommended for s in card.suggestions or ()] == [True, False]
     steps = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] ==
              "MedicationRequest"]
     doses = [s["dailyAmount"]["value"] for s in steps]
-    # Half of the smallest alprazolam tablet (0.25 mg) is the dose unit.
+    # Half of the smallest alprazolam tablet (0.25 mg, scored) is the dose unit.
     assert doses == [0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0]
     starts = [date.fromisoformat(s["scheduledPeriod"]["start"]) for s in steps]
     assert starts[0] == date(2025, 6, 2)
     gaps = [(b - a).days for a, b in zip(starts, starts[1:], strict=False)]
-    # <= 25% per 2 weeks: one-unit steps that exceed 25% wait longer before they are taken.
-    assert gaps == [14, 14, 14, 14, 28, 28, 56]
+    # <= 25% per 2 weeks: a one-unit step of a third waits 3 weeks, of a half 4, the last 8.
+    assert gaps == [14, 14, 14, 14, 21, 28, 56]
+    assert steps[0]["description"] == ("2025-06-02: 0.875 mg/day of alprazolam (-12.5%): "
+                                       "3½ tablets of 0.25 mg a day")
+    assert careplan["description"].startswith(
+        "Gradual taper of alprazolam agreed with the patient (ASAM 2025 joint guideline): "
+        "12.5% of the starting dose every 2 weeks, never more than 25% of the current dose in 2 "
+        "weeks; the last 3 steps every 3-8 weeks")
     followup = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] == "Appointment"]
     assert followup[0]["scheduledPeriod"]["end"] == "2025-06-30"
     assert careplan["period"]["end"] == starts[-1].isoformat()
