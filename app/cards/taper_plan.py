@@ -107,9 +107,13 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     lines += [f"\n**Proposed taper of {name}** (ASAM 2025 rec. 6):", schedule_markdown(schedule)]
     if switched is not None:
         first = switched.steps[0]
+        spread = switched.plan.switch.range_mg if switched.plan and switched.plan.switch else None
+        shown = (f"the table's columns give {common.mg(float(spread[0]))}-"
+                 f"{common.mg(float(spread[1]))} mg; " if spread and spread[0] != spread[1]
+                 else "")
         lines.append(f"\n**Alternative** (ASAM 2025 rec. 7): switch to {common.mg(first.dose_mg)} "
-                     f"mg/day of {first.ingredient} first, then taper (equivalence approximate; "
-                     "second suggestion).")
+                     f"mg/day of {first.ingredient} first ({shown}equivalence approximate), "
+                     "then taper (second suggestion).")
     lines.append("\n**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
                  "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10).")
 

@@ -77,7 +77,8 @@ def test_schedule_numbers_for_alprazolam_1mg() -> None:
     assert "diazepam-equivalent" in card.detail
     careplan, switch = resources(card, "CarePlan")
     assert switch["title"] == "Switch alprazolam to diazepam, then taper"
-    assert "switch to 10 mg/day of diazepam first" in card.detail
+    assert ("switch to 10 mg/day of diazepam first (the table's columns give 10-20 mg; "
+            "equivalence approximate)") in card.detail
     assert [s.isRecommended for s in card.suggestions or ()] == [True, False]
     steps = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] ==
              "MedicationRequest"]
