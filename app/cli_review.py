@@ -20,6 +20,7 @@ from app.fhir.client import make_fhir_client
 from app.hooks.definitions import SERVICES
 from app.models.cards import Card, CdsResponse
 from app.service import evaluate_call
+from app.urls import UrlError, normalize_url
 
 _COLOURS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;34m"}
 _RESET = "\033[0m"
@@ -61,8 +62,13 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
             if not drafts:
                 raise UsageError("order-select needs at least one --draft-order FILE")
             context["selections"] = [f"{r.get('resourceType')}/{r['id']}" for r in drafts]
+    try:
+        # The same normal form the hook path checks and requests (dot segments, %2e, ...).
+        server = str(normalize_url(args.fhir_server)).rstrip("/")
+    except UrlError as error:
+        raise UsageError(f"--fhir-server is not a usable fhirServer: it {error}") from None
     request: dict[str, Any] = {"hook": args.hook, "hookInstance": str(uuid.uuid4()),
-                               "fhirServer": args.fhir_server.rstrip("/"), "context": context}
+                               "fhirServer": server, "context": context}
     if args.token:
         request["fhirAuthorization"] = {
             "access_token": args.token, "token_type": "Bearer", "expires_in": 300,

@@ -61,6 +61,9 @@ class FhirFetcher:
             raise FetchFailure(f"timed out after {self._timeout:g} s") from None
         except httpx.HTTPError as error:
             raise FetchFailure(f"FHIR server unreachable ({type(error).__name__})") from None
+        except httpx.InvalidURL:
+            # Not an HTTPError; callers normalize URLs first (app/urls.py), this is the backstop.
+            raise FetchFailure("the URL to fetch is not valid") from None
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -9,15 +9,21 @@ Decisions (CDS Hooks 2.0 "Prefetch", plus our own fhirServer trust rules):
 * A fhirServer outside ``allowed_fhir_servers`` (None = any server) is never contacted, with or
   without a token: we do not raise at once (prefetch may cover everything), but any data that
   then has to be fetched fails with 412 saying the server is not on the allowlist.
+* Every URL requested (rendered template, next link, medicationReference) is first put in
+  normal form (app/urls.py: dot segments, `%2e`, ...) and checked against the fhirServer base;
+  the normal form is what is requested, so a URL that normalizes outside the base never gets
+  the token.
 * Data we cannot get -> PreconditionFailed (412, the spec's SHALL): no server, server refused,
-  non-200 answer, timeout, invalid JSON, wrong resource type. Messages name the data and the
-  reason, never a URL, token or patient id.
+  non-200 answer, timeout, invalid JSON, wrong resource type, a next link that is no valid URL
+  (control characters, ...). Messages name the data and the reason, never a URL, token or
+  patient id.
 * Limits we impose ourselves stop gathering without failing the call, and are recorded in
   ``Gathered.skipped``: the page cap, a next link off the FHIR server base or already seen, a
   prefetched Bundle with a next link but no usable server, and ``max_resources_per_call``
   (resources beyond it are dropped). Cards are advisory; partial data is flagged, not fatal.
-* A Medication named by medicationReference that we cannot resolve is left unresolved (the
-  normalizer falls back to medicationReference.display) and counted in skipped.
+* A Medication named by medicationReference that we cannot resolve (unreachable, off the server,
+  not a valid URL) is left unresolved (the normalizer falls back to medicationReference.display)
+  and counted in skipped.
 * Chart resources whose subject/patient names another patient are dropped and counted; draft
   orders come from the context itself and are taken as sent.
 """
@@ -45,12 +51,13 @@ from app.fhir.bundles import (
     resource_type,
 )
 from app.fhir.client import FetchFailure, FhirFetcher
-from app.fhir.servers import BaseUrl, is_allowed, parse_base
+from app.fhir.servers import BaseUrl, OffServer, is_allowed, parse_base
 from app.fhir.templates import TemplateError, describe, is_read, render, token_values
 from app.fhir.templates import resource_type as template_type
 from app.gathered import Gathered, SourceKind
 from app.hooks.definitions import ServiceDefinition
 from app.models.hooks import BaseContext, DraftOrdersBundle, HookRequest
+from app.urls import UrlError
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +158,13 @@ class _Call:
         if self.fetcher is None or self.base is None:
             raise FetchFailure(self.unavailable)
         try:
-            url = self.base.join(render(plan.template, self.values))
+            url = self.base.locate(render(plan.template, self.values).lstrip("/"))
         except TemplateError as error:
             raise FetchFailure(str(error)) from None
-        if not self.base.covers(url):
-            raise FetchFailure("the rendered template points outside the FHIR server")
+        except UrlError as error:
+            raise FetchFailure(f"the rendered template {error}") from None
+        except OffServer:
+            raise FetchFailure("the rendered template points outside the FHIR server") from None
         answer = await self.fetcher.get_json(url)
         kind = resource_type(answer)
         if plan.read and kind == plan.kind:
@@ -181,12 +190,11 @@ class _Call:
             link = next_link(bundle)
             if link is None:
                 return collected
-            stop = self._paging_stop(link, seen, page)
-            if stop:
+            next_url, stop = self._next_page(link, seen, page)
+            if next_url is None:
                 self.gathered.skip(stop)
                 return collected
-            assert self.fetcher is not None and self.base is not None
-            next_url = self.base.resolve(link)
+            assert self.fetcher is not None
             seen.add(next_url)
             answer = await self.fetcher.get_json(next_url)
             if not is_bundle(answer):
@@ -195,20 +203,24 @@ class _Call:
             bundle = answer
             page += 1
 
-    def _paging_stop(self, link: str, seen: set[str], page: int) -> str | None:
-        """Why we do not follow this next link, or None to follow it."""
+    def _next_page(self, link: str, seen: set[str], page: int) -> tuple[str | None, str]:
+        """(normalized URL to follow, "") or (None, why we do not follow this next link)."""
         if page >= self.settings.fhir_max_pages:
-            return "paging-page-cap-reached"
+            return None, "paging-page-cap-reached"
         if self.fetcher is None or self.base is None:
-            return "paging-no-usable-fhir-server"
-        next_url = self.base.resolve(link)
-        if not self.base.covers(next_url):
-            return "paging-next-link-off-server"
+            return None, "paging-no-usable-fhir-server"
+        try:
+            next_url = self.base.locate(link)
+        except UrlError as error:
+            # The rest of the search cannot be had: as for a page that fails (412).
+            raise FetchFailure(f"the next link of page {page} {error}") from None
+        except OffServer:
+            return None, "paging-next-link-off-server"
         if next_url in seen:
-            return "paging-next-link-loop"
+            return None, "paging-next-link-loop"
         if self.paged_resources >= self.settings.max_resources_per_call:
-            return "paging-resource-cap-reached"
-        return None
+            return None, "paging-resource-cap-reached"
+        return next_url, ""
 
     # --- routing into Gathered ---
 
@@ -273,15 +285,23 @@ class _Call:
             ref = medication_reference(order)
             if ref is None or ref.startswith("#") or ref in self.gathered.medications:
                 continue
-            match = _MEDICATION_REF.search(ref)
-            if match is None:
+            absolute = "://" in ref
+            try:
+                if absolute and self.base is None:
+                    raise OffServer
+                # An absolute reference is read in normal form, the form that is requested.
+                url = self.base.locate(ref) if absolute and self.base else None
+            except UrlError:
+                self.gathered.skip("medication-reference-unreadable")
+                continue
+            except OffServer:
+                self.gathered.skip("medication-reference-off-server")
+                continue
+            match = _MEDICATION_REF.search(url or ref)
+            if match is None or match.group(1) in (".", ".."):
                 self.gathered.skip("medication-reference-unreadable")
                 continue
             local = f"Medication/{match.group(1)}"
-            absolute = "://" in ref
-            if absolute and (self.base is None or not self.base.covers(ref)):
-                self.gathered.skip("medication-reference-off-server")
-                continue
             if local in self.gathered.medications:
                 if absolute:  # same server: the bundle's copy is the one referenced
                     self.gathered.medications[ref] = self.gathered.medications[local]
@@ -289,7 +309,7 @@ class _Call:
             if self.base is None:
                 self.gathered.skip("medication-unresolved-no-fhir-server")
                 continue
-            wanted.setdefault(ref, ref if absolute else self.base.join(local))
+            wanted.setdefault(ref, url or self.base.locate(local))
         return wanted
 
     async def resolve_medications(self, orders: Iterable[Resource]) -> None:
@@ -343,14 +363,21 @@ async def gather(request: HookRequest, context: BaseContext, service: ServiceDef
 
     results: list[_KeyResult] = []
     failures: list[tuple[_Plan, str]] = []
+    unexpected: BaseException | None = None
     for plan, task in zip(plans, tasks, strict=True):
+        # Every task's exception is retrieved, so none is left for asyncio to report.
+        error = None if task.cancelled() else task.exception()
         if task.cancelled():
             failures.append((plan, "did not finish within the "
                                    f"{settings.call_time_budget_seconds:g} s call budget"))
-        elif isinstance(task.exception(), FetchFailure):
-            failures.append((plan, task.exception().reason))  # type: ignore[union-attr]
+        elif isinstance(error, FetchFailure):
+            failures.append((plan, error.reason))
+        elif error is not None:
+            unexpected = unexpected or error
         else:
-            results.append(task.result())  # re-raises anything unexpected
+            results.append(task.result())
+    if unexpected is not None:
+        raise unexpected
     if failures:
         raise PreconditionFailed(_failure_message(failures))
 

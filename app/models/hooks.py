@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import InvalidRequest
-from app.models.urls import AbsoluteUrl
+from app.models.urls import RequestableUrl
 
 # order-select selections and similar references: "Type/id" (CDS Hooks library invariant ord-1,
 # relaxed to the FHIR id alphabet).
@@ -100,7 +100,7 @@ CONTEXT_MODELS: dict[str, type[BaseContext]] = {
 class HookRequest(_Lenient):
     hook: str = Field(min_length=1)
     hookInstance: str = Field(min_length=1, max_length=128)
-    fhirServer: AbsoluteUrl | None = None
+    fhirServer: RequestableUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None

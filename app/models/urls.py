@@ -1,4 +1,4 @@
-"""A string type for absolute http(s) URLs that serializes exactly as given."""
+"""String types for absolute http(s) URLs that serialize exactly as given."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
+
+from app.urls import UnsafeUrl, UrlError, normalize_url
 
 
 def _absolute(url: str) -> str:
@@ -15,4 +17,18 @@ def _absolute(url: str) -> str:
     return url
 
 
+def _requestable(url: str) -> str:
+    """A URL the service could request; where it may be sent is the allowlist's business."""
+    try:
+        normalize_url(url)
+    except UnsafeUrl:
+        pass
+    except UrlError as error:
+        # The value is the caller's and is not echoed (it may hold control characters).
+        raise ValueError(f"not a usable absolute http(s) URL (it {error})") from None
+    return url
+
+
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute)]
+# A fhirServer: absolute, and one that httpx can request once normalized (app/urls.py).
+RequestableUrl = Annotated[str, AfterValidator(_requestable)]
