@@ -10,6 +10,7 @@ the steps and carries no invented numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -140,6 +141,8 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
     follow_up = starts + timedelta(days=settings.follow_up_days)
     name = med.ingredient or med.name
     dose = med.daily_dose_mg
+    if dose is not None and not math.isfinite(dose):
+        dose = None  # no schedule can be computed from it (the engine's Fractions refuse inf)
     if dose is None or dose <= 0:
         return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
             f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "

@@ -38,7 +38,11 @@ def _parse_timestamp(value: Any) -> datetime:
         parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("is not a valid calendar date-time") from None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-23:59 is a valid RFC 3339 time whose UTC lies past year 9999.
+        raise ValueError("lies outside the years 0001-9999 once converted to UTC") from None
 
 
 UtcTimestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]

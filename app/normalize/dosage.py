@@ -6,6 +6,7 @@ the HIGHER daily amount is used: the rules estimate risk, and under-counting is 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, NamedTuple
 
@@ -68,13 +69,14 @@ class DoseResult(NamedTuple):
     continuous: bool = False
 
 
-def _number(token: str) -> float:
+def _number(token: str) -> float | None:
     token = token.strip().lower()
     if token in _WORD_NUMBERS:
         return _WORD_NUMBERS[token]
     if "/" in token:
         num, den = token.split("/", 1)
-        return float(num) / float(den)
+        # "1/0 tablet" states no amount: left unread (dose unknown), not an error.
+        return float(num) / float(den) if float(den) else None
     return float(token)
 
 
@@ -214,10 +216,10 @@ def parse_text(text: str) -> tuple[float | None, str | None, float | None]:
     amount = unit = None
     match = _AMOUNT_RE.search(low)
     if match:
-        amount = _number(match.group("a"))
-        if match.group("b"):
-            amount = max(amount, _number(match.group("b")))
-        unit = match.group("u")
+        values = [_number(match.group(g)) for g in ("a", "b") if match.group(g)]
+        if None not in values:
+            amount = max(v for v in values if v is not None)
+            unit = match.group("u")
     return amount, unit, _text_per_day(low)
 
 
@@ -292,7 +294,12 @@ def _one(dosage: dict[str, Any], strength_mg: float | None,
         text = " ".join(parts)
     elif text is None and as_needed:
         text = "as needed"
-    return DoseResult(daily, text, continuous)
+    return DoseResult(_finite(daily), text, continuous)
+
+
+def _finite(value: float | None) -> float | None:
+    """Numbers past the float range (1e308 tablets 1e308 times a day) state no usable dose."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def daily_dose(instructions: Any, strength_mg: float | None,
@@ -313,4 +320,4 @@ def daily_dose(instructions: Any, strength_mg: float | None,
     joined = "; ".join(texts) if texts else None
     doses = [r.daily_mg for r in results]
     total = None if any(d is None for d in doses) else sum(d for d in doses if d is not None)
-    return DoseResult(total, joined, any(r.continuous for r in results))
+    return DoseResult(_finite(total), joined, any(r.continuous for r in results))

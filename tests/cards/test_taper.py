@@ -104,3 +104,11 @@ def test_diazepam_equivalent_is_a_range_of_the_table_columns() -> None:
     text = schedule_markdown(build_schedule(med("alprazolam", daily=1), TODAY, settings()))
     assert "Approximately 10-20 mg/day diazepam-equivalent (low dose band" in text
     assert diazepam_range(med("alprazolam")) is None
+
+
+def test_non_finite_dose_gives_instructions_not_numbers() -> None:
+    # Defense behind the dose reader: Fraction('inf') used to raise from here (issue 12).
+    for daily in (float("inf"), float("nan")):
+        schedule = build_schedule(med("alprazolam", daily=daily), TODAY, settings())
+        assert schedule.steps == () and schedule.daily_dose_mg is None
+        assert "Confirm today's total daily dose" in schedule.instructions[0]

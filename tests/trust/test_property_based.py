@@ -131,7 +131,9 @@ fhir_dates = st.one_of(
     st.dates(max_value=LAST_DAY).map(lambda d: d.isoformat()[:4]),
     st.sampled_from(["2026-02-30", "2026-13-01", "2026-11-23T25:61:00Z", "T", "",
                      "0000-00-00", "9000-12-31T23:59:59.999999999+14:00", "1e10",
-                     "2026-11-23T10:00:00", "2026-11-23 10:00", "yesterday"]),
+                     "2026-11-23T10:00:00", "2026-11-23 10:00", "yesterday",
+                     # valid RFC 3339 whose UTC falls outside years 1-9999
+                     "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]),
     json_values)
 
 
@@ -157,7 +159,8 @@ real_medications = st.sampled_from(_harvest("MedicationRequest", "medicationCode
 real_dosages = st.sampled_from(_harvest("MedicationRequest", "dosageInstruction"))
 real_condition_codes = st.sampled_from(_harvest("Condition", "code"))
 numbers = (st.integers(-10, MAX_NUMBER) | st.floats(-MAX_NUMBER, MAX_NUMBER)
-           | st.sampled_from([0, 0.0, -1, 5e-324]) | st.text(max_size=5) | st.none())
+           | st.sampled_from([0, 0.0, -1, 5e-324, 1e-308, 1e308, -1e308, 2**63 - 1, 2**64 - 1])
+           | st.text(max_size=5) | st.none())
 quantities = st.fixed_dictionaries({}, optional={
     "value": numbers, "unit": st.sampled_from(["mg", "d", "wk", "tablet", "", "h"]) | json_values,
     "code": st.sampled_from(["mg", "d", "wk", "{tbl}", "mo"]) | json_values,
@@ -363,10 +366,21 @@ def generated_prefetch(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return name, body
 
 
+# Strings at and past the feedback model's limits, with control and direction characters.
+extreme_text = st.sampled_from(["", " ", "\u0000", "\u007f", "\u202e", "x" * 257, "y" * 1025,
+                                "z" * 4001, "\ud7ff" * 300]) | st.text(
+    st.characters(max_codepoint=0x9f), max_size=20)
+
+
 @st.composite
 def feedback_bodies(draw: st.DrawFn) -> dict[str, Any]:
-    body = feedback_body(comment=draw(st.none() | st.text(max_size=50)))
+    body = feedback_body(comment=draw(st.none() | st.text(max_size=50) | extreme_text))
     item = body["feedback"][0]
+    if draw(st.booleans()):
+        item["card"] = draw(extreme_text | json_values)
+    coding = item["overrideReason"]["reason"]
+    for field in draw(st.lists(st.sampled_from(["code", "system", "display"]), unique=True)):
+        coding[field] = draw(extreme_text | json_values)
     item["outcome"] = draw(st.sampled_from(["overridden", "accepted", "", "dismissed"])
                            | json_values)
     item["outcomeTimestamp"] = draw(fhir_dates)
@@ -419,6 +433,14 @@ def test_generated_resources_in_valid_prefetch(client: TestClient,
 @given(body=feedback_bodies(), service=st.sampled_from(SERVICES))
 def test_feedback_bodies(client: TestClient, body: dict[str, Any], service: str) -> None:
     check(client.post(f"{service}/feedback", json=body))
+
+
+@pytest.mark.parametrize("timestamp", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_feedback_timestamp_past_the_calendar_is_400(client: TestClient, timestamp: str) -> None:
+    response = client.post(f"{SERVICES[0]}/feedback", json=feedback_body(timestamp=timestamp))
+    check(response)
+    assert response.status_code == 400
+    assert "feedback.0.outcomeTimestamp" in response.text
 
 
 @FUZZ
