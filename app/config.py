@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     trusted_issuers_file: Path | None = None
     jwt_leeway_seconds: int = 30
     jwt_max_lifetime_seconds: int = 3600
+    jwks_cache_seconds: float = 600.0     # keys from a jwks_url or jku are reused this long
+    # A token whose kid no key holds re-reads its JWKS (file, URL or jku) at most this often.
+    jwks_refresh_interval_seconds: float = 30.0
     cors_origins: CommaList = Field(default_factory=lambda: ["*"])
 
     # --- storage, snooze, logging ---

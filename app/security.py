@@ -62,7 +62,9 @@ class JwtVerifier:
         self._settings = settings
         self._clock = clock
         self._issuers: dict[str, TrustedIssuer] = {i.iss: i for i in settings.trusted_issuers}
-        self._jwks = JwksCache(http, clock, timeout=settings.fhir_timeout_seconds)
+        self._jwks = JwksCache(http, clock, timeout=settings.fhir_timeout_seconds,
+                               ttl=settings.jwks_cache_seconds,
+                               min_refetch=settings.jwks_refresh_interval_seconds)
         self._replay: ReplayStore = replay_store or InMemoryReplayStore()
 
     async def aclose(self) -> None:
@@ -108,30 +110,52 @@ class JwtVerifier:
         return fhir_url_allowed(fhir_server, client.fhir_servers)
 
     async def _select_key(self, issuer: TrustedIssuer, header: dict[str, Any], alg: str) -> Key:
+        """Configured keys first (they work offline); an allowlisted jku only for a kid they
+        do not hold. An off-list jku is never fetched, and ignored when not needed."""
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise Unauthorized("bad-kid")
         jku = header.get("jku")
-        try:
-            if jku is not None:
-                # Only an exact allowlisted URL is ever fetched; anything else is refused unseen.
-                allowed = set(issuer.jku_allowlist)
-                if issuer.jwks_url:
-                    allowed.add(issuer.jwks_url)
-                if not isinstance(jku, str) or jku not in allowed:
-                    raise Unauthorized("jku-not-allowed")
+        if jku is not None and not isinstance(jku, str):
+            raise Unauthorized("jku-not-allowed")
+        keys, unavailable = await self._configured_keys(issuer, kid)
+        if not _holds(keys, kid) and jku is not None and jku != issuer.jwks_url:
+            # Only an exact allowlisted URL is ever fetched; anything else is refused unseen.
+            if jku not in issuer.jku_allowlist:
+                raise Unauthorized("jku-not-allowed")
+            try:
                 keys = await self._jwks.from_url(jku, kid)
-            elif issuer.jwks_file:
-                keys = self._jwks.from_file(issuer.jwks_file)
-            elif issuer.jwks_url:
-                keys = await self._jwks.from_url(issuer.jwks_url, kid)
-            else:
-                # Issuer trusted only through jku, and the token named none.
-                raise Unauthorized("missing-jku")
-        except JwksError as error:
-            logger.warning("jwks unavailable: iss=%r error=%s", issuer.iss[:_LOG_ISS_CHARS], error)
-            raise Unauthorized("jwks-unavailable") from error
+            except JwksError as error:
+                self._log_unavailable(issuer, error)
+                raise Unauthorized("jwks-unavailable") from error
+        elif not keys:
+            # No configured key could be read, or the issuer is trusted only through jku.
+            raise Unauthorized("jwks-unavailable" if unavailable else "missing-jku")
         return _pick_key(keys, kid, alg)
+
+    async def _configured_keys(self, issuer: TrustedIssuer, kid: str | None
+                               ) -> tuple[tuple[Key, ...], bool]:
+        """Keys from the issuer's jwks_file, then its jwks_url when the file lacks the kid;
+        and whether a configured source could not be read."""
+        keys: tuple[Key, ...] = ()
+        unavailable = False
+        if issuer.jwks_file:
+            try:
+                keys = self._jwks.from_file(issuer.jwks_file, kid)
+            except JwksError as error:
+                self._log_unavailable(issuer, error)
+                unavailable = True
+        if issuer.jwks_url and not _holds(keys, kid):
+            try:
+                keys += await self._jwks.from_url(issuer.jwks_url, kid)
+            except JwksError as error:
+                self._log_unavailable(issuer, error)
+                unavailable = True
+        return keys, unavailable
+
+    @staticmethod
+    def _log_unavailable(issuer: TrustedIssuer, error: JwksError) -> None:
+        logger.warning("jwks unavailable: iss=%r error=%s", issuer.iss[:_LOG_ISS_CHARS], error)
 
     def _check_claims(self, claims: dict[str, Any], audience: str, now: float) -> float:
         """Check aud, times and jti; return when the jti may be forgotten."""
@@ -220,6 +244,11 @@ def _claims(payload: bytes | None) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise Unauthorized("malformed")
     return claims
+
+
+def _holds(keys: tuple[Key, ...], kid: str | None) -> bool:
+    """The keys can serve this kid (without a kid: when there is exactly one key)."""
+    return len(keys) == 1 if kid is None else any(key.kid == kid for key in keys)
 
 
 def _pick_key(keys: tuple[Key, ...], kid: str | None, alg: str) -> Key:

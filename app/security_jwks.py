@@ -59,9 +59,17 @@ def parse_jwks(raw: bytes | str) -> tuple[Key, ...]:
     return keys
 
 
+@dataclass
+class _FileEntry:
+    keys: tuple[Key, ...]
+    stamp: tuple[int, int]  # (mtime_ns, size) of the file these keys were read from
+    checked_at: float
+
+
 class JwksCache:
-    """Keys per source. Files load once; URLs are cached for `ttl` seconds and refetched
-    early when an unknown kid shows up, at most once per `min_refetch` seconds per URL."""
+    """Keys per source. URLs are cached for `ttl` seconds; a file is read once. Either is
+    looked at again when an unknown kid shows up, at most once per `min_refetch` seconds per
+    source (a replaced file is re-read; a URL is refetched)."""
 
     def __init__(self, http: httpx.AsyncClient | None, clock: Callable[[], float], *,
                  ttl: float = 600.0, min_refetch: float = 30.0, timeout: float = 5.0) -> None:
@@ -71,19 +79,35 @@ class JwksCache:
         self._ttl = ttl
         self._min_refetch = min_refetch
         self._timeout = timeout
-        self._files: dict[str, tuple[Key, ...]] = {}
+        self._files: dict[str, _FileEntry] = {}
         self._urls: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def from_file(self, path: str) -> tuple[Key, ...]:
-        cached = self._files.get(path)
-        if cached is None:
-            try:
-                raw = Path(path).read_bytes()
-            except OSError as error:
+    def from_file(self, path: str, kid: str | None = None) -> tuple[Key, ...]:
+        """Keys in the JWKS file at `path`; raises JwksError when it cannot be read."""
+        entry = self._files.get(path)
+        now = self._clock()
+        if entry is not None and (kid is None or any(key.kid == kid for key in entry.keys)
+                                  or now - entry.checked_at < self._min_refetch):
+            return entry.keys
+        try:
+            stat = Path(path).stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if entry is not None and stamp == entry.stamp:
+                entry.checked_at = now
+                return entry.keys
+            keys = parse_jwks(Path(path).read_bytes())
+        except (OSError, JwksError) as error:
+            if entry is None:
+                if isinstance(error, JwksError):
+                    raise
                 raise JwksError(f"cannot read JWKS file ({type(error).__name__})") from error
-            cached = self._files[path] = parse_jwks(raw)
-        return cached
+            # A file caught half-written keeps the keys it had until it reads well again.
+            logger.warning("jwks file reload failed: error=%s", type(error).__name__)
+            entry.checked_at = now
+            return entry.keys
+        self._files[path] = _FileEntry(keys, stamp, now)
+        return keys
 
     async def from_url(self, url: str, kid: str | None) -> tuple[Key, ...]:
         """Keys served at `url`; raises JwksError when none are available."""

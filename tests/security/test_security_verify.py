@@ -260,12 +260,25 @@ async def test_jku_off_the_list_is_never_fetched(verifier: JwtVerifier, jku_issu
         return_value=httpx.Response(200, json=public_jwks(jku_issuer.key)))
     assert await reason_of(verifier, jku_issuer.bearer(AUD, now=NOW, jku=evil)) \
         == "jku-not-allowed"
-    # An issuer configured with a JWKS file gets no jku either.
-    assert await reason_of(verifier, file_issuer.bearer(AUD, now=NOW, jku=evil)) \
-        == "jku-not-allowed"
+    # An issuer configured with a JWKS file: a kid its file lacks is not looked up there.
+    stranger = generate_key("ES384", kid="not-in-the-file")
+    token = make_token(stranger, alg="ES384", iss=file_issuer.iss, aud=AUD, kid=stranger.kid,
+                       jku=evil, now=NOW)
+    assert await reason_of(verifier, f"Bearer {token}") == "jku-not-allowed"
     # A look-alike of the allowlisted URL is not the allowlisted URL.
     assert await reason_of(verifier, jku_issuer.bearer(AUD, now=NOW, jku=JKU_OK + "?x=1")) \
         == "jku-not-allowed"
+    assert not route.called
+
+
+async def test_configured_key_wins_over_any_jku(verifier: JwtVerifier, file_issuer: TestIssuer,
+                                                respx_mock: respx.MockRouter) -> None:
+    # The kid is in the issuer's own JWKS file: the jku is only a hint and is not fetched,
+    # on the list or not (a deployment without internet access still trusts the token).
+    route = respx_mock.route().mock(side_effect=AssertionError("nothing may be fetched"))
+    for jku in ("https://attacker.example.net/jwks.json", JKU_OK):
+        client = await verifier.verify(file_issuer.bearer(AUD, now=NOW, jku=jku), AUD)
+        assert client.iss == file_issuer.iss
     assert not route.called
 
 

@@ -125,7 +125,10 @@ def _unknown_issuer(_: TestIssuer, aud: str, tmp: Path) -> str:
 
 
 def _jku_off_list(es: TestIssuer, aud: str, _: Path) -> str:
-    return es.bearer(aud, jku=EVIL_JWKS)
+    # A kid the issuer's own keys do not hold, with a jku that is not on its list.
+    impostor = generate_key("ES384", kid="kid-from-elsewhere")
+    return "Bearer " + make_token(impostor, alg="ES384", iss=es.iss, aud=aud,
+                                  kid="kid-from-elsewhere", jku=EVIL_JWKS)
 
 
 def _not_bearer(es: TestIssuer, aud: str, _: Path) -> str:
