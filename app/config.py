@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     preview_enabled: bool | None = None   # /preview page; None = on in development only
+    api_docs_enabled: bool | None = None  # /docs, /redoc, /openapi.json; None = development only
+    # /metrics: with a token, callers must send it as a bearer token; with a port, it is served
+    # there (on metrics_host) and not on the service port; with neither, development only.
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
     gc_threshold: int = 10_000
 

@@ -5,7 +5,8 @@ non-2xx answers): never a stack trace, never patient data.
 
 * CdsError
   + InvalidRequest (400)       the envelope or its resources could not be read
-  + Unauthorized (401)         the client's JWT failed verification (no detail given)
+  + Unauthorized (401)         the client's JWT failed verification (no detail given;
+                               WWW-Authenticate: Bearer per RFC 6750)
   + ServiceNotFound (404)      no such service id
   + PayloadTooLarge (413)      body over the configured cap
   + PreconditionFailed (412)   data a rule needs could not be had (CDS Hooks 2.0 SHALL)
@@ -45,6 +46,13 @@ class Unauthorized(CdsError):
         # The reason is for our log only; the client gets a fixed message.
         super().__init__("Unauthorized")
         self.reason = reason
+
+    def challenge(self) -> str:
+        """The WWW-Authenticate value (RFC 6750 section 3), the same for every bad token."""
+        if self.reason in ("missing-authorization", "bad-scheme"):
+            # No bearer credentials at all: section 3.1 says no error code then.
+            return 'Bearer realm="benzo-safety-cds"'
+        return 'Bearer realm="benzo-safety-cds", error="invalid_token"'
 
 
 class ServiceNotFound(CdsError):

@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import preview
-from app.api import routes
+from app.api import metrics_endpoint, routes
+from app.api.metrics_server import start_metrics_server
 from app.config import Settings, get_settings
 from app.errors import CdsError, InvalidRequest, Unauthorized
 from app.feedback.db import make_engine
@@ -32,8 +33,14 @@ log = logging.getLogger("app")
 
 
 def _error_response(error: CdsError) -> Response:
+    headers = {"WWW-Authenticate": error.challenge()} if isinstance(error, Unauthorized) else None
     return Response(orjson.dumps(error.body()), status_code=error.status_code,
-                    media_type="application/json")
+                    media_type="application/json", headers=headers)
+
+
+def _enabled(flag: bool | None, settings: Settings) -> bool:
+    """An optional surface: as set, else on in development only."""
+    return flag if flag is not None else settings.environment == "development"
 
 
 def _startup_checks(settings: Settings) -> None:
@@ -64,18 +71,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _startup_checks(settings)
         await state.store.init()
         tune_gc(settings.gc_threshold)
+        metrics_server = (start_metrics_server(settings) if settings.metrics_port is not None
+                          else None)
         yield
+        if metrics_server is not None:
+            metrics_server.stop()
         await http.aclose()
         if state.verifier is not None:
             await state.verifier.aclose()
         await engine.dispose()
 
+    docs = _enabled(settings.api_docs_enabled, settings)
     app = FastAPI(title="benzo-safety-cds", version="0.1.0", lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.cds = state
     app.include_router(routes.router)
-    if settings.preview_enabled if settings.preview_enabled is not None else (
-            settings.environment == "development"):
+    if metrics_endpoint.served_on_service_port(settings):
+        app.include_router(metrics_endpoint.router)
+    if _enabled(settings.preview_enabled, settings):
         # The preview runs bundled fixtures through the service; off in production by default.
         app.include_router(preview.router)
 

@@ -1,4 +1,4 @@
-"""CDS Hooks endpoints: discovery, service calls, feedback; plus health and metrics."""
+"""CDS Hooks endpoints: discovery, service calls, feedback; plus health."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.api.body import read_json
 from app.errors import ServiceNotFound
 from app.feedback.models import parse_feedback
 from app.hooks.definitions import SERVICES, ServiceDefinition
-from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, render
+from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY
 from app.models.cards import CdsResponse
 from app.security import CdsClient, expected_audience
 from app.service import evaluate_call, rule_of
@@ -108,9 +108,3 @@ async def health(request: Request) -> Response:
     state = _state(request)
     return _json({"status": "ok", "database": await state.store.ping(),
                   "jwtVerification": state.verifier is not None})
-
-
-@router.get("/metrics")
-async def metrics() -> Response:
-    content, media_type = render()
-    return Response(content, media_type=media_type)

@@ -163,6 +163,7 @@ def test_bad_token_is_bare_401_and_reason_is_logged(
     assert not jwks.called  # an off-list jku is never fetched
     assert response.status_code == 401, response.text
     assert response.json() == UNAUTHORIZED  # the same body whatever the reason
+    assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")  # RFC 6750
     assert reason not in response.text
 
     logged = root_records.texts()
