@@ -98,8 +98,7 @@ async def feedback(service_id: str, request: Request) -> Response:
     for item in items:
         FEEDBACK.labels(item.outcome).inc()
     CALLS.labels("feedback", service.id, "200").inc()
-    log.info("feedback stored", extra={"service": service.id, "received": len(items),
-                                       "stored": stored})
+    # Logged once, by the store ("feedback stored"), where the rows are written.
     return _json({"received": len(items), "stored": stored})
 
 

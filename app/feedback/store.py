@@ -80,6 +80,8 @@ class FeedbackStore:
         if any(item.outcome == "overridden" for item in items):
             self._loaded_at = None  # this process sees its own overrides at once
             self._generation += 1
+        log.info("feedback stored", extra={"service_id": service_id, "received": len(items),
+                                           "stored": stored})
         return stored
 
     async def list_feedback(self, service_id: str | None = None) -> list[dict[str, Any]]:
