@@ -118,9 +118,10 @@ class Names:
         self.pattern = T.name_pattern(self.by_name)
         self.cls = {ing: entry["class"] for ing, entry in ingredients.items()}
 
-    def find(self, display: str) -> list[tuple[str, int]]:
+    def find(self, display: str) -> list[tuple[str, int, int]]:
         text = T.normalize(display)
-        return [(self.by_name[m.group(0)], m.end()) for m in self.pattern.finditer(text)]
+        return [(self.by_name[m.group(0)], m.start(), m.end())
+                for m in self.pattern.finditer(text)]
 
 
 def _classify_product(display: str, set_class: str, names: Names,
@@ -134,17 +135,17 @@ def _classify_product(display: str, set_class: str, names: Names,
     elif set_class == "rescue-naloxone":
         # Rescue naloxone only: combinations (buprenorphine/naloxone, pentazocine/naloxone)
         # are opioids and come from the opioid sets.
-        if len({ing for ing, _ in found}) != 1:
+        if len({ing for ing, _, _ in found}) != 1:
             return None
         wanted = ("rescue-naloxone",)
     else:
         wanted = (set_class,)
-    hits = [(ing, end) for ing, end in found if names.cls[ing] in wanted]
+    hits = [(ing, start, end) for ing, start, end in found if names.cls[ing] in wanted]
     if not hits:
         raise SystemExit(f"no {wanted} ingredient recognised in CDC display {display!r}: "
                          "add it to app/terminology/data/ingredients.json")
-    ingredient, end = hits[0]
-    strength, unit = T.strength_after(text, end)
+    ingredient, start, end = hits[0]
+    strength, unit = T.ingredient_strength(text, start, end)
     entry: dict[str, Any] = {"class": names.cls[ingredient], "ingredient": ingredient,
                              "display": display}
     if strength is not None:
@@ -156,7 +157,7 @@ def _classify_product(display: str, set_class: str, names: Names,
         entry["moud"] = True
     if "transdermal" in text:
         entry["transdermal"] = True
-    if len({ing for ing, _ in found}) > 1:
+    if len({ing for ing, _, _ in found}) > 1:
         entry["combination"] = True
     return entry
 

@@ -8,7 +8,7 @@ Non-relevant medications (e.g. amoxicillin) classify as ``None``, never ``DrugCl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -53,16 +53,16 @@ _BY_CODE: dict[str, DrugInfo] = {
 
 def _by_name(text: str) -> DrugInfo | None:
     norm = _t.normalize(text)
-    best: tuple[int, str, int] | None = None
+    best: tuple[int, str, int, int] | None = None
     for m in _D.name_pattern.finditer(norm):
         ingredient = _D.name_to_ingredient[m.group(0)]
         rank = _D.class_rank[_D.ingredient_class[ingredient]]
         if best is None or rank < best[0]:
-            best = (rank, ingredient, m.end())
+            best = (rank, ingredient, m.start(), m.end())
     if best is None:
         return None
-    _, ingredient, end = best
-    strength, unit = _t.strength_after(norm, end)
+    _, ingredient, start, end = best
+    strength, unit = _t.ingredient_strength(norm, start, end)
     return DrugInfo(
         drug_class=_D.ingredient_class[ingredient], ingredient=ingredient,
         strength_mg=strength, strength_unit=unit,
@@ -92,6 +92,16 @@ def _contradicts(info: DrugInfo, strings: list[str]) -> bool:
     return any(_t.is_product_description(s) for s in strings)
 
 
+def _strength_from_names(ingredient: str | None, displays: list[str]
+                         ) -> tuple[float, str] | None:
+    for candidate in displays:
+        info = _by_name_cached(candidate)
+        if info is not None and info.ingredient == ingredient and info.strength_mg is not None \
+                and info.strength_unit is not None:
+            return info.strength_mg, info.strength_unit
+    return None
+
+
 def classify_medication(codings: Iterable[Coding], text: str | None) -> DrugInfo | None:
     """RxNorm code first (CDC expansions, then ingredient RxCUIs), then names in display/text.
 
@@ -107,6 +117,12 @@ def classify_medication(codings: Iterable[Coding], text: str | None) -> DrugInfo
     if text:
         displays.append(text)
     if coded is not None and not _contradicts(coded, displays):
+        if coded.strength_mg is None:
+            # An ingredient-level RxCUI carries no strength: take the one the display pairs
+            # with the same ingredient ("oxyCODONE-acetaminophen 10-325 MG" -> 10 mg).
+            named = _strength_from_names(coded.ingredient, displays)
+            if named is not None:
+                return replace(coded, strength_mg=named[0], strength_unit=named[1])
         return coded
     for candidate in displays:
         info = _by_name_cached(candidate)

@@ -56,9 +56,66 @@ def strength_after(text: str, pos: int) -> tuple[float | None, str | None]:
     m = _STRENGTH_AFTER.match(text, pos)
     if m is None:
         return None, None
+    if _LIST_FOLLOWS.match(text, m.end()) and _LETTER.search(text, pos, m.start(1)):
+        # "acetaminophen with hydrocodone bitartrate 325 mg/5 mg": words, then a list of
+        # strengths whose owners cannot be paired: no number rather than the wrong one.
+        return None, None
     value = float(m.group(1)) * _UNIT_SCALE[m.group(2)]
     value = float(f"{value:.6g}")  # 0.025 stays 0.025 after the mcg -> mg scaling
     return value, "mg" + _PER.get(m.group(3) or "", "")
+
+
+# Combination products as EHRs display them: ingredient names joined by "-", "/" or "and",
+# then one strength per name in the same order ("oxyCODONE-acetaminophen 10-325 MG",
+# "HYDROcodone-acetaminophen (NORCO) 5-325 mg per tablet", "buprenorphine-naloxone 8 mg-2 mg").
+_WORDS = r"[a-z][a-z']*(?: [a-z][a-z']*)*"
+_JOIN = r"(?: w/ ?| ?[-/] ?| and | with )"
+_NUMBER = r"\d+(?:\.\d+)?(?![\d.]| ?ml\b)"
+_COMBINATION = re.compile(
+    rf"(?<![a-z])(?P<names>{_WORDS}(?:{_JOIN}{_WORDS})+) ?(?:\([^()]*\) ?)?"
+    rf"(?P<nums>{_NUMBER} ?(?:mg|mcg)?(?: ?[-/] ?{_NUMBER} ?(?:mg|mcg)?)+)\b"
+    r"(?: ?/ ?(?P<volume>\d+(?:\.\d+)?)? ?ml\b)?")
+_SPLIT_NAMES = re.compile(_JOIN)
+_NUM_UNIT = re.compile(r"(\d+(?:\.\d+)?) ?(mg|mcg)?")
+_LIST_FOLLOWS = re.compile(r" ?[-/] ?\d")
+_LETTER = re.compile(r"[a-z]")
+
+
+def combination_strength(text: str, start: int) -> tuple[float | None, str | None] | None:
+    """The strength paired with the ingredient named at ``start`` in a combination display.
+
+    None when the text is not such a display; (None, None) when it is but the names and the
+    numbers cannot be paired one to one (a count mismatch or a number without a unit).
+    """
+    for m in _COMBINATION.finditer(text):
+        if not m.start("names") <= start < m.end("names"):
+            continue
+        names = _SPLIT_NAMES.split(m.group("names"))
+        offsets, pos = [], m.start("names")
+        for name in names:
+            pos = text.index(name, pos)
+            offsets.append(pos)
+            pos += len(name)
+        index = max(i for i, off in enumerate(offsets) if off <= start)
+        nums = _NUM_UNIT.findall(m.group("nums"))
+        units = [u for _, u in nums]
+        if len(nums) != len(names) or not units[-1]:
+            return None, None
+        value = float(nums[index][0]) * _UNIT_SCALE[units[index] or units[-1]]
+        unit = "mg"
+        if m.group("volume") is not None or m.group(0).endswith("ml"):
+            volume = float(m.group("volume") or 1)
+            if volume <= 0:
+                return None, None
+            value, unit = value / volume, "mg/ml"
+        return float(f"{value:.6g}"), unit
+    return None
+
+
+def ingredient_strength(text: str, start: int, end: int) -> tuple[float | None, str | None]:
+    """Strength of the ingredient named at ``text[start:end]``: combination displays first."""
+    paired = combination_strength(text, start)
+    return paired if paired is not None else strength_after(text, end)
 
 
 def is_injectable_text(text: str) -> bool:
