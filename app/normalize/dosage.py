@@ -1,323 +1,260 @@
-"""Daily dose in mg from a FHIR Dosage (structured first, then the free-text instruction).
+"""Daily dose in mg from FHIR dosageInstruction, and how sure that number is (DoseConfidence).
 
-Where an order gives a range ("1-2 tablets", "every 4-6 hours", a doseRange, a PRN maximum),
-the HIGHER daily amount is used: the rules estimate risk, and under-counting is the worse error.
+Each Dosage is read twice, from its structured fields and from its text (``app.normalize.sig``).
+Readings that agree give an exact dose; readings that disagree give the range they span, never
+a silent pick. Dosages without ``sequence`` (or with the same one) are taken together and add
+up; different sequences are consecutive phases (a taper), and today's phase is the one whose
+stated duration covers today. A PRN order's number is the most it allows a day (CDC
+MMECalculator.cql takes frequencyMax and doseRange.high: MME on the upper bound), capped by
+maxDosePerPeriod or a "max N a day" in the text.
 """
 
 from __future__ import annotations
 
-import math
-import re
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from app.normalize.dates import DAYS_PER_UNIT, duration_days
-from app.normalize.errors import Malformed
-from app.normalize.fhir import as_dict, as_list, codings, concept_text, opt_str
+import orjson
 
-_MASS_MG = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0,
-            "grams": 1000.0, "mcg": 0.001, "ug": 0.001, "µg": 0.001, "microgram": 0.001,
-            "micrograms": 0.001}
-_RATE_MG_PER_H = {"mg/h": 1.0, "mg/hr": 1.0, "mcg/h": 0.001, "mcg/hr": 0.001, "ug/h": 0.001,
-                  "ug/hr": 0.001, "µg/h": 0.001, "µg/hr": 0.001}
-_VOLUME_ML = {"ml", "milliliter", "milliliters", "millilitre", "millilitres"}
-# Units that mean "one of the product's units": multiply by the product strength.
-_COUNT = {"1", "tablet", "tablets", "tab", "tabs", "tbl", "capsule", "capsules", "cap", "caps",
-          "each", "ea", "unit", "units", "dose", "doses", "pill", "pills", "patch", "patches",
-          "film", "films", "lozenge", "lozenges", "troche", "troches", "suppository",
-          "suppositories", "actuat", "spray", "sprays", "puff", "puffs"}
-_PER_HOUR_STRENGTH = {"mg/h", "mg/hr"}
-
-# HL7 v3 GTSAbbreviation timing codes (plus common local ones) -> administrations per day.
-_TIMING_CODES = {"qd": 1.0, "daily": 1.0, "am": 1.0, "pm": 1.0, "hs": 1.0, "qhs": 1.0,
-                 "qam": 1.0, "qpm": 1.0, "c": 3.0, "bid": 2.0, "tid": 3.0, "qid": 4.0,
-                 "qod": 0.5, "wk": 1 / 7, "mo": 1 / 30}
-_Q_HOURS = re.compile(r"^q(\d+)h$")
-
-_WORD_NUMBERS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
-                 "half": 0.5, "one-half": 0.5, "one half": 0.5, "a half": 0.5, "½": 0.5,
-                 "once": 1.0, "twice": 2.0, "thrice": 3.0}
-_NUM = (r"(?:\d+(?:\.\d+)?|\d+/\d+|\.\d+|one-half|one half|a half|half|½|"
-        r"one|two|three|four|five|six)")
-_UNIT = (r"(?:mcg/hr|mcg/h|ug/hr|ug/h|mg/hr|mg/h|mg|milligrams?|mcg|micrograms?|g|ml|"
-         r"tablets?|tabs?|capsules?|caps?|pills?|patch(?:es)?|films?|lozenges?)")
-_AMOUNT_RE = re.compile(rf"(?<![\w.])(?P<a>{_NUM})(?:\s*(?:-|–|to|or)\s*(?P<b>{_NUM}))?"
-                        rf"\s*(?P<u>{_UNIT})(?![\w/])")
-_EVERY_HOURS_RE = re.compile(r"\bevery\s+(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*\d+(?:\.\d+)?)?"
-                             r"\s*(?:hours?|hrs?|h)\b")
-_Q_HOURS_RE = re.compile(r"\bq\.?\s*(\d+)(?:\s*-\s*\d+)?\s*(?:h|hrs?|hours?)\b")
-_TIMES_RE = re.compile(rf"\b({_NUM})\s*(?:x|times?)\s*(?:a|per|each|every)?\s*(?:day|daily)\b")
-_EVERY_DAYS_RE = re.compile(r"\bevery\s+(\d+)\s*days?\b")
-_FREQ_WORDS: tuple[tuple[re.Pattern[str], float], ...] = (
-    (re.compile(r"\btwice\b|\bb\.?i\.?d\b"), 2.0),
-    (re.compile(r"\bthrice\b|\bt\.?i\.?d\b"), 3.0),
-    (re.compile(r"\bq\.?i\.?d\b"), 4.0),
-    (re.compile(r"\bevery other day\b|\bq\.?o\.?d\b"), 0.5),
-    (re.compile(r"\bweekly\b|\bonce a week\b|\bevery week\b"), 1 / 7),
-    (re.compile(r"\b(?:daily|once a day|once per day|every day|each day|nightly|every night|"
-                r"at bedtime|at night|bedtime|every morning|each morning|in the morning|"
-                r"every evening|in the evening|q\.?d|q\.?h\.?s|h\.?s|q\.?am|q\.?pm|qday)\b"),
-     1.0),
+from app.normalize.sig import structured
+from app.normalize.sig import vocab as v
+from app.normalize.sig.describe import describe
+from app.normalize.sig.model import (
+    COUNT,
+    EMPTY,
+    MG,
+    MG_PER_H,
+    ML,
+    UNITLESS,
+    Amount,
+    Part,
+    Phase,
+    Sig,
+    Span,
+    same,
 )
+from app.normalize.sig.phases import Daily, across, todays, together
+from app.normalize.sig.text import parse_text
+from app.record import DoseConfidence
 
 
 class DoseResult(NamedTuple):
-    """The daily amount of the ingredient and how it was described."""
+    """The daily amount of the ingredient, how sure it is, and how the order describes it."""
 
-    daily_mg: float | None
+    daily_mg: float | None       # exact dose, top of the range, or the PRN maximum
     text: str | None
     # A per-hour rate (patch or infusion): applies all day, however often it is changed.
     continuous: bool = False
+    confidence: DoseConfidence = DoseConfidence.UNKNOWN
+    low_mg: float | None = None  # bottom of the range (RANGE only)
+    as_needed: bool = False
 
 
-def _number(token: str) -> float | None:
-    token = token.strip().lower()
-    if token in _WORD_NUMBERS:
-        return _WORD_NUMBERS[token]
-    if "/" in token:
-        num, den = token.split("/", 1)
-        # "1/0 tablet" states no amount: left unread (dose unknown), not an error.
-        return float(num) / float(den) if float(den) else None
-    return float(token)
+@dataclass(frozen=True, slots=True)
+class _Product:
+    strength: float | None
+    unit: str | None             # "mg", "mg/ml", "mg/hr", "mg/actuat"
 
 
-def _clean_unit(unit: str | None) -> str | None:
-    if unit is None:
-        return None
-    return unit.strip().strip("{}").lower() or None
-
-
-def _quantity(value: Any) -> tuple[float, str | None] | None:
-    q = as_dict(value)
-    if q is None or q.get("value") is None:
-        return None
-    amount = q["value"]
-    if isinstance(amount, bool) or not isinstance(amount, int | float):
-        raise Malformed("quantity value is not a number")
-    unit = _clean_unit(opt_str(q.get("code"))) or _clean_unit(opt_str(q.get("unit")))
-    # The UCUM code of a count is often "1" or "{tbl}"; prefer the human unit for those.
-    human = _clean_unit(opt_str(q.get("unit")))
-    if unit in {"1", "tbl"} and human:
-        unit = human
-    return float(amount), unit
-
-
-def _to_mg(amount: float, unit: str | None, strength_mg: float | None,
-           strength_unit: str | None) -> tuple[float | None, bool]:
-    """(mg, continuous) for one administration; continuous means mg per hour."""
-    s_unit = (strength_unit or "").lower()
-    if unit in _RATE_MG_PER_H:
-        return amount * _RATE_MG_PER_H[unit], True
-    if unit in _MASS_MG:
-        return amount * _MASS_MG[unit], False
-    if strength_mg is None:
+def _each(amount: Amount | None, product: _Product) -> tuple[Span | None, bool]:
+    """mg per administration, or (continuous) mg a day for a per-hour rate."""
+    if amount is None:
         return None, False
-    if unit in _VOLUME_ML:
-        return (amount * strength_mg, False) if s_unit == "mg/ml" else (None, False)
-    if unit is None or unit in _COUNT:
-        # A unitless dose (Synthea sends {"value": 1}) is taken as one product unit.
-        return amount * strength_mg, s_unit in _PER_HOUR_STRENGTH
-    return None, False
+    if amount.unit == MG:
+        return amount.value, False
+    if amount.unit == MG_PER_H:
+        return amount.value.scale(24), True
+    strength, unit = product.strength, product.unit
+    if amount.unit == ML:
+        return (amount.value.scale(strength), False) if strength and unit == "mg/ml" \
+            else (None, False)
+    if amount.unit not in (COUNT, UNITLESS):
+        return None, False
+    if strength and unit == "mg/hr":
+        return amount.value.scale(strength * 24), True  # patches: the rate, all day
+    counted = amount.value.scale(strength) if strength and unit in ("mg", "mg/actuat") else None
+    hint = amount.hint_mg
+    if hint is None:
+        return counted, False
+    if counted is None:  # "1 tablet (0.5 mg)" and no strength known: one unit is the mass
+        return (Span.of(hint) if amount.value.exact and same(amount.value.lo, 1) else None), False
+    if counted.agrees(Span.of(hint)) or (strength is not None and same(hint, strength)):
+        return counted, False
+    return counted.union(Span.of(hint)), False  # "2 tablets (1 mg)" of a 1 mg tablet: unsure
 
 
-def _timing_per_day(timing: Any) -> tuple[float | None, str | None]:
-    """(administrations per day, a phrase for generated text) from a FHIR Timing."""
-    t = as_dict(timing)
-    if t is None:
-        return None, None
-    repeat = as_dict(t.get("repeat"))
-    if repeat is not None:
-        freq = repeat.get("frequencyMax", repeat.get("frequency"))
-        freq_n = 1.0 if freq is None else _numeric(freq)
-        if repeat.get("period") is not None:
-            period = _numeric(repeat["period"])
-            unit = repeat.get("periodUnit")
-            days = period * DAYS_PER_UNIT.get(unit.lower(), 0.0) if isinstance(unit, str) else 0
-            if days:
-                return freq_n / days, _period_phrase(freq_n, period, repeat.get("periodUnit"))
-        slots = max(len(as_list(repeat.get("when"))), len(as_list(repeat.get("timeOfDay"))))
-        if slots:
-            per_day = freq_n * slots
-            return per_day, _times_phrase(per_day)
-    code = as_dict(t.get("code"))
-    if code is not None:
-        for _, value, _ in codings(code):
-            if value:
-                per_day = _code_per_day(value)
-                if per_day is not None:
-                    return per_day, _times_phrase(per_day)
-        text = concept_text(code)
-        if text:
-            per_day = _code_per_day(text) or _text_per_day(text.lower())
-            if per_day is not None:
-                return per_day, _times_phrase(per_day)
-    return None, None
+def _both(a: Span | None, b: Span | None) -> Span | None:
+    """Two readings of one number: the number when they agree, the range they span if not."""
+    if a is None or b is None:
+        return a or b
+    return a if a.agrees(b) else a.union(b)
 
 
-def _numeric(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Malformed("timing value is not a number")
-    return float(value)
+def _part(part: Part, product: _Product) -> tuple[Span | None, bool]:
+    each, continuous = _each(part.amount, product)
+    if each is None or continuous:
+        return each, continuous
+    return (each * part.per_day if part.per_day else None), False
 
 
-def _code_per_day(code: str) -> float | None:
-    key = code.strip().lower().replace(".", "")
-    if key in _TIMING_CODES:
-        return _TIMING_CODES[key]
-    match = _Q_HOURS.match(key)
-    if match and int(match.group(1)) > 0:
-        return 24 / int(match.group(1))
-    return None
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _times_phrase(per_day: float) -> str:
-    if per_day == 1:
-        return "once per day"
-    if per_day < 1:
-        return f"every {_fmt(1 / per_day)} days"
-    return f"{_fmt(per_day)} times per day"
-
-
-_UNIT_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week",
-               "mo": "month", "a": "year"}
-
-
-def _period_phrase(freq: float, period: float, unit: Any) -> str:
-    word = _UNIT_WORDS.get(str(unit), str(unit))
-    if period == 1:
-        return "once per " + word if freq == 1 else f"{_fmt(freq)} times per {word}"
-    every = f"every {_fmt(period)} {word}s"
-    return every if freq == 1 else f"{_fmt(freq)} times {every}"
-
-
-def _text_per_day(text: str) -> float | None:
-    match = _EVERY_HOURS_RE.search(text) or _Q_HOURS_RE.search(text)
-    if match:
-        hours = float(match.group(1))
-        return 24 / hours if hours > 0 else None
-    match = _TIMES_RE.search(text)
-    if match:
-        return _number(match.group(1))
-    match = _EVERY_DAYS_RE.search(text)
-    if match and int(match.group(1)) > 0:
-        return 1 / int(match.group(1))
-    for pattern, per_day in _FREQ_WORDS:
-        if pattern.search(text):
-            return per_day
-    return None
-
-
-def parse_text(text: str) -> tuple[float | None, str | None, float | None]:
-    """(amount, unit, per day) read from an instruction such as "1-2 tablets every 6 hours"."""
-    low = text.lower()
-    amount = unit = None
-    match = _AMOUNT_RE.search(low)
-    if match:
-        values = [_number(match.group(g)) for g in ("a", "b") if match.group(g)]
-        if None not in values:
-            amount = max(v for v in values if v is not None)
-            unit = match.group("u")
-    return amount, unit, _text_per_day(low)
-
-
-def _structured_dose(dosage: dict[str, Any]) -> tuple[float, str | None] | None:
-    for holder in (*as_list(dosage.get("doseAndRate")), dosage):
-        holder = as_dict(holder)
-        if holder is None:
-            continue
-        quantity = _quantity(holder.get("doseQuantity"))
-        if quantity is not None:
-            return quantity
-        dose_range = as_dict(holder.get("doseRange"))
-        if dose_range is not None:
-            high = _quantity(dose_range.get("high")) or _quantity(dose_range.get("low"))
-            if high is not None:
-                return high
-    return None
-
-
-def _max_per_day(dosage: dict[str, Any], strength_mg: float | None,
-                 strength_unit: str | None) -> float | None:
-    """mg/day allowed by maxDosePerPeriod (R4 Ratio, or the R5 list of Ratios)."""
-    best: float | None = None
-    for item in as_list(dosage.get("maxDosePerPeriod")):
-        ratio = as_dict(item)
-        if ratio is None:
-            continue
-        numerator = _quantity(ratio.get("numerator"))
-        days = duration_days(as_dict(ratio.get("denominator")))
-        if numerator is None or not days:
-            continue
-        mg, continuous = _to_mg(numerator[0], numerator[1], strength_mg, strength_unit)
-        if mg is None or continuous:
-            continue
-        per_day = mg / days
-        best = per_day if best is None else max(best, per_day)
-    return best
-
-
-def _one(dosage: dict[str, Any], strength_mg: float | None,
-         strength_unit: str | None) -> DoseResult:
-    text = opt_str(dosage.get("text")) or opt_str(dosage.get("patientInstruction"))
-    as_needed = bool(dosage.get("asNeededBoolean")) or dosage.get("asNeededCodeableConcept") \
-        is not None or bool(dosage.get("asNeeded"))
-    structured = _structured_dose(dosage)
-    per_day, phrase = _timing_per_day(dosage.get("timing"))
-    amount, unit = structured if structured is not None else (None, None)
-    if text and (amount is None or per_day is None):
-        t_amount, t_unit, t_per_day = parse_text(text)
-        if amount is None and t_amount is not None:
-            amount, unit = t_amount, t_unit
-        if per_day is None:
-            per_day = t_per_day
-    maximum = _max_per_day(dosage, strength_mg, strength_unit)
-    daily: float | None = None
+def _sum(parts: tuple[Part, ...], product: _Product) -> tuple[Span | None, bool]:
+    total: Span | None = Span.of(0.0)
     continuous = False
-    if amount is not None:
-        mg, continuous = _to_mg(amount, unit, strength_mg, strength_unit)
-        if mg is not None and continuous:
-            daily = mg * 24  # a patch or infusion delivers its rate all day, however often changed
-        elif mg is not None and per_day is not None:
-            daily = mg * per_day
-    if maximum is not None and (as_needed or daily is None):
-        daily = maximum if daily is None else max(daily, maximum)
-    if text is None and amount is not None:
-        unit_word = unit or "dose"
-        parts = [f"{_fmt(amount)} {unit_word}"]
-        if phrase:
-            parts.append(phrase)
-        if as_needed:
-            parts.append("as needed")
-        text = " ".join(parts)
-    elif text is None and as_needed:
-        text = "as needed"
-    return DoseResult(_finite(daily), text, continuous)
+    for part in parts:
+        daily, cont = _part(part, product)
+        continuous |= cont
+        total = None if total is None or daily is None else total + daily
+    return (total if parts else None), continuous
 
 
-def _finite(value: float | None) -> float | None:
-    """Numbers past the float range (1e308 tablets 1e308 times a day) state no usable dose."""
-    return value if value is not None and math.isfinite(value) else None
+def _same_part(part: Part, each: Span | None, per_day: Span | None, product: _Product) -> bool:
+    mine = _each(part.amount, product)[0]
+    return mine is not None and each is not None and mine.agrees(each) \
+        and part.per_day is not None and per_day is not None and part.per_day.agrees(per_day)
 
 
-def daily_dose(instructions: Any, strength_mg: float | None,
-               strength_unit: str | None) -> DoseResult:
-    """Daily mg over the first dosage and any that run concurrently with it (same sequence)."""
-    dosages = [d for d in (as_dict(item) for item in as_list(instructions)) if d is not None]
-    if not dosages:
+def _single(st: structured.Structured, parts: tuple[Part, ...], product: _Product,
+            admin: float | None) -> tuple[Span | None, bool]:
+    """The structured fields and a one-phase text, read together."""
+    readings = [_each(a, product) for a in st.amounts]
+    s_each = None
+    for each, _ in readings:
+        s_each = _both(s_each, each)
+    s_cont = any(cont for _, cont in readings)
+    if s_each is not None and admin is not None and not s_cont:
+        s_each = s_each.cap(admin)
+    if len(parts) > 1:  # "1 tab every morning and 2 at bedtime": the text is the whole sig
+        t_total, t_cont = _sum(parts, product)
+        s_total = s_each if s_cont or s_each is None or st.per_day is None \
+            else s_each * st.per_day
+        if t_total is None or s_total is None:
+            return (t_total, t_cont) if t_total is not None else (s_total, s_cont)
+        if t_total.agrees(s_total) or any(_same_part(p, s_each, st.per_day, product)
+                                          for p in parts):
+            return t_total, t_cont  # the structure holds one part of what the text says
+        return t_total.union(s_total), t_cont or s_cont
+    part = parts[0] if parts else Part(None, None)
+    t_each, t_cont = _each(part.amount, product)
+    if s_cont != t_cont and s_each is not None and t_each is not None:
+        return (s_each, True) if s_cont else (t_each, True)  # a rate reads all day
+    if t_each is not None and admin is not None and not t_cont:
+        t_each = t_each.cap(admin)
+    each = _both(s_each, t_each)
+    if each is None or s_cont or t_cont:
+        return each, s_cont or t_cont
+    per_day = _both(st.per_day, part.per_day)
+    return (each * per_day if per_day else None), False
+
+
+def _limit(st: structured.Structured, sig: Sig, product: _Product,
+           each: float | None) -> float | None:
+    """The lowest daily cap the order states, in mg (maxDosePerPeriod, "max 4 tablets/day")."""
+    limits = []
+    for amount in (*st.caps, *sig.caps):
+        mg, continuous = _each(amount, product)
+        if mg is not None and not continuous:
+            limits.append(mg.hi)
+    doses = [d for d in (st.doses_per_day_cap, sig.doses_per_day_cap) if d]
+    if doses and each:
+        limits.append(min(doses) * each)
+    return min(limits) if limits else None
+
+
+def _capped(dose: Daily, limit: float) -> Daily:
+    """The lower of the sig and the cap; a PRN order with no frequency is up to the cap."""
+    if dose.daily is None:
+        return replace(dose, daily=Span.of(limit)) if dose.as_needed and not dose.stop else dose
+    # A schedule above its own cap ("2 tabs TID, max 4 a day") contradicts itself: not exact.
+    return replace(dose, daily=dose.daily.cap(limit),
+                   conflict=dose.conflict or (not dose.as_needed and dose.daily.lo > limit))
+
+
+def _read_cached(dosage: dict[str, Any], product: _Product
+                 ) -> tuple[tuple[Daily, ...], str | None]:
+    """``_read`` remembered by the Dosage's JSON: EHRs repeat a handful of shapes many times."""
+    try:
+        key = orjson.dumps(dosage, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):  # 2**64, deep nesting: read it uncached
+        doses, words = _read(dosage, product)
+        return tuple(doses), words
+    return _read_json(key, product)
+
+
+@lru_cache(maxsize=8192)
+def _read_json(key: bytes, product: _Product) -> tuple[tuple[Daily, ...], str | None]:
+    doses, words = _read(orjson.loads(key), product)
+    return tuple(doses), words
+
+
+def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str | None]:
+    """The phases of one Dosage in mg a day, and its words for cards."""
+    st = structured.read(dosage)
+    words = structured.text(dosage.get("text"))
+    instruction = structured.text(dosage.get("patientInstruction"))
+    sig = parse_text(words) if words else EMPTY
+    if sig.empty and instruction and instruction != words:
+        sig = parse_text(instruction)
+    as_needed = st.as_needed or sig.as_needed  # the dosage as a whole, for its words
+    admin_each = _each(st.admin_cap, product)[0]
+    admin = admin_each.hi if admin_each is not None else None
+    phases: tuple[Phase, ...] = sig.phases or (Phase(()),)
+    doses: list[Daily] = []
+    if len(phases) == 1:
+        daily, cont = _single(st, phases[0].parts, product, admin)
+        doses.append(Daily(daily, as_needed, cont, st.days, st.start, st.end))
+    else:
+        for i, phase in enumerate(phases):
+            daily, cont = _single(st, phase.parts, product, admin) \
+                if i == 0 and len(phase.parts) == 1 else _sum(phase.parts, product)
+            doses.append(Daily(daily, st.as_needed or any(p.as_needed for p in phase.parts), cont,
+                               phase.days, phase.start, phase.end, phase.stop))
+    amounts = [*st.amounts, *(p.amount for p in phases[0].parts if p.amount is not None)]
+    eaches = [e.hi for a in amounts if (e := _each(a, product)[0]) is not None]
+    limit = _limit(st, sig, product, max(eaches) if eaches else None)
+    if limit is not None:
+        doses = [_capped(d, limit) for d in doses]
+    return doses, words or instruction or describe(dosage, as_needed)
+
+
+def _result(dose: Daily, text: str | None) -> DoseResult:
+    daily = dose.daily
+    if daily is None or not daily.valid or daily.hi > v.IMPLAUSIBLE_MG_PER_DAY \
+            or daily.lo < v.IMPLAUSIBLY_SMALL_MG_PER_DAY:
+        return DoseResult(None, text, False, DoseConfidence.UNKNOWN, None, dose.as_needed)
+    if dose.as_needed:
+        return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.AS_NEEDED_MAX, None,
+                          True)
+    if daily.exact and not dose.conflict:
+        return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.EXACT, None, False)
+    return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.RANGE, daily.lo, False)
+
+
+def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str | None, *,
+               start: date | None = None, today: date | None = None) -> DoseResult:
+    """Daily mg over today's phase of the dosage instructions; never raises.
+
+    ``start`` is when the order's first phase began (a draft: today); ``today`` the evaluation
+    date. Without them a sequenced order reads as the range over its phases.
+    """
+    product = _Product(structured.positive(strength_mg),
+                       strength_unit.lower() if isinstance(strength_unit, str) else None)
+    groups: dict[int | None, list[list[Daily]]] = {}
+    texts: list[str] = []
+    key: int | None = None
+    for dosage in (d for d in structured.items(instructions) if type(d) is dict):
+        doses, words = _read_cached(dosage, product)
+        sequence = dosage.get("sequence")
+        key = sequence if type(sequence) is int else key
+        groups.setdefault(key, []).append(list(doses))
+        texts += [words] if words else []
+    if not groups:
         return DoseResult(None, None)
-    first = dosages[0]
-    if len(dosages) == 1:
-        return _one(first, strength_mg, strength_unit)
-    sequence = first.get("sequence")
-    group = [first]
-    if sequence is not None:
-        group += [d for d in dosages[1:] if d.get("sequence") == sequence]
-    results = [_one(d, strength_mg, strength_unit) for d in group]
-    texts = [r.text for r in results if r.text]
-    joined = "; ".join(texts) if texts else None
-    doses = [r.daily_mg for r in results]
-    total = None if any(d is None for d in doses) else sum(d for d in doses if d is not None)
-    return DoseResult(_finite(total), joined, any(r.continuous for r in results))
+    phases: list[Daily] = []
+    for k in sorted(groups, key=lambda k: (k is not None, k or 0)):
+        group = groups[k]
+        phases += group[0] if len(group) == 1 \
+            else [together([g[0] if len(g) == 1 else across(g) for g in group])]
+    chosen = todays(phases, start, today)
+    return _result(chosen if chosen is not None else across(phases), "; ".join(texts) or None)

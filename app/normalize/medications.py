@@ -26,7 +26,6 @@ from app.normalize.fhir import (
 from app.record import (
     BZRA_CLASSES,
     ConditionCategory,
-    DoseConfidence,
     DrugClass,
     MedicationUse,
 )
@@ -233,7 +232,10 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
     strength_mg = info.strength_mg if info else None
     strength_unit = info.strength_unit if info else None
     # Doses matter only for the drug classes the rules read; others keep just their text.
-    dose = daily_dose(dosages, strength_mg, strength_unit) if info is not None \
+    # A draft starts today; the start tells which phase of a sequenced (taper) order is today's.
+    dose = daily_dose(dosages, strength_mg, strength_unit,
+                      start=start or (ctx.today if is_draft else None), today=ctx.today) \
+        if info is not None \
         else DoseResult(None, opt_str(dosages[0].get("text")) if dosages else None)
     drug_class = info.drug_class if info else DrugClass.OTHER
     ingredient = info.ingredient if info else None
@@ -269,9 +271,8 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         ref=ref, name=name, drug_class=drug_class, ingredient=ingredient, rxnorm=rxnorm,
         strength_mg=strength_mg, strength_unit=strength_unit,
         daily_dose_mg=_round(dose.daily_mg), dose_text=dose.text,
-        # Placeholder until the dose reader reports its own confidence (issue #10).
-        dose_confidence=(DoseConfidence.UNKNOWN if dose.daily_mg is None
-                         else DoseConfidence.EXACT),
+        dose_confidence=dose.confidence, daily_dose_low_mg=_round(dose.low_mg),
+        as_needed=dose.as_needed,
         start=start, end=end, has_stop_date=has_stop, status=status,
         is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
         is_active=is_active,
