@@ -20,7 +20,7 @@ _R = rf"(?P<a>{NUM})(?:\s*(?:-|to|or)\s*(?P<b>{NUM}))?"
 _PHASES = re.compile(r"\bthen\b|\bfollowed by\b|\bafter that\b|\bafterwards\b")
 _STOP = re.compile(r"^[\s,.;]*(?:and\s+)?(?:stop|discontinue|d/c|dc|off|quit)\b")
 _DURATION = re.compile(
-    rf"\b(?:for|x|times|over|during)\s*(?:the\s+next\s+|another\s+|an additional\s+)?"
+    rf"\b(?:for|x|times|over|during)\s*(?:up to\s+|the\s+next\s+|another\s+|an additional\s+)?"
     rf"(?P<a>{NUM})(?:\s*(?:-|to)\s*(?P<b>{NUM}))?\s*(?:more\s+)?"
     r"(?P<u>days?|d|weeks?|wks?|months?|mos?)\b")
 _DURATION_DAYS = {"d": 1.0, "w": 7.0, "m": 30.0}
@@ -37,6 +37,7 @@ _TIMES = re.compile(
 _SLASH_DAY = re.compile(r"(?<=[a-z])\s*/\s*(?:day|d)\b")
 _PHRASES = re.compile(rf"(?<![\w])(?:{v.PHRASE_ALT})(?![\w])")
 _AS_NEEDED = re.compile(rf"(?<![\w])(?:{v.AS_NEEDED_ALT})(?![\w])")
+_WEEKDAYS = re.compile(rf"(?<![\w])(?:{v.WEEKDAY_ALT})(?![\w])")
 _STRENGTH_FORM = re.compile(rf"(?<![\w.=~/])(?P<n>{NUM})\s+(?P<s>{NUM})\s*(?P<m>{v.MASS_ALT})"
                             rf"\s+(?:{v.COUNT_ALT})(?![a-z])")
 _AMOUNT = re.compile(rf"(?<![\w.=~/]){_R}\s*(?P<unit>{v.TEXT_UNIT_ALT})(?![a-z])")
@@ -45,6 +46,12 @@ _LEAD = re.compile(
     rf"{_R}(?=\s|$)(?!\s*(?:times?\b|x\b|hours?|hrs?|days?|weeks?|%))")
 _REPEAT = re.compile(r"\bmay (?:repeat|take another)"
                      r"(?:\s+(?:dose\s+)?(?:x\s*)?(?P<n>\d+)(?:\s*times?)?\b)?")
+# Words that leave the amount open: "take an additional tablet", "increase by 1 capsule every
+# 3 days" (a titration), "up to 3 times daily" (a most, not a use).
+_UNSTATED = re.compile(rf"\b(?:additional|another|extra)\s+(?:\w+\s+)?(?:{v.COUNT_ALT})\b"
+                       r"|\b(?:increas|decreas|reduc|titrat|wean|taper)\w*\s+(?:\w+\s+){0,3}?"
+                       r"(?:by|to|up|down)\b[^,;]*\d|\bexcept\b")
+_UP_TO = re.compile(r"\bup to\b")
 _TOTAL = re.compile(r"=(\d+(?:\.\d+)?)")
 _HINT = re.compile(r"~(\d+(?:\.\d+)?)")
 # A mass "range" whose top is many times its bottom is a combination strength ("5-325 mg").
@@ -56,6 +63,7 @@ class _Segment:
     amount: Amount | None = None
     per_day: Span | None = None
     slots: set[str] = field(default_factory=set)
+    weekdays: set[str] = field(default_factory=set)  # "Monday, Wednesday, Friday"
     as_needed: bool = False
     extra: float = 0.0  # "may repeat once": doses allowed beyond the schedule (inf: unstated)
 
@@ -65,11 +73,14 @@ class _Segment:
             self.per_day = other.per_day if self.per_day is None \
                 else self.per_day.union(other.per_day)
         self.slots |= other.slots
+        self.weekdays |= other.weekdays
         self.as_needed |= other.as_needed
         self.extra += other.extra
 
     def part(self) -> Part:
         per_day = self.per_day or (Span.of(len(self.slots)) if self.slots else None)
+        if self.weekdays:
+            per_day = (per_day or Span.of(1.0)).scale(len(self.weekdays) / 7)
         if per_day is not None and self.extra:
             # "1 at bedtime, may repeat once": up to one more; how many more, if unstated?
             per_day = Span(per_day.lo, per_day.hi + self.extra) if self.extra < math.inf \
@@ -148,12 +159,16 @@ def _amount(s: str, taken: list[tuple[int, int]]) -> Amount | None:
 
 
 def _segment(s: str) -> _Segment:
-    seg = _Segment(as_needed=_AS_NEEDED.search(s) is not None)
+    seg = _Segment(as_needed=_AS_NEEDED.search(s) is not None or _UP_TO.search(s) is not None)
     taken: list[tuple[int, int]] = []
     repeat = _REPEAT.search(s)
     if repeat is not None:
         taken.append(repeat.span())
         seg.extra = float(repeat.group("n")) if repeat.group("n") else math.inf
+    unstated = _UNSTATED.search(s)
+    if unstated is not None:
+        taken.append((unstated.start(), len(s)))
+        seg.extra = math.inf
     for m in _CLOCK.finditer(s):
         taken.append(m.span())
         hour = int(m.group(1)) % 12 + (12 if m.group(3) == "pm" else 0)
@@ -175,6 +190,7 @@ def _segment(s: str) -> _Segment:
             seg.absorb(_Segment(per_day=Span.of(v.PER_DAY[phrase])))
         else:
             seg.slots.update(v.SLOTS[phrase])
+    seg.weekdays.update(v.WEEKDAYS[m.group(0)] for m in _WEEKDAYS.finditer(s))
     seg.amount = _amount(s, taken)
     return seg
 

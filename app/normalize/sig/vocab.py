@@ -58,6 +58,8 @@ PER_DAY: dict[str, float] = {k: _value(v) for k, v in _freq["per_day"].items()}
 SLOTS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _freq["slots"].items()}
 PHRASE_ALT = alternation([*PER_DAY, *SLOTS])
 AS_NEEDED_ALT = alternation(_freq["as_needed"])
+WEEKDAYS: dict[str, str] = dict(_freq["weekdays"])
+WEEKDAY_ALT = alternation(WEEKDAYS)
 AWAKE_HOURS: float = float(_freq["awake_hours"]["value"])
 
 TIMING_CODES: dict[str, float] = {k: _value(v)
