@@ -123,7 +123,7 @@ def _repeat_per_day(repeat: dict[str, Any]) -> Span | None:
     days_of_week = set(strings(repeat, "dayOfWeek"))
     if days_of_week and period <= 1:
         per_day = per_day.scale(min(len(days_of_week), 7) / 7)
-    if slots:
+    if slots and period >= 1:  # "when" names times of the day: each day of the period
         from_slots = Span.of(slots / period)
         per_day = per_day if per_day.agrees(from_slots) else per_day.union(from_slots)
     return per_day

@@ -52,6 +52,8 @@ _UNSTATED = re.compile(rf"\b(?:additional|another|extra)\s+(?:\w+\s+)?(?:{v.COUN
                        r"|\b(?:increas|decreas|reduc|titrat|wean|taper)\w*\s+(?:\w+\s+){0,3}?"
                        r"(?:by|to|up|down)\b[^,;]*\d|\bexcept\b")
 _UP_TO = re.compile(r"\bup to\b")
+# "Do not take in the morning": a negated segment tells when not to take it.
+_NEGATED = re.compile(r"\b(?:do not|don't|never|avoid)\b")
 _TOTAL = re.compile(r"=(\d+(?:\.\d+)?)")
 _HINT = re.compile(r"~(\d+(?:\.\d+)?)")
 # A mass "range" whose top is many times its bottom is a combination strength ("5-325 mg").
@@ -199,6 +201,8 @@ def _parts(chunk: str) -> list[_Segment]:
     parts: list[_Segment] = []
     pending = _Segment()
     for piece in _SEGMENTS.split(chunk):
+        if _NEGATED.search(piece):
+            continue
         seg = _segment(piece)
         if seg.amount is not None:
             if not parts:
