@@ -129,8 +129,10 @@ def _single(st: structured.Structured, parts: tuple[Part, ...], product: _Produc
         t_total, t_cont = _sum(parts, product)
         s_total = s_each if s_cont or s_each is None or st.per_day is None \
             else s_each * st.per_day
-        if t_total is None or s_total is None:
-            return (t_total, t_cont) if t_total is not None else (s_total, s_cont)
+        if t_total is None:  # the text says more than the structure, and not all of it reads
+            return None, t_cont
+        if s_total is None:
+            return t_total, t_cont
         if t_total.agrees(s_total) or any(_same_part(p, s_each, st.per_day, product)
                                           for p in parts):
             return t_total, t_cont  # the structure holds one part of what the text says
@@ -174,7 +176,7 @@ def _capped(dose: Daily, limit: float) -> Daily:
 def _read_cached(dosage: dict[str, Any], product: _Product
                  ) -> tuple[tuple[Daily, ...], str | None]:
     """``_read`` remembered by the Dosage's JSON: EHRs repeat a handful of shapes many times."""
-    try:
+    try:  # orjson writes NaN and Infinity as null: the reader takes all three as no number
         key = orjson.dumps(dosage, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):  # 2**64, deep nesting: read it uncached
         doses, words = _read(dosage, product)
