@@ -205,6 +205,8 @@ def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str |
     doses: list[Daily] = []
     if len(phases) == 1:
         daily, cont = _single(st, phases[0].parts, product, admin)
+        if sig.daily_total is not None and not cont:  # "..., total 15 mg/day": check it
+            daily = _both(daily, sig.daily_total.value)
         doses.append(Daily(daily, as_needed, cont, st.days, st.start, st.end))
     else:
         for i, phase in enumerate(phases):

@@ -96,6 +96,7 @@ class Sig:
     admin_cap: Amount | None = None        # most allowed at one time (maxDosePerAdministration)
     doses_per_day_cap: float | None = None  # "no more than 3 doses a day"
     as_needed: bool = False
+    daily_total: Amount | None = None      # "total 15 mg/day": a restatement to check against
 
     @property
     def empty(self) -> bool:

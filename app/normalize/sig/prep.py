@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from app.normalize.sig import vocab as v
-from app.normalize.sig.model import COUNT, Amount, Span
+from app.normalize.sig.model import COUNT, MG, Amount, Span
 
 NUM = r"(?:\d+(?:\.\d+)?|\.\d+)(?:/\d+(?:\.\d+)?)?"
 
@@ -102,6 +102,21 @@ def take_caps(s: str) -> tuple[str, list[Amount], float | None]:
         kind, factor = v.UNITS[unit] if unit else (COUNT, 1.0)
         caps.append(Amount(Span.of(value.hi * factor), kind))
     return _CAP.sub(" ", s), caps, doses
+
+
+_TOTAL_DAILY = re.compile(
+    rf"\b(?:total(?:\s+daily)?(?:\s+dose)?|tdd)\s*:?\s*(?:of\s+|=\s*)?(?P<a>{NUM})\s*"
+    rf"(?P<unit>{v.MASS_ALT})(?![a-z])\s*(?:/\s*day|per day|a day|daily)?")
+
+
+def take_total(s: str) -> tuple[str, Amount | None]:
+    """A daily total the sig restates ("5 mg three times daily, total 15 mg/day")."""
+    m = _TOTAL_DAILY.search(s)
+    value = number(m.group("a")) if m else None
+    if m is None or value is None or value <= 0:
+        return s, None
+    return s[:m.start()] + " " + s[m.end():], Amount(Span.of(value * v.UNITS[m.group("unit")][1]),
+                                                     MG)
 
 
 def drop_asides(s: str) -> str:

@@ -14,7 +14,15 @@ from functools import lru_cache
 
 from app.normalize.sig import vocab as v
 from app.normalize.sig.model import COUNT, MG, UNITLESS, Amount, Part, Phase, Sig, Span
-from app.normalize.sig.prep import NUM, drop_asides, normalize, number, span, take_caps
+from app.normalize.sig.prep import (
+    NUM,
+    drop_asides,
+    normalize,
+    number,
+    span,
+    take_caps,
+    take_total,
+)
 
 _R = rf"(?P<a>{NUM})(?:\s*(?:-|to|or)\s*(?P<b>{NUM}))?"
 _PHASES = re.compile(r"\bthen\b|\bfollowed by\b|\bafter that\b|\bafterwards\b")
@@ -40,7 +48,10 @@ _AS_NEEDED = re.compile(rf"(?<![\w])(?:{v.AS_NEEDED_ALT})(?![\w])")
 _WEEKDAYS = re.compile(rf"(?<![\w])(?:{v.WEEKDAY_ALT})(?![\w])")
 _STRENGTH_FORM = re.compile(rf"(?<![\w.=~/])(?P<n>{NUM})\s+(?P<s>{NUM})\s*(?P<m>{v.MASS_ALT})"
                             rf"\s+(?:{v.COUNT_ALT})(?![a-z])")
-_AMOUNT = re.compile(rf"(?<![\w.=~/]){_R}\s*(?P<unit>{v.TEXT_UNIT_ALT})(?![a-z])")
+# "0.1 mg/kg" and "mg/m2" are per body size: not an amount this reader can take.
+_AMOUNT = re.compile(rf"(?<![\w.=~/]){_R}\s*(?P<unit>{v.TEXT_UNIT_ALT})(?![a-z])"
+                     r"(?!\s*/\s*(?:kg|m2|m²|lb)\b)")
+_PER_BODY = re.compile(r"/\s*(?:kg|m2|m²|lb)\b")
 _LEAD = re.compile(
     r"^\s*(?:(?:take|give|use|apply|inject|chew|dissolve|place|inhale)\s+)?"
     rf"{_R}(?=\s|$)(?!\s*(?:times?\b|x\b|hours?|hrs?|days?|weeks?|%))")
@@ -145,13 +156,17 @@ def _amount(s: str, taken: list[tuple[int, int]]) -> Amount | None:
     total, hint = _TOTAL.search(s), _HINT.search(s)
     if total is not None and (mg := number(total.group(1))):
         return Amount(Span.of(mg), MG)
+    if not found and _PER_BODY.search(s):
+        return None
     if not found:
         lead = _LEAD.match(s)
         value = span(lead.group("a"), lead.group("b")) if lead and _free(taken, lead) else None
         return None if value is None else Amount(value, UNITLESS)
-    first = found[0]
+    counts = [a for a in found if a.unit in (COUNT, UNITLESS)]
+    first = counts[0] if counts else found[0]
     if first.unit in (COUNT, UNITLESS):
-        masses = [a for a in found[1:] if a.unit == MG and a.value.exact]
+        # "10 mg tab: take 1/2 tab", "1 tablet 0.5 mg": the count, checked against the mass
+        masses = [a for a in found if a.unit == MG and a.value.exact]
         hint_mg = number(hint.group(1)) if hint else (masses[0].value.lo if masses else None)
         if hint_mg:
             return Amount(first.value, first.unit, hint_mg)
@@ -239,7 +254,7 @@ def _inherit(parts: list[_Segment], before: _Segment | None) -> None:
 def parse_text(text: str) -> Sig:
     """Read a sig such as "1 tablet every morning and 2 tablets at bedtime" (cached)."""
     s, caps, doses = take_caps(normalize(text))
-    s = drop_asides(s)
+    s, total = take_total(drop_asides(s))
     phases: list[Phase] = []
     last: _Segment | None = None
     for chunk in _PHASES.split(s):
@@ -260,7 +275,7 @@ def parse_text(text: str) -> Sig:
         phases.append(Phase(tuple(p.part() for p in parts), days))
         last = parts[-1]
     as_needed = any(p.as_needed for ph in phases for p in ph.parts)
-    return Sig(tuple(phases), tuple(caps), None, doses, as_needed)
+    return Sig(tuple(phases), tuple(caps), None, doses, as_needed, total)
 
 
 @lru_cache(maxsize=1024)
