@@ -68,8 +68,11 @@ def strength_after(text: str, pos: int) -> tuple[float | None, str | None]:
 # Combination products as EHRs display them: ingredient names joined by "-", "/" or "and",
 # then one strength per name in the same order ("oxyCODONE-acetaminophen 10-325 MG",
 # "HYDROcodone-acetaminophen (NORCO) 5-325 mg per tablet", "buprenorphine-naloxone 8 mg-2 mg").
-_WORDS = r"[a-z][a-z']*(?: [a-z][a-z']*)*"
-_JOIN = r"(?: w/ ?| ?[-/] ?| and | with )"
+# "and"/"with" are joins, never name words: one reading per text, so no backtracking blow-up.
+_WORDS = r"(?!(?:and|with)\b)[a-z][a-z']*(?: (?!(?:and|with)\b)[a-z][a-z']*)*"
+_JOIN = r"(?: ?[-/] ?| and | with )"
+# A display is short; looking this far around the name bounds the work on any input.
+_WINDOW_BEFORE, _WINDOW_AFTER = 80, 120
 _NUMBER = r"\d+(?:\.\d+)?(?![\d.]| ?ml\b)"
 _COMBINATION = re.compile(
     rf"(?<![a-z])(?P<names>{_WORDS}(?:{_JOIN}{_WORDS})+) ?(?:\([^()]*\) ?)?"
@@ -87,6 +90,8 @@ def combination_strength(text: str, start: int) -> tuple[float | None, str | Non
     None when the text is not such a display; (None, None) when it is but the names and the
     numbers cannot be paired one to one (a count mismatch or a number without a unit).
     """
+    offset = max(0, start - _WINDOW_BEFORE)
+    text, start = text[offset:start + _WINDOW_AFTER], start - offset
     for m in _COMBINATION.finditer(text):
         if not m.start("names") <= start < m.end("names"):
             continue

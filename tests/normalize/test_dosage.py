@@ -190,3 +190,11 @@ def test_mass_beside_a_count_is_checked(strength: float,
 def test_unreadable_dosages_are_unknown_not_errors(bad: Any) -> None:
     result = read(bad)
     assert (result.daily_mg, result.confidence) == (None, UNKNOWN)
+
+
+def test_a_sig_longer_than_any_real_one_is_not_read() -> None:
+    long_text = "Take 1 tablet by mouth twice daily. " + "Call if drowsy. " * 200
+    assert read([dosage(text=long_text)]).confidence is UNKNOWN
+    # the structured fields are still read
+    both = dosage(text=long_text, value=1, unit="tablet", frequency=2, period=1)
+    assert shape(read([both])) == (1.0, EXACT, None)

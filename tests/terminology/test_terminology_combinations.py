@@ -63,3 +63,9 @@ def test_rxnorm_code_first_display_second() -> None:
         ("code", "oxycodone", 10.0)
     bare = classify_medication([(RX, "7804", None)], None)
     assert bare is not None and bare.strength_mg is None
+
+
+def test_a_long_display_is_read_around_the_name() -> None:
+    padded = "note " * 5000 + "oxyCODONE-acetaminophen 10-325 MG" + " note" * 5000
+    info = classify_medication([], padded)
+    assert info is not None and (info.ingredient, info.strength_mg) == ("oxycodone", 10.0)

@@ -253,6 +253,8 @@ def _inherit(parts: list[_Segment], before: _Segment | None) -> None:
 @lru_cache(maxsize=4096)
 def parse_text(text: str) -> Sig:
     """Read a sig such as "1 tablet every morning and 2 tablets at bedtime" (cached)."""
+    if len(text) > v.LONGEST_SIG_CHARS:
+        return Sig(phases=())
     s, caps, doses = take_caps(normalize(text))
     s, total = take_total(drop_asides(s))
     phases: list[Phase] = []
@@ -281,5 +283,7 @@ def parse_text(text: str) -> Sig:
 @lru_cache(maxsize=1024)
 def timing_text(words: str) -> Span | None:
     """Times a day named by a timing code or its text ("Q4-6H", "Every 6 hours", "BID")."""
+    if len(words) > v.LONGEST_SIG_CHARS:
+        return None
     per_day = _segment(normalize(words)).part().per_day
     return per_day if per_day is not None and per_day.valid else None

@@ -72,3 +72,4 @@ SNOMED_FREQUENCY: dict[str, tuple[float, float]] = {
 _limits = _DATA["limits"]
 IMPLAUSIBLE_MG_PER_DAY: float = float(_limits["implausible_mg_per_day"])
 IMPLAUSIBLY_SMALL_MG_PER_DAY: float = float(_limits["implausibly_small_mg_per_day"])
+LONGEST_SIG_CHARS: int = int(_limits["longest_sig_chars"])
