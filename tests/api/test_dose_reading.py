@@ -67,11 +67,15 @@ def _text(cards: list[dict[str, Any]]) -> str:
     return "\n".join(f"{c['summary']}\n{c.get('detail', '')}" for c in cards)
 
 
+_STEP_ROW = re.compile(r"^\s*-\s*\d{4}-\d{2}-\d{2}")  # a dated taper step, not today's dose
+
+
 def _doses_stated(cards: list[dict[str, Any]], order_name: str) -> list[float]:
     """The mg/day a card gives as the order's current dose: on the line that names the order
-    (its evidence) and on a "today's dose" line; later taper steps are not the current dose."""
+    (its evidence) and on lines about "the dose"; not on later taper steps or equivalents."""
     lines = [line for line in _text(cards).splitlines()
-             if order_name in line or line.lower().startswith("today")]
+             if (order_name in line or re.search(r"\bdose\b", line, re.IGNORECASE))
+             and not _STEP_ROW.match(line) and "diazepam" not in line.lower()]
     return [float(x) for line in lines for x in MG_PER_DAY.findall(line)]
 
 
