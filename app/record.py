@@ -82,6 +82,7 @@ class MedicationUse:
     dose_confidence: DoseConfidence = DoseConfidence.UNKNOWN
     daily_dose_low_mg: float | None = None  # bottom of the range (RANGE only)
     as_needed: bool = False          # a PRN order (asNeeded*), whatever else was read
+    dose_unreadable: bool = False    # a dose/timing field had the wrong type (counted in skipped)
     dose_text: str | None = None        # the dosage instruction as written, for card text
     start: date | None = None
     end: date | None = None          # None = open-ended / unknown

@@ -125,6 +125,8 @@ def _medications(gathered: Gathered, ctx: MedContext, skips: _Skips) -> list[Med
                     skips)
         if med is not None:
             meds.append(med)
+            if med.dose_unreadable:  # kept with its dose unknown; the bad field is counted
+                skips.add(f"{rtype}: dose unreadable")
     return meds
 
 

@@ -50,6 +50,7 @@ class DoseResult(NamedTuple):
     confidence: DoseConfidence = DoseConfidence.UNKNOWN
     low_mg: float | None = None  # bottom of the range (RANGE only)
     as_needed: bool = False
+    unreadable: bool = False     # a dose or timing field of the wrong type was met
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,20 +175,21 @@ def _capped(dose: Daily, limit: float) -> Daily:
 
 
 def _read_cached(dosage: dict[str, Any], product: _Product
-                 ) -> tuple[tuple[Daily, ...], str | None]:
+                 ) -> tuple[tuple[Daily, ...], str | None, bool]:
     """``_read`` remembered by the Dosage's JSON: EHRs repeat a handful of shapes many times."""
     try:  # orjson writes NaN and Infinity as null: the reader takes all three as no number
         key = orjson.dumps(dosage, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):  # 2**64, deep nesting: read it uncached
         doses, words = _read(dosage, product)
-        return tuple(doses), words
+        return tuple(doses), words, structured.malformed(dosage)
     return _read_json(key, product)
 
 
 @lru_cache(maxsize=8192)
-def _read_json(key: bytes, product: _Product) -> tuple[tuple[Daily, ...], str | None]:
-    doses, words = _read(orjson.loads(key), product)
-    return tuple(doses), words
+def _read_json(key: bytes, product: _Product) -> tuple[tuple[Daily, ...], str | None, bool]:
+    dosage = orjson.loads(key)
+    doses, words = _read(dosage, product)
+    return tuple(doses), words, structured.malformed(dosage)
 
 
 def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str | None]:
@@ -222,11 +224,12 @@ def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str |
     return doses, words or instruction or describe(dosage, as_needed)
 
 
-def _result(dose: Daily, text: str | None) -> DoseResult:
+def _result(dose: Daily, text: str | None, unreadable: bool) -> DoseResult:
     daily = dose.daily
-    if daily is None or not daily.valid or daily.hi > v.IMPLAUSIBLE_MG_PER_DAY \
+    if unreadable or daily is None or not daily.valid or daily.hi > v.IMPLAUSIBLE_MG_PER_DAY \
             or daily.lo < v.IMPLAUSIBLY_SMALL_MG_PER_DAY:
-        return DoseResult(None, text, False, DoseConfidence.UNKNOWN, None, dose.as_needed)
+        return DoseResult(None, text, False, DoseConfidence.UNKNOWN, None, dose.as_needed,
+                          unreadable)
     if dose.as_needed:
         return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.AS_NEEDED_MAX, None,
                           True)
@@ -247,18 +250,24 @@ def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str 
     groups: dict[int | None, list[list[Daily]]] = {}
     texts: list[str] = []
     key: int | None = None
-    for dosage in (d for d in structured.items(instructions) if type(d) is dict):
-        doses, words = _read_cached(dosage, product)
+    unreadable = type(instructions) not in (list, dict) and instructions is not None
+    for dosage in structured.items(instructions):
+        if type(dosage) is not dict:
+            unreadable = True
+            continue
+        doses, words, bad = _read_cached(dosage, product)
+        unreadable |= bad
         sequence = dosage.get("sequence")
         key = sequence if type(sequence) is int else key
         groups.setdefault(key, []).append(list(doses))
         texts += [words] if words else []
     if not groups:
-        return DoseResult(None, None)
+        return DoseResult(None, None, unreadable=unreadable)
     phases: list[Daily] = []
     for k in sorted(groups, key=lambda k: (k is not None, k or 0)):
         group = groups[k]
         phases += group[0] if len(group) == 1 \
             else [together([g[0] if len(g) == 1 else across(g) for g in group])]
     chosen = todays(phases, start, today)
-    return _result(chosen if chosen is not None else across(phases), "; ".join(texts) or None)
+    return _result(chosen if chosen is not None else across(phases), "; ".join(texts) or None,
+                   unreadable)

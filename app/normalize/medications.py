@@ -272,7 +272,7 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         strength_mg=strength_mg, strength_unit=strength_unit,
         daily_dose_mg=_round(dose.daily_mg), dose_text=dose.text,
         dose_confidence=dose.confidence, daily_dose_low_mg=_round(dose.low_mg),
-        as_needed=dose.as_needed,
+        as_needed=dose.as_needed, dose_unreadable=dose.unreadable,
         start=start, end=end, has_stop_date=has_stop, status=status,
         is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
         is_active=is_active,

@@ -175,21 +175,24 @@ def test_mass_beside_a_count_is_checked(strength: float,
                       strength)) == expected
 
 
-@pytest.mark.parametrize("bad", [
-    [{"doseAndRate": [{"doseQuantity": {"value": "one"}}]}],
-    [{"timing": {"repeat": {"frequency": "2", "period": 1, "periodUnit": "d"}},
-      "doseAndRate": [{"doseQuantity": {"value": 1}}]}],
-    [{"doseAndRate": "1 tablet", "timing": [1, 2]}],
-    "take one", 42, [None, "x", []],
-    [{"doseAndRate": [{"doseQuantity": {"value": 1e308}}],
-      "timing": {"repeat": {"frequency": 1e308, "period": 1, "periodUnit": "d"}}}],
-    [{"doseAndRate": [{"doseQuantity": {"value": 1}}],
-      "timing": {"repeat": {"frequency": 1, "period": 0, "periodUnit": "h"}}}],
-    [{"text": "take 1/0 tablet every 0 hours"}],
+@pytest.mark.parametrize(("bad", "wrong_type"), [
+    ([{"doseAndRate": [{"doseQuantity": {"value": "one"}}]}], True),
+    ([{"timing": {"repeat": {"frequency": "2", "period": 1, "periodUnit": "d"}},
+       "doseAndRate": [{"doseQuantity": {"value": 1}}]}], True),
+    ([{"doseAndRate": "1 tablet", "timing": [1, 2]}], True),
+    ("take one", True), (42, True), ([None, "x", []], True),
+    ([{"text": "0.5 mg three times daily", "maxDosePerPeriod": {"numerator": {"value": True}}}],
+     True),
+    # well-typed but not a dose: unknown, and not counted as unreadable
+    ([{"doseAndRate": [{"doseQuantity": {"value": 1e308}}],
+       "timing": {"repeat": {"frequency": 1e308, "period": 1, "periodUnit": "d"}}}], False),
+    ([{"doseAndRate": [{"doseQuantity": {"value": 1}}],
+       "timing": {"repeat": {"frequency": 1, "period": 0, "periodUnit": "h"}}}], False),
+    ([{"text": "take 1/0 tablet every 0 hours"}], False),
 ])
-def test_unreadable_dosages_are_unknown_not_errors(bad: Any) -> None:
+def test_unreadable_dosages_are_unknown_not_errors(bad: Any, wrong_type: bool) -> None:
     result = read(bad)
-    assert (result.daily_mg, result.confidence) == (None, UNKNOWN)
+    assert (result.daily_mg, result.confidence, result.unreadable) == (None, UNKNOWN, wrong_type)
 
 
 def test_a_sig_longer_than_any_real_one_is_not_read() -> None:

@@ -90,6 +90,7 @@ dates = st.none() | st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 3
 
 def _check(result: DoseResult) -> None:
     daily, low = result.daily_mg, result.low_mg
+    assert not (result.unreadable and daily is not None)
     if daily is None:
         assert result.confidence is DoseConfidence.UNKNOWN and low is None
         return

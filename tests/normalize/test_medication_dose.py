@@ -78,7 +78,11 @@ def test_draft_taper_starts_today_with_its_first_phase(settings: Settings) -> No
 
 
 def test_malformed_dose_fields_leave_the_order_in_the_record(settings: Settings) -> None:
-    use = one(settings, med_request(**ALPRAZOLAM, dosages=[
-        {"doseAndRate": [{"doseQuantity": {"value": "one"}}, "1 tablet"],
-         "maxDosePerPeriod": "4 a day"}]))
-    assert (use.ingredient, use.dose_confidence) == ("alprazolam", DoseConfidence.UNKNOWN)
+    bad = med_request(**ALPRAZOLAM, dosages=[
+        {"text": "0.5 mg three times daily", "doseAndRate": [{"doseQuantity": {"value": "one"}}],
+         "maxDosePerPeriod": "4 a day"}])
+    rec = build_record(gathered(meds=[bad]), today=TODAY, settings=settings)
+    assert rec.skipped == {"MedicationRequest: dose unreadable": 1}
+    (use,) = rec.medications
+    assert (use.ingredient, use.dose_confidence, use.dose_unreadable) == \
+        ("alprazolam", DoseConfidence.UNKNOWN, True)

@@ -147,8 +147,25 @@ def test_extreme_values_in_fields_rules_read(service: Service,
     ((*Q, "doseQuantity", "value"), "1e308"),
     ((*R, "frequency"), {"value": 2}),
     ((*R, "period"), [1]),
-    (("dispenseRequest", "expectedSupplyDuration", "value"), "30"),
     ((*D, "maxDosePerPeriod", "numerator", "value"), True),
+])
+def test_unreadable_dose_field_is_counted_and_the_order_kept(service: Service,
+                                                            path: tuple[Any, ...],
+                                                            value: Any) -> None:
+    # A bad dose field leaves the dose unknown (issue #10); the benzodiazepine still counts.
+    body = copy.deepcopy(OVERLAP)
+    orders = _resources(body, "MedicationRequest")
+    alprazolam = next(o for o in orders if "alprazolam" in o["medicationCodeableConcept"]["text"])
+    _put(alprazolam, path, value)
+    response = service.post(body)
+    assert response.status_code == 200
+    assert service.skipped().get("MedicationRequest: dose unreadable") == 1
+    rules = {c["source"]["topic"]["code"] for c in response.json()["cards"]}
+    assert "opioid-benzodiazepine-overlap" in rules
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("dispenseRequest", "expectedSupplyDuration", "value"), "30"),
 ])
 def test_unreadable_order_is_skipped_and_counted(service: Service,
                                                  path: tuple[Any, ...], value: Any) -> None:

@@ -198,6 +198,48 @@ def _caps(dosage: dict[str, Any]) -> tuple[list[Amount], float | None]:
     return caps, doses
 
 
+def _bad_number(value: Any) -> bool:
+    """Present, but not a number at all ("1e308" as text, an object, true): not just odd."""
+    return value is not None and (isinstance(value, bool) or not isinstance(value, int | float))
+
+
+def _bad_quantity(value: Any) -> bool:
+    return value is not None and (type(value) is not dict or _bad_number(value.get("value")))
+
+
+def _bad_ratio(value: Any) -> bool:
+    ratio = obj(value)
+    return value is not None and (ratio is None or _bad_quantity(ratio.get("numerator"))
+                                  or _bad_quantity(ratio.get("denominator")))
+
+
+def malformed(dosage: dict[str, Any]) -> bool:
+    """A dose or timing field of the wrong type: the dose is unknown, and that is reported."""
+    rates = dosage.get("doseAndRate")
+    if rates is not None and type(rates) not in (list, dict):
+        return True
+    for holder in (*items(rates), dosage):
+        h = obj(holder)
+        if h is None:
+            return True
+        dose_range = h.get("doseRange")
+        if any(_bad_quantity(h.get(k)) for k in ("doseQuantity", "rateQuantity")) \
+                or _bad_ratio(h.get("rateRatio")) or (dose_range is not None and (
+                    type(dose_range) is not dict or _bad_quantity(dose_range.get("low"))
+                    or _bad_quantity(dose_range.get("high")))):
+            return True
+    timing = dosage.get("timing")
+    repeat = obj(timing).get("repeat") if obj(timing) else None
+    if (timing is not None and obj(timing) is None) or (repeat is not None and obj(repeat) is None):
+        return True
+    if repeat is not None and any(_bad_number(repeat.get(k)) for k in
+                                  ("frequency", "frequencyMax", "period", "periodMax")):
+        return True
+    caps = dosage.get("maxDosePerPeriod")
+    return any(_bad_ratio(c) for c in (caps if type(caps) is list else [caps])) \
+        or _bad_quantity(dosage.get("maxDosePerAdministration"))
+
+
 @dataclass(frozen=True, slots=True)
 class Structured:
     """What one Dosage states in its structured fields."""
