@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     mme_critical: float = 50.0            # CDC 2022 rec. 8 naloxone risk threshold
     cns_active_count_escalation: int = 3  # Beers 2023 Table 5: >= 3 CNS-active drugs
     active_order_max_age_days: int = 730  # CDC Common "authoredOn within 2 years"
+    # Orders of one ingredient whose supply periods follow with gaps of at most this many days
+    # are one episode of continuous use (30-day grace period between benzodiazepine fills:
+    # Bushnell et al., JAMA Psychiatry 2017;74(7):747-755, PMC5710248).
+    renewal_gap_days: int = 30
     enabled_rules: CommaList = Field(default_factory=lambda: list(ALL_RULES))
 
     # --- FHIR gathering and limits ---

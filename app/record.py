@@ -99,6 +99,10 @@ class MedicationUse:
     reason_categories: frozenset[ConditionCategory] = frozenset()  # from reasonCode
     mentions_taper: bool = False     # note/dosage text documents a taper
     authored_on: date | None = None
+    # First day of continuous use of this ingredient across renewals (orders whose periods
+    # follow with gaps <= settings.renewal_gap_days); None when the order has no start date.
+    episode_start: date | None = None
+    is_inpatient: bool = False       # category inpatient: not outpatient (community) use
 
     @property
     def exact_dose_mg(self) -> float | None:

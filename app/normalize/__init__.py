@@ -9,12 +9,14 @@ orders (context.draftOrders) are ``is_draft=True, is_active=False`` whatever the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from app.config import Settings
 from app.gathered import Gathered
 from app.normalize.conditions import read_condition
+from app.normalize.episodes import with_episodes
 from app.normalize.errors import Malformed
 from app.normalize.medications import MedContext, normalize_order
 from app.normalize.patient import birth_and_age
@@ -32,6 +34,7 @@ from app.record import (
 __all__ = ["build_record"]
 
 ORDER_TYPES = frozenset({"MedicationRequest", "MedicationOrder"})
+PLAN_TYPES = frozenset({"CarePlan", "ServiceRequest"})
 # Orders that were never in force; left out of the record (not counted as unreadable).
 _DISCARDED_ORDER_STATUSES = frozenset({"entered-in-error"})
 # OverflowError: absurd dates or supplies (year 9999, a billion days) past date arithmetic.
@@ -91,15 +94,16 @@ def _taper_sequences(meds: list[MedicationUse], today: date, window_days: int) -
     """
     by_ingredient: dict[str, list[MedicationUse]] = {}
     for med in meds:
+        # Only exact doses show a reduction: a PRN maximum or a range says nothing about use.
         if (med.drug_class in BZRA_CLASSES and med.ingredient and med.start is not None
-                and med.daily_dose_mg is not None and med.status != "cancelled"):
+                and med.exact_dose_mg is not None and med.status != "cancelled"):
             by_ingredient.setdefault(med.ingredient, []).append(med)
     facts = []
     since = today - timedelta(days=window_days)
     for orders in by_ingredient.values():
         orders.sort(key=lambda m: (m.start, m.authored_on or m.start, m.is_draft))
         for earlier, later in zip(orders, orders[1:], strict=False):
-            if (later.daily_dose_mg or 0) < (earlier.daily_dose_mg or 0) \
+            if (later.exact_dose_mg or 0) < (earlier.exact_dose_mg or 0) \
                     and later.start is not None and later.start >= since:
                 facts.append(PlanFact(ref=later.ref, kind=PlanKind.TAPER_PLAN,
                                       recorded_on=later.start,
@@ -121,6 +125,8 @@ def _medications(gathered: Gathered, ctx: MedContext, skips: _Skips) -> list[Med
         status = resource.get("status")
         if isinstance(status, str) and status.lower() in _DISCARDED_ORDER_STATUSES:
             continue
+        if resource.get("doNotPerform") is True:
+            continue  # an order NOT to give the drug is no use of it (R4 doNotPerform)
         med = _safe(rtype, lambda r=resource, d=is_draft: normalize_order(r, ctx, is_draft=d),
                     skips)
         if med is not None:
@@ -146,13 +152,21 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
                      medications=gathered.medications,
                      condition_categories=_condition_index(conditions),
                      selections=gathered.selections)
-    meds = _medications(gathered, ctx, skips)
+    meds = with_episodes(_medications(gathered, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []
     for resource in _typed(gathered.care_plans, frozenset({"CarePlan"}), skips):
         plans += _safe("CarePlan", lambda r=resource: care_plan_facts(r), skips) or []
     for resource in _typed(gathered.service_requests, frozenset({"ServiceRequest"}), skips):
         plans += _safe("ServiceRequest", lambda r=resource: service_request_facts(r), skips) or []
+    # A referral or taper plan being ordered right now (order-select / order-sign draftOrders)
+    # is a plan: the card should not ask for what the clinician is already ordering.
+    for resource in gathered.draft_orders:
+        kind = resource.get("resourceType")
+        if kind in PLAN_TYPES:
+            read = care_plan_facts if kind == "CarePlan" else service_request_facts
+            facts = _safe(kind, lambda r=resource, f=read: f(r, draft=True), skips) or []
+            plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts]
     # A taper written into a benzodiazepine order's note or instructions is a taper plan.
     plans += [PlanFact(ref=m.ref, kind=PlanKind.TAPER_PLAN,
                        recorded_on=m.authored_on or m.start,

@@ -163,9 +163,13 @@ def _notes(resource: dict[str, Any]) -> list[str]:
     return out
 
 
-def _dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: date | None
-           ) -> tuple[date | None, date | None, bool]:
-    """(start, end, has_stop_date) from bounds, validity, supply duration and authoredOn."""
+def _dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: date | None,
+           draft_from: date | None) -> tuple[date | None, date | None, bool, date | None]:
+    """(start, end, has_stop_date, recorded end) from supply, bounds, validity and authoredOn.
+
+    ``draft_from``: the evaluation date for a draft order, which counts from today when it
+    carries no authoredOn or period start (the usual shape of context.draftOrders).
+    """
     bounds_start = bounds_end = None
     bounds_days = None
     for dosage in dosages:
@@ -182,15 +186,43 @@ def _dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: da
         raise Malformed("numberOfRepeatsAllowed is not a count")
     ended = parse_date(resource.get("dateEnded"), end=True)  # DSTU2 MedicationOrder
 
-    start = bounds_start or valid_start or authored
-    end = ended or bounds_end or valid_end
+    start = bounds_start or valid_start or authored or draft_from
+    end = ended
+    # Best estimate of use first: CDC Opioid CDS "Prescription Relevant Period" is start + days
+    # supply (we multiply by the fills allowed), then the dosage's own bounds. validityPeriod
+    # comes last: it is how long the prescription may be filled (often 6-12 months), not use.
     if end is None and start is not None and supply:
-        # CDC Opioid CDS "Prescription Relevant Period": start + days supply (x fills).
         end = add_days(start, supply * (repeats + 1))
     if end is None and start is not None and bounds_days:
         end = add_days(start, bounds_days)
+    if end is None:
+        end = bounds_end or valid_end
     has_stop = any(x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days))
-    return start, end, has_stop
+    return start, end, has_stop, ended
+
+
+# medicationrequest-category codes (http://terminology.hl7.org/CodeSystem/medicationrequest-
+# category): inpatient | outpatient | community | discharge. CDC Opioid CDS counts only
+# "community" orders; we also count outpatient and discharge orders, and orders with no
+# category (Synthea, the CDS Hooks Sandbox and many EHR feeds send none), as outpatient use.
+_INPATIENT = "inpatient"
+_OUTPATIENT = frozenset({"outpatient", "community", "discharge"})
+
+
+def is_inpatient(category: Any) -> bool:
+    """An order for use in hospital only: categorised inpatient and not also outpatient."""
+    words: set[str] = set()
+    try:
+        for concept in as_list(category):
+            for _, code, display in codings(concept):
+                words.update(w.lower() for w in (code, display) if w)
+            text = concept_text(concept)
+            if text:
+                words.add(text.lower())
+    except Malformed:
+        # An unreadable category must not drop a sedative order: read it as outpatient.
+        return False
+    return _INPATIENT in words and not words & _OUTPATIENT
 
 
 def _round(value: float | None) -> float | None:
@@ -227,7 +259,8 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
                 authored is None or (ctx.today - authored).days <= ctx.max_age_days)),
             authored_on=authored)
     dosages = [d for d in (as_dict(i) for i in as_list(resource.get("dosageInstruction"))) if d]
-    start, end, has_stop = _dates(resource, dosages, authored)
+    start, end, has_stop, ended = _dates(resource, dosages, authored,
+                                         ctx.today if is_draft else None)
 
     strength_mg = info.strength_mg if info else None
     strength_unit = info.strength_unit if info else None
@@ -254,9 +287,13 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         if per_10mg:
             diazepam_eq = dose.daily_mg / per_10mg * 10
 
+    # The EHR's status beats our estimate (CDC Opioid CDS "Active Ambulatory ... Rx": status
+    # active, authoredOn within 2 years, no end date consulted): a supply that has run out
+    # (PRN use, leftover tablets) or a planned end does not end an active order. Only a
+    # recorded stop (DSTU2 dateEnded) does. We also count on-hold orders (a paused order).
     ref_date = authored or start
     is_active = (not is_draft and status in ACTIVE_STATUSES
-                 and (end is None or end >= ctx.today)
+                 and (ended is None or ended >= ctx.today)
                  and (ref_date is None
                       or (ctx.today - ref_date).days <= ctx.max_age_days))
 
@@ -283,4 +320,5 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
                            else frozenset()),
         mentions_taper=relevant and mentions_taper("\n".join(taper_texts)),
         authored_on=authored,
+        is_inpatient=is_inpatient(resource.get("category")),
     )

@@ -4,6 +4,10 @@
 - TAPER_PLAN, MEDICATION_REVIEW: the plan is in force (status active, draft or on-hold).
 - CBTI_REFERRAL: CBT-I is on record (active, draft, on-hold, or completed): a patient who was
   referred or completed CBT-I should not be told again to get a referral.
+
+A revoked, cancelled or entered-in-error plan is no plan at all (no PlanFact): it was withdrawn
+or never valid, so it neither suppresses a card nor counts as a review. A plan in
+context.draftOrders (``draft=True``) is being ordered now and is in force whatever its status.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from app.terminology import classify_plan
 
 IN_FORCE = frozenset({"active", "draft", "on-hold"})
 ON_RECORD_CBTI = IN_FORCE | {"completed"}
-DISCARDED = frozenset({"entered-in-error"})
+# "cancelled" is not an R4 CarePlan/ServiceRequest status, but STU3 ReferralRequest and some
+# EHR exports send it for a withdrawn referral.
+DISCARDED = frozenset({"entered-in-error", "revoked", "cancelled"})
 
 
 @lru_cache(maxsize=4096)
@@ -50,10 +56,15 @@ def _facts(ref: str, kinds: set[PlanKind], status: str, recorded: date | None) -
                      is_active=is_active_for(kind, status)) for kind in sorted(kinds)]
 
 
-def care_plan_facts(resource: dict[str, Any]) -> list[PlanFact]:
+def _status(resource: dict[str, Any], draft: bool) -> str:
+    status = (opt_str(resource.get("status")) or "unknown").lower()
+    return "draft" if draft and status not in DISCARDED else status
+
+
+def care_plan_facts(resource: dict[str, Any], *, draft: bool = False) -> list[PlanFact]:
     """One PlanFact per plan kind the CarePlan documents (none if it documents none)."""
     ref = f"CarePlan/{resource_id(resource)}"
-    status = (opt_str(resource.get("status")) or "unknown").lower()
+    status = _status(resource, draft)
     if status in DISCARDED:
         return []
     kinds: set[PlanKind | None] = {_concept_kind(c) for c in as_list(resource.get("category"))}
@@ -68,10 +79,10 @@ def care_plan_facts(resource: dict[str, Any]) -> list[PlanFact]:
     return _facts(ref, {k for k in kinds if k is not None}, status, recorded)
 
 
-def service_request_facts(resource: dict[str, Any]) -> list[PlanFact]:
+def service_request_facts(resource: dict[str, Any], *, draft: bool = False) -> list[PlanFact]:
     """A PlanFact when the ServiceRequest's code is a plan kind (e.g. a CBT-I referral)."""
     ref = f"ServiceRequest/{resource_id(resource)}"
-    status = (opt_str(resource.get("status")) or "unknown").lower()
+    status = _status(resource, draft)
     if status in DISCARDED:
         return []
     kind = _concept_kind(resource.get("code"))

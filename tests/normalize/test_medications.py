@@ -62,7 +62,12 @@ def test_date_sources(settings: Settings, kwargs: dict, start: date, end: date |
 
 @pytest.mark.parametrize(("kwargs", "active"), [
     ({"authored": iso(TODAY - timedelta(days=30)), "supply": (30, "d")}, True),   # end == today
-    ({"authored": iso(TODAY - timedelta(days=31)), "supply": (30, "d")}, False),  # ended yesterday
+    # The EHR's status beats the supply estimate: still active a month after it "ran out".
+    ({"authored": iso(TODAY - timedelta(days=60)), "supply": (30, "d")}, True),
+    ({"authored": iso(TODAY - timedelta(days=60)), "supply": (30, "d"),
+      "status": "completed"}, False),
+    ({"authored": iso(TODAY - timedelta(days=60)), "supply": (30, "d"),
+      "status": "stopped"}, False),
     ({"authored": iso(TODAY - timedelta(days=730))}, True),   # CDC: authored within 2 years
     ({"authored": iso(TODAY - timedelta(days=731))}, False),
     ({"authored": None}, True),                               # no date to disprove "active"

@@ -23,12 +23,20 @@ def plans(settings: Settings, **kwargs: object) -> list[PlanFact]:
 
 @pytest.mark.parametrize(("status", "active"), [
     ("active", True), ("draft", True), ("on-hold", True), ("completed", False),
-    ("revoked", False), ("unknown", False),
+    ("unknown", False),
 ])
 def test_care_plan_taper_status(settings: Settings, status: str, active: bool) -> None:
     found = plans(settings, care_plans=[care_plan(status=status, title="Benzodiazepine taper",
                                                   start="2024-04-01")])
     assert found == [PlanFact("CarePlan/cp1", PlanKind.TAPER_PLAN, date(2024, 4, 1), active)]
+
+
+@pytest.mark.parametrize("status", ["revoked", "entered-in-error", "cancelled", "REVOKED"])
+def test_withdrawn_plans_are_no_plans(settings: Settings, status: str) -> None:
+    assert plans(settings, care_plans=[care_plan(status=status, title="Benzodiazepine taper")],
+                 service_requests=[service_request(status=status, text="Referral for CBT-I"),
+                                   service_request("sr2", status=status,
+                                                   text="Medication review")]) == []
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -65,7 +73,6 @@ def test_completed_cbti_counts_but_completed_review_does_not(settings: Settings)
     assert found == [
         PlanFact("ServiceRequest/a", PlanKind.CBTI_REFERRAL, date(2023, 1, 5), True),
         PlanFact("ServiceRequest/b", PlanKind.MEDICATION_REVIEW, None, False),
-        PlanFact("ServiceRequest/c", PlanKind.CBTI_REFERRAL, None, False),
         PlanFact("ServiceRequest/e", PlanKind.MEDICATION_REVIEW, date(2024, 6, 10), True)]
 
 
