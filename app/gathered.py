@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Resource = dict[str, Any]
-SourceKind = Literal["prefetch", "prefetch-null", "fhir", "context"]
+# "unavailable": not prefetched and not fetchable (no usable fhirServer, or it failed); only
+# for data the rules can do without (see Gathered.missing).
+SourceKind = Literal["prefetch", "prefetch-null", "fhir", "context", "unavailable"]
 
 
 @dataclass
@@ -27,6 +29,9 @@ class Gathered:
     selections: frozenset[str] = frozenset()                    # context.selections
     sources: dict[str, SourceKind] = field(default_factory=dict)  # prefetch key -> where from
     skipped: dict[str, int] = field(default_factory=dict)        # reason -> count (no PHI)
+    # Prefetch keys that could not be had, and the resource type each would have given
+    # (e.g. {"carePlans": "CarePlan"}); never Patient or MedicationRequest (those are a 412).
+    missing: dict[str, str] = field(default_factory=dict)
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count

@@ -12,6 +12,10 @@ CARDS = Counter("cds_cards_total", "Cards returned by rule and indicator", ["rul
 SNOOZED = Counter("cds_cards_snoozed_total", "Cards suppressed by an earlier override", ["rule"])
 FHIR_ERRORS = Counter("cds_fhir_fetch_errors_total", "Hook calls that failed to gather data",
                       ["service"])
+# `key` is one of our own prefetch keys (app/hooks/definitions.py), so the label set is bounded.
+DATA_MISSING = Counter("cds_data_missing_total",
+                       "Hook calls answered without a prefetch key that could not be had",
+                       ["service", "key"])
 INVALID_SUGGESTIONS = Counter("cds_suggestions_invalid_total",
                               "Suggested resources left out because R4B validation failed",
                               ["resource"])

@@ -146,6 +146,9 @@ class PatientRecord:
     plans: tuple[PlanFact, ...] = ()
     # What could not be read, counted by reason (no patient data), e.g. {"MedicationOrder": 2}
     skipped: dict[str, int] = field(default_factory=dict)
+    # Resource types the EHR did not send and that could not be fetched (e.g. "CarePlan"):
+    # rules that need one stay quiet, rules that only read one say what they could not check.
+    missing_data: frozenset[str] = frozenset()
 
     def has_condition(self, category: ConditionCategory, *, active_only: bool = True) -> bool:
         return any(category in c.categories and (c.is_active or not active_only)
@@ -156,3 +159,7 @@ class PatientRecord:
 
     def has_plan(self, kind: PlanKind) -> bool:
         return any(p.kind == kind and p.is_active for p in self.plans)
+
+    def lacks(self, *resource_types: str) -> list[str]:
+        """Which of these resource types could not be had, in the order asked."""
+        return [t for t in resource_types if t in self.missing_data]

@@ -19,7 +19,7 @@ from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
 from app.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
-from app.metrics import FHIR_ERRORS, SNOOZED
+from app.metrics import DATA_MISSING, FHIR_ERRORS, SNOOZED
 from app.models.cards import Card
 from app.models.hooks import HookRequest, parse_hook_request
 from app.normalize import build_record
@@ -97,4 +97,9 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
                              drugs_key=key) for c in cards if c.uuid]
     if record.skipped:
         log.info("resources skipped", extra={"skipped": record.skipped, "service": service.id})
+    if gathered.missing:
+        for key in gathered.missing:
+            DATA_MISSING.labels(service.id, key).inc()
+        log.info("data missing", extra={"missing": sorted(gathered.missing),
+                                        "service": service.id})
     return Evaluation(request, gathered, record, cards, snoozed, issued)

@@ -8,13 +8,21 @@ from app.config import Settings
 from app.models.cards import Card
 from app.record import PatientRecord
 
+
+def _with_data(requires: frozenset[str], rule: Rule) -> Rule:
+    """The rule, quiet when data it declares it cannot do without (its REQUIRES) is missing."""
+    def run(record: PatientRecord, settings: Settings) -> list[Card]:
+        return [] if requires & record.missing_data else rule(record, settings)
+    return run
+
+
 # Ordered by severity of the harm each card addresses; a new rule is one module plus one line.
 RULES: dict[str, Rule] = {
-    opioid_overlap.RULE_ID: opioid_overlap.evaluate,
-    taper_plan.RULE_ID: taper_plan.evaluate,
-    off_ramp.RULE_ID: off_ramp.evaluate,
-    geriatric.RULE_ID: geriatric.evaluate,
-    cbti_referral.RULE_ID: cbti_referral.evaluate,
+    opioid_overlap.RULE_ID: _with_data(opioid_overlap.REQUIRES, opioid_overlap.evaluate),
+    taper_plan.RULE_ID: _with_data(taper_plan.REQUIRES, taper_plan.evaluate),
+    off_ramp.RULE_ID: _with_data(off_ramp.REQUIRES, off_ramp.evaluate),
+    geriatric.RULE_ID: _with_data(geriatric.REQUIRES, geriatric.evaluate),
+    cbti_referral.RULE_ID: _with_data(cbti_referral.REQUIRES, cbti_referral.evaluate),
 }
 
 

@@ -4,7 +4,14 @@ ACP 2016: CBT-I is the initial treatment for chronic insomnia disorder in all ad
 AASM 2021: multicomponent CBT-I for chronic insomnia in adults (strong). Both guidelines are
 for adults, so a patient known to be under settings.adult_age gets no card. Any CBT-I
 referral already on record (active or completed) suppresses the card: a completed course is
-still CBT-I given, and a re-referral is a clinical call rather than a reminder.
+still CBT-I given, and a re-referral is a clinical call rather than a reminder. A referral
+being ordered now (a draft in order-select / order-sign) counts too. Inpatient sedative orders
+are left out: the guidelines are about chronic insomnia in outpatients.
+
+Data: needs ServiceRequest and CarePlan besides Patient and MedicationRequest, and stays quiet
+without them: a referral already on record could not be seen, and this info card's point is a
+referral suggestion that would then duplicate it. It returns on the next call with the data.
+Without Conditions it fires only on an insomnia reason on the order itself.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from app.models.cards import Card, Link
 from app.record import ConditionCategory, PatientRecord, PlanKind
 
 RULE_ID = "cbti-referral"
+# Data this rule cannot run without (read by the registry); Condition is optional.
+REQUIRES = frozenset({"Patient", "MedicationRequest", "ServiceRequest", "CarePlan"})
 TOPIC = "CBT-I for insomnia treated with a benzodiazepine or Z-drug"
 
 
@@ -24,10 +33,12 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     """One info card offering a draft CBT-I referral."""
     if record.age is not None and record.age < settings.adult_age:
         return []
+    # Any CBT-I referral on record (revoked / cancelled ones are dropped by normalization).
     if any(p.kind is PlanKind.CBTI_REFERRAL for p in record.plans):
         return []
     focus = common.focus_refs(record)
-    involved = [m for m in common.bzras(common.pool(record)) if m.ref in focus]
+    involved = [m for m in common.bzras(common.outpatient(common.pool(record)))
+                if m.ref in focus]
     insomnia = record.conditions_in(ConditionCategory.INSOMNIA)
     for_sleep = [m for m in involved if ConditionCategory.INSOMNIA in m.reason_categories]
     if not involved or not (insomnia or for_sleep):
@@ -36,7 +47,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     names = common.drug_names(involved)
     evidence = ", ".join(f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
                          for c in insomnia)
-    lines = ["**Insomnia:** " + (evidence or "reason on the order"), common.bullet_list(involved),
+    lines = ["**Insomnia:** " + (evidence or "reason on the order"),
+             common.bullet_list(involved, record.evaluated_on),
              "\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
              "strong; AASM 2021, strong), and it helps during a sedative taper (ASAM 2025 "
              "rec. 10). Options: in-person, group, or digital CBT-I.",

@@ -80,6 +80,11 @@ def bzras(meds: Iterable[MedicationUse]) -> list[MedicationUse]:
     return [m for m in meds if m.drug_class in BZRA_CLASSES]
 
 
+def outpatient(meds: Iterable[MedicationUse]) -> list[MedicationUse]:
+    """Orders for use outside hospital (community, outpatient, discharge, or no category)."""
+    return [m for m in meds if not m.is_inpatient]
+
+
 def chart_orders(record: PatientRecord) -> list[MedicationUse]:
     """Active orders already on the chart (not drafts)."""
     return [m for m in record.medications if m.is_active and not m.is_draft]
@@ -136,15 +141,20 @@ def fit_summary(template: str, names: Sequence[str], limit: int = 139) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def describe(med: MedicationUse) -> str:
+def describe(med: MedicationUse, today: date | None = None) -> str:
     """One Markdown line with the order's evidence: name, status, dates, dose."""
     parts = ["draft order" if med.is_draft else (med.status or "unknown status")]
     if med.start:
         parts.append(f"since {day(med.start)}")
-    if med.end:
+    if med.episode_start and med.start and med.episode_start < med.start:
+        parts.append(f"taken since {day(med.episode_start)} across renewals")
+    if med.end and med.is_active and today and med.end < today:
+        # In force by the EHR's status although the order's supply estimate has run out.
+        parts.append(f"supply on the order ran to {day(med.end)}")
+    elif med.end:
         parts.append(f"until {day(med.end)}")
     if med.dose_text:
-        parts.append(med.dose_text)
+        parts.append(med.dose_text.rstrip(". "))
     if med.daily_dose_mg is not None:
         parts.append(f"{mg(med.daily_dose_mg)} mg/day")
     if med.dose_text is None and med.daily_dose_mg is None:
@@ -154,5 +164,14 @@ def describe(med: MedicationUse) -> str:
     return f"**{med.name}** ({'; '.join(parts)})"
 
 
-def bullet_list(meds: Iterable[MedicationUse]) -> str:
-    return "\n".join(f"- {describe(m)}" for m in meds)
+def bullet_list(meds: Iterable[MedicationUse], today: date | None = None) -> str:
+    return "\n".join(f"- {describe(m, today)}" for m in meds)
+
+
+def not_checked(record: PatientRecord, resource_types: Sequence[str], consequence: str
+                ) -> str | None:
+    """'No Conditions were available, so ...' when any of these data could not be had."""
+    lacking = record.lacks(*resource_types)
+    if not lacking:
+        return None
+    return f"No {' or '.join(t + 's' for t in lacking)} were available, so {consequence}."

@@ -7,7 +7,12 @@ dementia or delirium (Table 3), or >= settings.cns_active_count_escalation CNS-a
 behaviour disorder, benzodiazepine or alcohol withdrawal, severe generalized anxiety disorder
 and periprocedural anesthesia (here: injectable orders); Beers does not apply at the end of
 life. Those make the card `info`. The benzodiazepine exceptions do not cover Z-drugs.
-No birthDate (age unknown): the card does not fire.
+No birthDate (age unknown): the card does not fire. Beers applies in every setting, so
+inpatient orders count here.
+
+Data: needs Patient and MedicationRequest. Without Conditions the card fires and says the
+exceptions and escalations could not be checked; without CarePlans it says an existing taper
+plan may not have been seen (its taper suggestion may duplicate one).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from app.models.cards import Card, Link, Suggestion
 from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord, PlanKind
 
 RULE_ID = "geriatric-risk"
+# Data this rule cannot run without (read by the registry); Condition and CarePlan are optional.
+REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "Benzodiazepine or Z-drug in an older adult (Beers 2023)"
 # Beers 2023 Table 2 "may be appropriate" list for benzodiazepines.
 BENZO_EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.REM_SLEEP_BEHAVIOR,
@@ -82,7 +89,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     else:
         summary = common.fit_summary(f"Age {record.age}: {{drugs}} may be appropriate here "
                                      "(Beers exception); review use", names)
-    lines = [f"**Patient aged {record.age}** with:", common.bullet_list(involved)]
+    lines = [f"**Patient aged {record.age}** with:",
+             common.bullet_list(involved, record.evaluated_on)]
     excepted = [(m, exceptions[m.ref]) for m in involved if exceptions[m.ref]]
     if excepted:
         lines.append("\nBeers 2023 exception: " + "; ".join(
@@ -92,6 +100,11 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                  "crashes.")
     if escalations and at_risk:
         lines.append(f"**Higher risk:** {'; '.join(escalations)} (Beers 2023 Tables 3 and 5).")
+    unchecked = common.not_checked(
+        record, ("Condition",), "Beers exceptions (e.g. seizure disorder) and higher-risk "
+        "conditions (falls or fractures, dementia or delirium) could not be checked")
+    if unchecked:
+        lines.append(f"\n{unchecked}")
 
     card_id = card_uuid(record, RULE_ID, involved)
     suggestions: list[Suggestion] = []
@@ -114,6 +127,10 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         name = common.short_name(target)
         lines += [f"\n**Offer a slow taper of {name}** (Pottie 2018: offer to all adults 65+; "
                   "ASAM 2025 rec. 6). Never stop abruptly.", schedule_markdown(schedule)]
+        unseen = common.not_checked(record, ("CarePlan",),
+                                    "an existing taper plan may not have been seen")
+        if unseen:
+            lines.append(f"\n{unseen}")
         suggestion = create_suggestion(
             f"Propose a gradual taper plan for {name}",
             suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),

@@ -5,7 +5,11 @@ ASAM 2025 (and the guidelines it summarises) limit new benzodiazepine use to 2-4
 "New" means a draft order in focus for a drug the patient does not already take long-term
 (renewals of long-term use belong to the taper-plan card). Not for seizure disorders,
 alcohol or benzodiazepine withdrawal, or palliative / end-of-life care; injectable
-(periprocedural) orders are out of scope.
+(periprocedural) and inpatient orders are out of scope. A draft without authoredOn counts from
+the evaluation date (app/normalize/medications.py), so its supply or bounds give its length.
+
+Data: needs Patient and MedicationRequest. Without Conditions the card still fires and says
+that the exceptions could not be checked: it is an info card that asks for a stop date.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from app.models.cards import Card, Link
 from app.record import ConditionCategory, MedicationUse, PatientRecord
 
 RULE_ID = "off-ramp"
+# Data this rule cannot run without (read by the registry); Condition is optional.
+REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "New benzodiazepine or Z-drug order without an off-ramp"
 EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL,
               ConditionCategory.END_OF_LIFE)
@@ -58,7 +64,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         return []
     ongoing = long_term(record, settings)
     flagged: list[tuple[MedicationUse, str]] = []
-    for med in common.bzras(focus_medications(record)):
+    for med in common.bzras(common.outpatient(focus_medications(record))):
         if (not med.is_draft or med.is_injectable
                 or common.excepted_by_reason(med, EXCEPTIONS)
                 or any(common.same_drug(med, o) for o in ongoing)):
@@ -72,7 +78,13 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     follow_up = record.evaluated_on + timedelta(days=settings.follow_up_days)
     stop_by = record.evaluated_on + timedelta(days=settings.new_order_max_days)
     lines = ["**New order(s) without an off-ramp:**"]
-    lines += [f"- {common.describe(m)}: {problem}; {_reason(m, record)}" for m, problem in flagged]
+    lines += [f"- {common.describe(m, record.evaluated_on)}: {problem}; {_reason(m, record)}"
+              for m, problem in flagged]
+    unchecked = common.not_checked(record, ("Condition",),
+                                   "seizure disorder, withdrawal and end-of-life care (where an "
+                                   "off-ramp does not apply) could not be checked")
+    if unchecked:
+        lines.append(f"\n{unchecked}")
     lines += [
         "\n**Add an off-ramp** (ASAM 2025: limit new use to 2-4 weeks; dependence can start "
         "within weeks):",

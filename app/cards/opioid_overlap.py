@@ -10,6 +10,11 @@ Scope decisions (documented):
   to be under 18, and missing data must not silence a respiratory-depression warning.
 - Removing a draft order is offered only for a new start (no active chart order of the same
   drug) that is not opioid use disorder treatment: dropping a renewal would be an abrupt stop.
+- Orders categorised inpatient are not outpatient use and are left out (CDC: community
+  orders only); orders with no category count (see app/normalize/medications.py).
+- Data: needs Patient and MedicationRequest only. Without Conditions the card still fires
+  (a missing overdose warning is worse than one that an exclusion would have silenced) and
+  names the exclusions and risk factors it could not check.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from app.record import (
 )
 
 RULE_ID = "opioid-benzodiazepine-overlap"
+# Data this rule cannot run without (read by the registry); Condition is optional.
+REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "Opioid with benzodiazepine or other CNS depressant"
 # CDC 2022 rec. 11 implementation considerations: do not withhold buprenorphine or methadone
 # for opioid use disorder from patients taking benzodiazepines or other CNS depressants.
@@ -62,8 +69,12 @@ def _is_moud(med: MedicationUse, record: PatientRecord) -> bool:
             and record.has_condition(ConditionCategory.OPIOID_USE_DISORDER))
 
 
+def _meds(record: PatientRecord) -> list[MedicationUse]:
+    return common.outpatient(common.pool(record))
+
+
 def _pairs(record: PatientRecord) -> list[tuple[MedicationUse, MedicationUse]]:
-    meds = common.pool(record)
+    meds = _meds(record)
     focus = common.focus_refs(record)
     opioids = [m for m in meds if m.drug_class is DrugClass.OPIOID]
     others = [m for m in meds if m.drug_class in CNS_DEPRESSANT_CLASSES]
@@ -94,7 +105,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     opioids = _unique([o for o, _ in pairs])
     depressants = _unique([d for _, d in pairs])
     moud = [o for o in opioids if _is_moud(o, record)]
-    pain_opioids = [o for o in common.pool(record)
+    pain_opioids = [o for o in _meds(record)
                     if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)]
     total, unknown = _mme(pain_opioids)
     benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
@@ -111,7 +122,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     names = common.drug_names(opioids) + common.drug_names(depressants)
     summary = common.fit_summary(f"Opioid + {kind}: {{drugs}}. Overdose risk", names)
 
-    lines = ["**Taken or ordered together:**", common.bullet_list(opioids + depressants)]
+    lines = ["**Taken or ordered together:**",
+             common.bullet_list(opioids + depressants, record.evaluated_on)]
     if pain_opioids and not unknown:
         lines.append(f"\nTotal opioid dose: **{common.mg(total)} MME/day** (CDC 2022 factors; "
                      "an estimate, not for converting between opioids).")
@@ -121,6 +133,13 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                      + (f"; the others add up to {common.mg(total)} MME/day." if total else "."))
     if risks:
         lines.append(f"\nHigher risk: {', '.join(risks)}.")
+    unchecked = common.not_checked(
+        record, ("Condition",),
+        "these could not be checked: exclusions (active cancer, end-of-life care, sickle cell "
+        "disease) and risk factors (sleep-disordered breathing, opioid or other substance use "
+        "disorder)")
+    if unchecked:
+        lines.append(f"\n{unchecked}")
     if moud:
         lines.append(f"\n{', '.join(common.drug_names(moud))} treats opioid use disorder: **do "
                      "not withhold it**; coordinate care with the treating prescriber "
@@ -159,7 +178,7 @@ def _suggestions(record: PatientRecord, card_id: str,
                  pairs: list[tuple[MedicationUse, MedicationUse]],
                  moud: list[MedicationUse]) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
-    current = common.pool(record)
+    current = common.pool(record)  # naloxone on file counts in any setting
     if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
         naloxone = create_suggestion(
             "Order naloxone nasal spray (rescue)", suggestion_uuid(card_id, "rescue-naloxone"),

@@ -1,16 +1,23 @@
 """Long-term benzodiazepine / Z-drug use with no taper plan and no recent review (ASAM 2025).
 
-Long-term: an active chart order started at least settings.long_term_days ago (ASAM 2025
-Table 2: >= 1 month; STOPP v2 D5: >= 4 weeks). Review: ASAM 2025 rec. 1, at least every
-3 months (settings.review_interval_days). Not for seizure disorders, alcohol or benzodiazepine
-withdrawal, or palliative / end-of-life care (outside the ASAM guideline's scope).
-In order-select / order-sign the card fires only when a focused draft BZRA is part of it:
-renewing or adding a sedative is the moment to plan the taper.
+Long-term: continuous use for at least settings.long_term_days (ASAM 2025 Table 2: >= 1 month;
+STOPP v2 D5: >= 4 weeks), counted over the episode across renewals (MedicationUse.episode_start),
+of an outpatient order in force, or of a draft in focus that continues such an episode.
+Review: ASAM 2025 rec. 1, at least every 3 months (settings.review_interval_days). Not for
+seizure disorders, alcohol or benzodiazepine withdrawal, or palliative / end-of-life care
+(outside the ASAM guideline's scope). In order-select / order-sign the card fires only when a
+focused draft BZRA is part of it: renewing or adding a sedative is the moment to plan the taper.
+
+Data: needs Patient and MedicationRequest. Without CarePlans or ServiceRequests (where taper
+plans and reviews are recorded) or Conditions (the exceptions above) the card still fires and
+says what it could not check: long-term use is the finding, and the clinician, who knows
+whether a plan exists, can dismiss it with "plan documented elsewhere". The proposed schedule
+is computed only from an exact daily dose (app/cards/taper.py).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from app.cards import common
 from app.cards.base import card_uuid, suggestion_uuid
@@ -22,17 +29,37 @@ from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
 from app.taper import LONG_ACTING_TARGETS
 
 RULE_ID = "taper-plan"
+# Data this rule cannot run without (read by the registry); CarePlan, ServiceRequest and
+# Condition are optional.
+REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "Long-term benzodiazepine or Z-drug without a taper plan or review"
 EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL,
               ConditionCategory.END_OF_LIFE)
 
 
+def taken_since(med: MedicationUse) -> date | None:
+    """First day of continuous use: the episode across renewals, else the order's start."""
+    return med.episode_start or med.start
+
+
 def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
-    """Active chart BZRA orders started at least ``long_term_days`` before the evaluation date."""
+    """Outpatient BZRA orders in force, or focused drafts, taken for ``long_term_days`` or more.
+
+    A draft counts only when no chart order of the same drug does (a resumed course after a
+    completed one), so a renewal is not listed twice.
+    """
     cutoff = record.evaluated_on - timedelta(days=settings.long_term_days)
-    return [m for m in common.bzras(common.chart_orders(record))
-            if m.start is not None and m.start <= cutoff and not m.is_injectable
-            and not common.excepted_by_reason(m, EXCEPTIONS)]
+
+    def long_enough(m: MedicationUse) -> bool:
+        since = taken_since(m)
+        return (since is not None and since <= cutoff and not m.is_injectable
+                and not common.excepted_by_reason(m, EXCEPTIONS))
+
+    chart = [m for m in common.bzras(common.outpatient(common.chart_orders(record)))
+             if long_enough(m)]
+    drafts = [m for m in common.bzras(common.outpatient(common.pool(record)))
+              if m.is_draft and long_enough(m) and not any(common.same_drug(m, c) for c in chart)]
+    return chart + drafts
 
 
 def _planned(record: PatientRecord, meds: list[MedicationUse], settings: Settings) -> bool:
@@ -46,7 +73,8 @@ def _planned(record: PatientRecord, meds: list[MedicationUse], settings: Setting
 def primary(meds: list[MedicationUse]) -> MedicationUse:
     """The drug to taper first: the largest diazepam-equivalent dose, else the longest used."""
     return max(meds, key=lambda m: (diazepam_eq(m) or -1.0,
-                                    -(m.start.toordinal() if m.start else 0), m.ref))
+                                    -(since.toordinal() if (since := taken_since(m)) else 0),
+                                    m.ref))
 
 
 def _findings(record: PatientRecord, settings: Settings
@@ -60,7 +88,7 @@ def _findings(record: PatientRecord, settings: Settings
     drafts: list[MedicationUse] = []
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
-        drafts = [m for m in common.bzras(common.pool(record))
+        drafts = [m for m in common.bzras(common.outpatient(common.pool(record)))
                   if m.ref in focus and not common.excepted_by_reason(m, EXCEPTIONS)]
         if not drafts:
             return None
@@ -87,7 +115,9 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                                switch_to=LONG_ACTING_TARGETS[0]) if schedule.steps else None)
     switched = switched if switched is not None and switched.steps else None
     name = common.short_name(target)
-    days = (record.evaluated_on - target.start).days if target.start else None
+    first_day = taken_since(target)
+    days = (record.evaluated_on - first_day).days if first_day else None
+    today = record.evaluated_on
 
     summary = common.fit_summary(
         "Long-term {drugs} with no taper plan or review in "
@@ -95,9 +125,17 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     since = record.evaluated_on - timedelta(days=settings.review_interval_days)
     lines = [f"**Used for {settings.long_term_days} days or more, no taper plan and no review "
              f"since {common.day(since)}:**",
-             common.bullet_list(meds)]
-    if drafts:
-        lines += ["\n**Being ordered now:**", common.bullet_list(drafts)]
+             common.bullet_list(meds, today)]
+    new_drafts = [d for d in drafts if d not in meds]
+    if new_drafts:
+        lines += ["\n**Being ordered now:**", common.bullet_list(new_drafts, today)]
+    unchecked = [common.not_checked(record, ("CarePlan", "ServiceRequest"),
+                                    "an existing taper plan or medication review may not have "
+                                    "been seen"),
+                 common.not_checked(record, ("Condition",),
+                                    "seizure disorder, withdrawal and end-of-life care (where "
+                                    "this card does not apply) could not be checked")]
+    lines += [f"\n{text}" for text in unchecked if text]
     duration = f" ({name}: {days} days)" if days else ""
     lines.append("\nNearly everyone taking a benzodiazepine regularly for more than a month is "
                  f"physically dependent (ASAM 2025){duration}. Review benefits and risks with "

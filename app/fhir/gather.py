@@ -13,10 +13,13 @@ Decisions (CDS Hooks 2.0 "Prefetch", plus our own fhirServer trust rules):
   normal form (app/urls.py: dot segments, `%2e`, ...) and checked against the fhirServer base;
   the normal form is what is requested, so a URL that normalizes outside the base never gets
   the token.
-* Data we cannot get -> PreconditionFailed (412, the spec's SHALL): no server, server refused,
-  non-200 answer, timeout, invalid JSON, wrong resource type, a next link that is no valid URL
-  (control characters, ...). Messages name the data and the reason, never a URL, token or
-  patient id.
+* Data we cannot get (no server, server refused, non-200 answer, timeout, invalid JSON, wrong
+  resource type, a next link that is no valid URL (control characters, ...)): for the data no
+  rule can do without (``service.required``: Patient and MedicationRequest) ->
+  PreconditionFailed (412, the spec's SHALL). Any other key is recorded in
+  ``Gathered.missing`` and the call goes on: the spec calls prefetch a request, not a
+  requirement, and a missing CarePlan search must not cost the clinician the overlap card.
+  Messages name the data and the reason, never a URL, token or patient id.
 * Limits we impose ourselves stop gathering without failing the call, and are recorded in
   ``Gathered.skipped``: the page cap, a next link off the FHIR server base or already seen, a
   prefetched Bundle with a next link but no usable server, and ``max_resources_per_call``
@@ -378,10 +381,16 @@ async def gather(request: HookRequest, context: BaseContext, service: ServiceDef
             results.append(task.result())
     if unexpected is not None:
         raise unexpected
-    if failures:
-        raise PreconditionFailed(_failure_message(failures))
+    needed = [(plan, why) for plan, why in failures if plan.kind in service.required]
+    if needed:
+        raise PreconditionFailed(_failure_message(needed))
 
     gathered = call.gathered
+    for plan, why in failures:
+        gathered.missing[plan.key] = plan.kind
+        gathered.sources[plan.key] = "unavailable"
+        log.info("prefetch key unavailable; rules run without it",
+                 extra={"key": plan.key, "reason": why})
     for result in results:
         gathered.sources[result.key] = result.source
         for full_url, resource in result.entries:

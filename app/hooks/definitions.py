@@ -18,6 +18,12 @@ PREFETCH: dict[str, str] = {
 }
 
 
+# Resource types no rule can do without: when they cannot be had the call answers 412. Every
+# other key is optional; each rule in app/cards declares what it needs (REQUIRES) and says in
+# its card what it could not check.
+REQUIRED_DATA = frozenset({"Patient", "MedicationRequest"})
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     id: str
@@ -26,6 +32,7 @@ class ServiceDefinition:
     description: str
     focus: Focus
     prefetch: dict[str, str]
+    required: frozenset[str] = REQUIRED_DATA
 
     def discovery(self) -> dict[str, Any]:
         return {"hook": self.hook, "id": self.id, "title": self.title,
@@ -33,8 +40,9 @@ class ServiceDefinition:
                 "usageRequirements": USAGE}
 
 
-USAGE = ("Advisory only. Needs read access to the patient's Patient, MedicationRequest, "
-         "Condition, CarePlan and ServiceRequest resources (prefetch or fhirAuthorization).")
+USAGE = ("Advisory only. Needs the patient's Patient and MedicationRequest resources (prefetch "
+         "or fhirAuthorization); Condition, CarePlan and ServiceRequest are optional: without "
+         "them cards say what could not be checked, and the CBT-I card stays quiet.")
 
 _WHAT = ("benzodiazepine safety: opioid or other CNS-depressant overlap, missing taper plan or "
          "off-ramp, risk in adults 65 and older (AGS Beers 2023), and CBT-I for insomnia")

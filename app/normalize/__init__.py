@@ -178,4 +178,5 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
         patient_id=gathered.patient_id, hook=gathered.hook, evaluated_on=today,
         birth_date=birth, age=age, medications=tuple(meds), conditions=tuple(conditions),
         plans=tuple(plans), skipped=skips.counts,
+        missing_data=frozenset(gathered.missing.values()),
     )

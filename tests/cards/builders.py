@@ -15,6 +15,7 @@ from app.models.cards import Card
 from app.record import (
     ConditionCategory,
     ConditionFact,
+    DoseConfidence,
     DrugClass,
     MedicationUse,
     PatientRecord,
@@ -49,8 +50,16 @@ def med(ingredient: str, *, ref: str | None = None, days_ago: int | None = None,
         status: str | None = None, active: bool = True, injectable: bool = False,
         moud: bool = False, mme: float | None = None, stop_in_days: int | None = None,
         reasons: tuple[ConditionCategory, ...] = (), mentions_taper: bool = False,
-        drug_class: DrugClass | None = None) -> MedicationUse:
-    """A medication order started ``days_ago`` (default: today for drafts, 60 days otherwise)."""
+        drug_class: DrugClass | None = None, confidence: DoseConfidence | None = None,
+        low: float | None = None, as_needed: bool | None = None,
+        episode_days_ago: int | None = None, inpatient: bool = False) -> MedicationUse:
+    """A medication order started ``days_ago`` (default: today for drafts, 60 days otherwise).
+
+    ``daily`` is read exactly unless ``confidence`` says otherwise (then it is the top of the
+    range or the PRN maximum, with ``low`` the bottom of a range).
+    """
+    if confidence is None:
+        confidence = DoseConfidence.UNKNOWN if daily is None else DoseConfidence.EXACT
     if days_ago is None:
         days_ago = 0 if draft else 60
     start = None if no_start else TODAY - timedelta(days=days_ago)
@@ -63,6 +72,10 @@ def med(ingredient: str, *, ref: str | None = None, days_ago: int | None = None,
         strength_mg=strength,
         strength_unit="mg" if strength else None,
         daily_dose_mg=daily,
+        dose_confidence=confidence,
+        daily_dose_low_mg=low,
+        as_needed=(confidence is DoseConfidence.AS_NEEDED_MAX if as_needed is None
+                   else as_needed),
         dose_text=dose_text,
         start=start,
         end=end,
@@ -77,6 +90,9 @@ def med(ingredient: str, *, ref: str | None = None, days_ago: int | None = None,
         reason_categories=frozenset(reasons),
         mentions_taper=mentions_taper,
         authored_on=start,
+        episode_start=(TODAY - timedelta(days=episode_days_ago) if episode_days_ago is not None
+                       else start),
+        is_inpatient=inpatient,
     )
 
 
@@ -94,11 +110,12 @@ def plan(kind: PlanKind, *, days_ago: int | None = 10, active: bool = True) -> P
 
 def record(*, age: int | None = 45, meds: list[MedicationUse] | tuple = (),
            conditions: list[ConditionFact] | tuple = (), plans: list[PlanFact] | tuple = (),
-           hook: str = "patient-view", patient_id: str = "p1") -> PatientRecord:
+           hook: str = "patient-view", patient_id: str = "p1",
+           missing: tuple[str, ...] = ()) -> PatientRecord:
     birth = None if age is None else TODAY.replace(year=TODAY.year - age)
     return PatientRecord(patient_id=patient_id, hook=hook, evaluated_on=TODAY, birth_date=birth,
                          age=age, medications=tuple(meds), conditions=tuple(conditions),
-                         plans=tuple(plans))
+                         plans=tuple(plans), missing_data=frozenset(missing))
 
 
 _RESOURCES = {"MedicationRequest": MedicationRequest, "CarePlan": CarePlan,

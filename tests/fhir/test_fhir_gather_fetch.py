@@ -238,23 +238,40 @@ async def test_timeout_is_412(fhir_client: httpx.AsyncClient, fhir: respx.MockRo
         await asyncio.sleep(2)
         return httpx.Response(200, json=bundle())
 
-    fhir.get(KEYS["conditions"]).mock(side_effect=hang)
+    fhir.get(KEYS["medications"]).mock(side_effect=hang)
     started = time.perf_counter()
-    message = await expect_412(fhir_client, prefetch=without("conditions"),
+    message = await expect_412(fhir_client, prefetch=without("medications"),
                                config=settings(fhir_timeout_seconds=0.1))
     assert time.perf_counter() - started < 1
-    assert "Condition for the patient (timed out after 0.1 s)" in message
+    assert "MedicationRequest for the patient (timed out after 0.1 s)" in message
 
 
 async def test_transport_errors_are_412(fhir_client: httpx.AsyncClient,
                                         fhir: respx.MockRouter) -> None:
-    fhir.get(KEYS["conditions"]).mock(side_effect=httpx.ConnectError("refused"))
+    fhir.get(KEYS["medications"]).mock(side_effect=httpx.ConnectError("refused"))
+    fhir.get(KEYS["patient"]).mock(side_effect=httpx.ReadTimeout("slow"))
     fhir.get(KEYS["carePlans"]).mock(side_effect=httpx.ReadTimeout("slow"))
-    prefetch = without("conditions")
-    del prefetch["carePlans"]
+    prefetch = without("medications")
+    del prefetch["patient"], prefetch["carePlans"]
     message = await expect_412(fhir_client, prefetch=prefetch)
-    assert "Condition for the patient (FHIR server unreachable (ConnectError))" in message
-    assert "CarePlan for the patient (timed out after 5 s)" in message
+    assert "MedicationRequest for the patient (FHIR server unreachable (ConnectError))" in message
+    assert "the Patient resource (needed for age) (timed out after 5 s)" in message
+    assert "CarePlan" not in message  # optional data is not a precondition
+
+
+async def test_optional_keys_that_fail_are_recorded_missing(
+        fhir_client: httpx.AsyncClient, fhir: respx.MockRouter) -> None:
+    fhir.get(KEYS["conditions"]).mock(side_effect=httpx.ConnectError("refused"))
+    fhir.get(KEYS["carePlans"]).respond(500)
+    fhir.get(KEYS["serviceRequests"]).respond(json=bundle(chart("ServiceRequest", "sr-1")))
+    prefetch = full_prefetch()
+    del prefetch["conditions"], prefetch["carePlans"], prefetch["serviceRequests"]
+    got = await run_gather("patient-view", fhir_client, prefetch=prefetch)
+    assert got.missing == {"conditions": "Condition", "carePlans": "CarePlan"}
+    assert got.sources["conditions"] == got.sources["carePlans"] == "unavailable"
+    assert got.sources["serviceRequests"] == "fhir"
+    assert [r["id"] for r in got.service_requests] == ["sr-1"]
+    assert got.conditions == [] and got.care_plans == []
 
 
 async def test_call_budget_bounds_the_whole_call(fhir_client: httpx.AsyncClient,
@@ -263,21 +280,26 @@ async def test_call_budget_bounds_the_whole_call(fhir_client: httpx.AsyncClient,
         await asyncio.sleep(2)
         return httpx.Response(200, json=bundle())
 
+    fhir.get(KEYS["medications"]).mock(side_effect=hang)
     fhir.get(KEYS["serviceRequests"]).mock(side_effect=hang)
+    prefetch = without("serviceRequests")
+    del prefetch["medications"]
     started = time.perf_counter()
-    message = await expect_412(fhir_client, prefetch=without("serviceRequests"),
+    message = await expect_412(fhir_client, prefetch=prefetch,
                                config=settings(call_time_budget_seconds=0.2))
     assert time.perf_counter() - started < 1
-    assert "ServiceRequest for the patient (did not finish within the 0.2 s call budget)" in message
+    assert ("MedicationRequest for the patient (did not finish within the 0.2 s call budget)"
+            in message)
+    assert "ServiceRequest" not in message
 
 
 async def test_oversized_answer_is_412(fhir_client: httpx.AsyncClient,
                                        fhir: respx.MockRouter) -> None:
-    fhir.get(KEYS["carePlans"]).respond(json=bundle(*(chart("CarePlan", f"cp{i}")
-                                                      for i in range(50))))
-    message = await expect_412(fhir_client, prefetch=without("carePlans"),
+    fhir.get(KEYS["medications"]).respond(json=bundle(*(med_request(f"mr{i}")
+                                                        for i in range(50))))
+    message = await expect_412(fhir_client, prefetch=without("medications"),
                                config=settings(max_body_bytes=1000))
-    assert "CarePlan for the patient (FHIR answer larger than 1000 bytes)" in message
+    assert "MedicationRequest for the patient (FHIR answer larger than 1000 bytes)" in message
 
 
 async def test_encounter_token_missing_is_412(fhir_client: httpx.AsyncClient,
@@ -285,11 +307,17 @@ async def test_encounter_token_missing_is_412(fhir_client: httpx.AsyncClient,
     request, context = hook_request(prefetch=full_prefetch())
     svc = service()
     svc = replace(svc, prefetch={**svc.prefetch,
-                                 "encounter": "Encounter/{{context.encounterId}}"})
+                                 "encounter": "Encounter/{{context.encounterId}}"},
+                  required=svc.required | {"Encounter"})
     with pytest.raises(PreconditionFailed) as caught:
         await gather(request, context, svc, fhir_client, settings(), None)
     assert "the Encounter resource" in caught.value.message
     assert "{{context.encounterId}}" in caught.value.message
+    assert fhir.calls.call_count == 0
+    # The same key, optional: recorded as missing, nothing fetched, no 412.
+    got = await gather(request, context, replace(svc, required=service().required),
+                       fhir_client, settings(), None)
+    assert got.missing == {"encounter": "Encounter"}
     assert fhir.calls.call_count == 0
 
 
@@ -330,7 +358,7 @@ async def test_allowlisted_server_is_used(allowed: list[str], fhir_client: httpx
 async def test_lookalike_servers_are_refused(server: str, fhir_client: httpx.AsyncClient,
                                              fhir: respx.MockRouter) -> None:
     trap = fhir.route()
-    message = await expect_412(fhir_client, server=server, prefetch=without("conditions"),
+    message = await expect_412(fhir_client, server=server, prefetch=without("medications"),
                                allowed=[SERVER])
     assert not trap.called
     assert "allowlist" in message

@@ -132,15 +132,36 @@ def test_bad_fhir_answer_is_412_naming_the_data(make_client: Callable[..., TestC
     client = make_client()
     with respx.mock(assert_all_called=False) as router:
         evil = router.route(host="evil.example.net").respond(200, json={})
-        routes = serve_standin(router, ALLOWED_FHIR, Condition=answer)
+        routes = serve_standin(router, ALLOWED_FHIR, MedicationRequest=answer)
         response = client.post(PV, json=_fallback())
     assert response.status_code == 412, response.text
     text = _diagnostics(response)
-    assert "Condition" in text and why in text, text
+    assert "MedicationRequest" in text and why in text, text
     # Only the failing data is blamed; the rest was fetched fine.
-    assert "MedicationRequest" not in text and "CarePlan" not in text
-    assert routes["Condition"].called and not evil.called
+    assert "Condition" not in text and "CarePlan" not in text
+    assert routes["MedicationRequest"].called and not evil.called
     assert "pt-overlap" not in response.text and "fixture-opaque" not in response.text
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    (httpx.ReadTimeout("slow"), "timed out"),
+    (httpx.Response(500, json={"resourceType": "OperationOutcome"}), "500"),
+    (httpx.Response(302, headers={"Location": "https://evil.example.net/x"}), "302"),
+])
+def test_bad_optional_answer_still_answers(make_client: Callable[..., TestClient],
+                                           answer: Any, why: str) -> None:
+    """Conditions are optional: the overlap card comes back and names what it could not check."""
+    client = make_client()
+    with respx.mock(assert_all_called=False) as router:
+        evil = router.route(host="evil.example.net").respond(200, json={})
+        serve_standin(router, ALLOWED_FHIR, Condition=answer)
+        response = client.post(PV, json=_fallback())
+    assert response.status_code == 200, response.text
+    assert not evil.called
+    overlap = [c for c in response.json()["cards"]
+               if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"]
+    assert overlap and "No Conditions were available" in overlap[0]["detail"]
+    assert why not in response.text  # the fetch failure's reason goes to the log only
 
 
 def test_bad_second_page_is_412(make_client: Callable[..., TestClient]) -> None:
@@ -162,10 +183,11 @@ def test_bad_second_page_is_412(make_client: Callable[..., TestClient]) -> None:
 
 def test_huge_fhir_answer_is_cut_off(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_body_bytes=20_000)
-    bundle = dict(standin_files()["Condition"])
+    bundle = dict(standin_files()["MedicationRequest"])
     bundle["padding"] = "x" * 50_000
     with respx.mock(assert_all_called=False) as router:
-        serve_standin(router, ALLOWED_FHIR, Condition=lambda _: httpx.Response(200, json=bundle))
+        serve_standin(router, ALLOWED_FHIR,
+                      MedicationRequest=lambda _: httpx.Response(200, json=bundle))
         response = client.post(PV, json=_fallback())
     assert response.status_code == 412, response.text
-    assert "Condition" in _diagnostics(response) and "larger" in _diagnostics(response)
+    assert "MedicationRequest" in _diagnostics(response) and "larger" in _diagnostics(response)

@@ -88,6 +88,10 @@ def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
     with respx.mock(assert_all_called=False) as router:
         serve_standin(router, ALLOWED_FHIR,
                       Condition=respx.MockResponse(500, json={"resourceType": "OperationOutcome"}))
+        statuses["missing"] = client.post(PV, json=fallback).status_code
+    with respx.mock(assert_all_called=False) as router:
+        serve_standin(router, ALLOWED_FHIR, MedicationRequest=respx.MockResponse(
+            500, json={"resourceType": "OperationOutcome"}))
         statuses["412"] = client.post(PV, json=fallback).status_code
 
     bad = load_fixture("hooks/patient-view-overlap.json")
@@ -120,7 +124,7 @@ def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
     # The run did log, so the absence below means something.
     messages = [r.getMessage() for r in root_records.records]
     for wanted in ("hook answered", "feedback stored", "client authentication failed",
-                   "request refused"):
+                   "request refused", "data missing"):
         assert any(wanted in m for m in messages), wanted
     assert stderr.count("\n") >= 10 and all(
         json.loads(line) for line in stderr.splitlines() if line.startswith("{"))
