@@ -7,7 +7,13 @@ from datetime import date
 
 from app.cards.base import TOPIC_SYSTEM, current_medications, focus_medications
 from app.models.cards import Coding, OverrideReason, Source
-from app.record import BZRA_CLASSES, ConditionCategory, MedicationUse, PatientRecord
+from app.record import (
+    BZRA_CLASSES,
+    ConditionCategory,
+    DoseConfidence,
+    MedicationUse,
+    PatientRecord,
+)
 
 # --- guideline sources (label, public URL) --------------------------------------------------
 CDC_2022 = ("CDC 2022 Clinical Practice Guideline for Prescribing Opioids for Pain, rec. 11",
@@ -141,6 +147,30 @@ def fit_summary(template: str, names: Sequence[str], limit: int = 139) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def dose_phrase(med: MedicationUse) -> str | None:
+    """The daily dose as sure as it was read: only an exact dose is stated as the dose."""
+    dose = med.daily_dose_mg
+    confidence = med.dose_confidence
+    if confidence is DoseConfidence.EXACT and dose is not None:
+        return f"{mg(dose)} mg/day"
+    if confidence is DoseConfidence.RANGE and dose is not None:
+        low = med.daily_dose_low_mg
+        shown = f"{mg(low)}-{mg(dose)}" if low is not None and low < dose else f"up to {mg(dose)}"
+        return f"{shown} mg/day (a range); confirm the total daily dose"
+    if confidence is DoseConfidence.AS_NEEDED_MAX and dose is not None:
+        return f"up to {mg(dose)} mg/day as needed; confirm actual use"
+    if med.dose_text:
+        return "total daily dose not clear from the order: confirm it"
+    return None
+
+
+def mme_phrase(med: MedicationUse) -> str | None:
+    if med.mme_per_day is None:
+        return None
+    exact = med.dose_confidence is DoseConfidence.EXACT
+    return f"{'' if exact else 'up to '}{mg(med.mme_per_day)} MME/day"
+
+
 def describe(med: MedicationUse, today: date | None = None) -> str:
     """One Markdown line with the order's evidence: name, status, dates, dose."""
     parts = ["draft order" if med.is_draft else (med.status or "unknown status")]
@@ -155,12 +185,11 @@ def describe(med: MedicationUse, today: date | None = None) -> str:
         parts.append(f"until {day(med.end)}")
     if med.dose_text:
         parts.append(med.dose_text.rstrip(". "))
-    if med.daily_dose_mg is not None:
-        parts.append(f"{mg(med.daily_dose_mg)} mg/day")
-    if med.dose_text is None and med.daily_dose_mg is None:
-        parts.append("dose not stated")
-    if med.mme_per_day is not None:
-        parts.append(f"{mg(med.mme_per_day)} MME/day")
+    dose = dose_phrase(med)
+    parts.append(dose or "dose not stated")
+    mme = mme_phrase(med)
+    if mme:
+        parts.append(mme)
     return f"**{med.name}** ({'; '.join(parts)})"
 
 

@@ -15,6 +15,8 @@ Scope decisions (documented):
 - Data: needs Patient and MedicationRequest only. Without Conditions the card still fires
   (a missing overdose warning is worse than one that an exclusion would have silenced) and
   names the exclusions and risk factors it could not check.
+- An MME total that includes a PRN maximum or the top of a range is shown as "up to" and
+  still escalates at settings.mme_critical: the order allows that much (CDC 2022 rec. 8).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.models.cards import Card, Link, Suggestion
 from app.record import (
     CNS_DEPRESSANT_CLASSES,
     ConditionCategory,
+    DoseConfidence,
     DrugClass,
     MedicationUse,
     PatientRecord,
@@ -82,10 +85,13 @@ def _pairs(record: PatientRecord) -> list[tuple[MedicationUse, MedicationUse]]:
             if not d.is_injectable and (o.ref in focus or d.ref in focus)]
 
 
-def _mme(opioids: list[MedicationUse]) -> tuple[float, list[MedicationUse]]:
-    """Total MME/day over opioids with a known value, and those without (CDC 2022 factors)."""
-    known = sum(m.mme_per_day for m in opioids if m.mme_per_day is not None)
-    return known, [m for m in opioids if m.mme_per_day is None]
+def _mme(opioids: list[MedicationUse]) -> tuple[float, list[MedicationUse], bool]:
+    """Total MME/day over opioids with a known value (CDC 2022 factors), those without, and
+    whether the total is an upper bound (a PRN maximum or the top of a range is in it)."""
+    known = [m for m in opioids if m.mme_per_day is not None]
+    total = sum(m.mme_per_day for m in known if m.mme_per_day is not None)
+    upper = any(m.dose_confidence is not DoseConfidence.EXACT for m in known)
+    return total, [m for m in opioids if m.mme_per_day is None], upper
 
 
 def _unique(meds: list[MedicationUse]) -> list[MedicationUse]:
@@ -107,13 +113,15 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     moud = [o for o in opioids if _is_moud(o, record)]
     pain_opioids = [o for o in _meds(record)
                     if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)]
-    total, unknown = _mme(pain_opioids)
+    total, unknown, upper = _mme(pain_opioids)
+    up_to = "up to " if upper else ""
     benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
 
     risks = [text for category, text in _CRITICAL_CONDITIONS.items()
              if record.has_condition(category)]
     if total >= settings.mme_critical:
-        risks.insert(0, f"{common.mg(total)} MME/day (>= {common.mg(settings.mme_critical)})")
+        risks.insert(0, f"{up_to}{common.mg(total)} MME/day "
+                        f"(>= {common.mg(settings.mme_critical)})")
     if record.age is not None and record.age >= settings.geriatric_age:
         risks.append(f"age {record.age}")
     indicator = "critical" if risks else "warning"
@@ -124,13 +132,16 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
 
     lines = ["**Taken or ordered together:**",
              common.bullet_list(opioids + depressants, record.evaluated_on)]
+    bound = (" if taken at the most the orders allow (PRN maximum or top of a range); confirm "
+             "actual use" if upper else "")
     if pain_opioids and not unknown:
-        lines.append(f"\nTotal opioid dose: **{common.mg(total)} MME/day** (CDC 2022 factors; "
-                     "an estimate, not for converting between opioids).")
+        lines.append(f"\nTotal opioid dose: **{up_to}{common.mg(total)} MME/day** (CDC 2022 "
+                     f"factors; an estimate, not for converting between opioids{bound}).")
     elif pain_opioids:
         missing = ", ".join(common.drug_names(unknown))
         lines.append(f"\nMME/day could not be computed for {missing}"
-                     + (f"; the others add up to {common.mg(total)} MME/day." if total else "."))
+                     + (f"; the others total {up_to}{common.mg(total)} MME/day{bound}."
+                        if total else "."))
     if risks:
         lines.append(f"\nHigher risk: {', '.join(risks)}.")
     unchecked = common.not_checked(

@@ -5,7 +5,9 @@ The schedule comes from the taper engine (app/taper): doses the marketed product
 including the last steps, the interval lengthened where one unit is a larger step, and the pace
 stated as computed (ASAM 2025 rec. 6-7; Pottie 2018). Never stop abruptly (ASAM rec. 2; FDA
 2020 boxed warning). Without a daily dose or marketed products the plan explains how to build
-the steps and carries no invented numbers.
+the steps and carries no invented numbers. Only an exact daily dose (MedicationUse.exact_dose_mg)
+is a starting dose: a PRN maximum or the top of a range is not what the patient takes, so the
+plan then starts by confirming the total daily dose, and the card says what the order reads.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan
 
-from app.cards.common import day, mg
+from app.cards.common import day, dose_phrase, mg
 from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
@@ -140,11 +142,12 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
     """
     follow_up = starts + timedelta(days=settings.follow_up_days)
     name = med.ingredient or med.name
-    dose = med.daily_dose_mg
+    dose = med.exact_dose_mg
     if dose is not None and not math.isfinite(dose):
         dose = None  # no schedule can be computed from it (the engine's Fractions refuse inf)
     if dose is None or dose <= 0:
-        return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
+        return TaperSchedule(med, starts, follow_up, dose,
+                             diazepam_eq(med) if dose is not None else None, None, (), (
             f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
             "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD))
     request = _request(med, dose, starts, switch_to)
@@ -179,6 +182,10 @@ def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
     lines = []
     if schedule.daily_dose_mg is not None:
         lines.append(f"Today's dose: {mg(schedule.daily_dose_mg)} mg/day of {name}.")
+    else:
+        lines.append(f"The order does not give one exact daily dose of {name}"
+                     + (f" (it reads: {read})" if (read := _as_read(schedule.med)) else "")
+                     + ", so no schedule is computed: confirm the total daily dose first.")
     if schedule.diazepam_eq_mg is not None:
         eq = schedule.diazepam_eq_mg
         low, high = diazepam_range(schedule.med) or (eq, eq)
@@ -194,6 +201,12 @@ def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
     lines.extend(f"- {text}" for text in schedule.instructions)
     lines.append(f"- Follow-up by {day(schedule.follow_up)} (within 4 weeks).")
     return "\n".join(lines)
+
+
+def _as_read(med: MedicationUse) -> str | None:
+    """What the order says about the dose, for a card that cannot state one."""
+    parts = [f'"{med.dose_text}"' if med.dose_text else None, dose_phrase(med)]
+    return "; ".join(p for p in parts if p) or None
 
 
 def _product(med: MedicationUse, ingredient: str | None = None) -> dict[str, Any]:
