@@ -100,7 +100,8 @@ class MedicationUse:
     mentions_taper: bool = False     # note/dosage text documents a taper
     authored_on: date | None = None
     # First day of continuous use of this ingredient across renewals (orders whose periods
-    # follow with gaps <= settings.renewal_gap_days); None when the order has no start date.
+    # follow with gaps <= settings.renewal_gap_days) when earlier orders lead up to this one;
+    # None when the order starts its own episode (or has no start): use `start` then.
     episode_start: date | None = None
     is_inpatient: bool = False       # category inpatient: not outpatient (community) use
 

@@ -1,10 +1,11 @@
 """Continuous use across renewals: one episode per run of orders of the same ingredient.
 
 Orders of one ingredient (completed, stopped, active, on-hold, and drafts) whose periods follow
-each other with gaps of at most ``renewal_gap_days`` form one episode; every order in it gets
-the episode's first day as ``episode_start``. Rules that judge "taken for 28 days or more"
-read the episode, not the latest order: three monthly renewals plus the current order are
-long-term use.
+each other with gaps of at most ``renewal_gap_days`` form one episode; an order that continues
+earlier ones gets the episode's first day as ``episode_start`` (an order that starts its own
+episode keeps None: its start is the episode's, and leaving it spares a copy on the hot path).
+Rules that judge "taken for 28 days or more" read the episode, not the latest order: three
+monthly renewals plus the current order are long-term use.
 
 Each order covers, by status (DESIGN.md "Reading real data"):
 - in force (active / on-hold within the stale window): its start to the evaluation date at
@@ -43,7 +44,7 @@ def _joins(med: MedicationUse) -> bool:
 
 
 def with_episodes(meds: list[MedicationUse], today: date, gap_days: int) -> list[MedicationUse]:
-    """The same orders, each with ``episode_start`` set (its own start when it stands alone)."""
+    """The same orders; those that continue an earlier order carry ``episode_start``."""
     by_ingredient: dict[str, list[int]] = {}
     for index, med in enumerate(meds):
         if _joins(med):
@@ -63,5 +64,6 @@ def with_episodes(meds: list[MedicationUse], today: date, gap_days: int) -> list
                 first, covered = med.start, _covers_until(med, today)
             else:
                 covered = max(covered, _covers_until(med, today))
-            out[index] = replace(med, episode_start=first)
+            if first is not None and first < med.start:
+                out[index] = replace(med, episode_start=first)
     return out

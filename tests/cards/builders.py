@@ -91,7 +91,7 @@ def med(ingredient: str, *, ref: str | None = None, days_ago: int | None = None,
         mentions_taper=mentions_taper,
         authored_on=start,
         episode_start=(TODAY - timedelta(days=episode_days_ago) if episode_days_ago is not None
-                       else start),
+                       else None),
         is_inpatient=inpatient,
     )
 

@@ -263,3 +263,50 @@ def test_dstu2_medication_order(settings: Settings) -> None:
     assert use.mentions_taper and use.reason_categories == {ConditionCategory.ANXIETY}
     ended = one(settings, {**order, "dateEnded": iso(TODAY - timedelta(days=1))})
     assert ended.end == TODAY - timedelta(days=1) and not ended.is_active
+
+
+@pytest.mark.parametrize(("kwargs", "end", "has_stop"), [
+    ({"supply": (30, "d"), "repeats": 1}, TODAY + timedelta(days=60), True),
+    ({"dosages": [dosage(bounds_days=60)]}, TODAY + timedelta(days=60), True),
+    ({"dosages": [dosage(bounds=(None, iso(TODAY + timedelta(days=60))))]},
+     TODAY + timedelta(days=60), True),
+    ({"validity": (None, iso(TODAY + timedelta(days=60)))}, TODAY + timedelta(days=60), True),
+    # The supply is the use; a 6-month validity period is only how long it may be filled.
+    ({"supply": (14, "d"), "validity": (iso(TODAY), iso(TODAY + timedelta(days=180)))},
+     TODAY + timedelta(days=14), True),
+    ({}, None, False),
+])
+def test_draft_without_authored_on_counts_from_today(settings: Settings, kwargs: dict,
+                                                     end: date | None, has_stop: bool) -> None:
+    draft = med_request("d1", **ALPRAZOLAM, status="draft", authored=None, **kwargs)
+    rec = record(settings, hook="order-sign", drafts=[draft])
+    [use] = rec.medications
+    assert (use.start, use.end, use.has_stop_date) == (TODAY, end, has_stop)
+
+
+def test_chart_order_without_any_date_keeps_no_start(settings: Settings) -> None:
+    assert one(settings, med_request(**ALPRAZOLAM, authored=None, supply=(30, "d"))).start is None
+
+
+@pytest.mark.parametrize(("category", "inpatient"), [
+    ([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                   "code": "inpatient"}]}], True),
+    ([{"text": "Inpatient"}], True),                                   # text only (Epic)
+    ({"coding": [{"code": "inpatient"}]}, True),                       # STU3: one concept
+    ([{"text": "Inpatient"}, {"text": "Discharge"}], False),           # discharge prescription
+    ([{"coding": [{"code": "community"}]}], False),
+    (None, False),
+    ("inpatient", False),                                              # unreadable: outpatient
+])
+def test_inpatient_category(settings: Settings, category: object, inpatient: bool) -> None:
+    extra = {} if category is None else {"category": category}
+    assert one(settings, med_request(**ALPRAZOLAM, **extra)).is_inpatient is inpatient
+
+
+def test_do_not_perform_orders_are_left_out(settings: Settings) -> None:
+    rec = record(settings, med_request("m1", **ALPRAZOLAM, doNotPerform=True),
+                 med_request("m2", **ALPRAZOLAM, doNotPerform=False),
+                 hook="order-sign", drafts=[med_request("d1", **ALPRAZOLAM, status="draft",
+                                                        doNotPerform=True)])
+    assert [m.ref for m in rec.medications] == ["MedicationRequest/m2"]
+    assert rec.skipped == {}

@@ -94,3 +94,13 @@ def test_completed_cbti_care_plan_is_on_record(settings: Settings) -> None:
 def test_malformed_plans(settings: Settings, kwargs: dict, reason: str) -> None:
     rec = record(settings, **kwargs)
     assert rec.plans == () and rec.skipped == {reason: 1}
+
+
+def test_plans_in_draft_orders_are_in_force(settings: Settings) -> None:
+    drafts = [service_request("d1", status="draft", text="Referral for CBT-I"),
+              care_plan("d2", status="draft", title="Alprazolam taper"),
+              service_request("d3", status="entered-in-error", text="Referral for CBT-I")]
+    found = plans(settings, hook="order-sign", drafts=drafts)
+    assert {(p.ref, p.kind, p.is_active, p.recorded_on) for p in found} == {
+        ("ServiceRequest/d1", PlanKind.CBTI_REFERRAL, True, TODAY),
+        ("CarePlan/d2", PlanKind.TAPER_PLAN, True, TODAY)}
