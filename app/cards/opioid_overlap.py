@@ -189,7 +189,7 @@ def _suggestions(record: PatientRecord, card_id: str,
                  pairs: list[tuple[MedicationUse, MedicationUse]],
                  moud: list[MedicationUse]) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
-    current = common.pool(record)  # naloxone on file counts in any setting
+    current = _meds(record)  # a hospital naloxone order is no rescue kit at home
     if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
         naloxone = create_suggestion(
             "Order naloxone nasal spray (rescue)", suggestion_uuid(card_id, "rescue-naloxone"),

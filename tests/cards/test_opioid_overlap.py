@@ -128,6 +128,17 @@ def test_no_naloxone_suggestion_when_already_prescribed() -> None:
     assert card.suggestions is None and card.selectionBehavior is None
 
 
+def test_hospital_naloxone_is_no_rescue_kit_at_home() -> None:
+    card = opioid_overlap.evaluate(record(meds=[OXY, ALP, med("naloxone", inpatient=True)]),
+                                   settings())[0]
+    assert len(resources(card, "MedicationRequest")) == 1
+
+
+def test_inpatient_opioid_with_home_benzodiazepine_is_not_outpatient_overlap() -> None:
+    assert opioid_overlap.evaluate(record(meds=[med("oxycodone", mme=30, inpatient=True), ALP]),
+                                   settings()) == []
+
+
 def _draft(ingredient: str, **kw) -> object:
     return med(ingredient, draft=True, **kw)
 
