@@ -132,11 +132,11 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
 
     lines = ["**Taken or ordered together:**",
              common.bullet_list(opioids + depressants, record.evaluated_on)]
-    bound = (" if taken at the most the orders allow (PRN maximum or top of a range); confirm "
-             "actual use" if upper else "")
+    bound = (", the most the orders allow (PRN maximum or top of a range): confirm actual use"
+             if upper else "")
     if pain_opioids and not unknown:
-        lines.append(f"\nTotal opioid dose: **{up_to}{common.mg(total)} MME/day** (CDC 2022 "
-                     f"factors; an estimate, not for converting between opioids{bound}).")
+        lines.append(f"\nTotal opioid dose: **{up_to}{common.mg(total)} MME/day**{bound}. "
+                     "CDC 2022 factors; an estimate, not for converting between opioids.")
     elif pain_opioids:
         missing = ", ".join(common.drug_names(unknown))
         lines.append(f"\nMME/day could not be computed for {missing}"
