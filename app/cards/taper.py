@@ -13,7 +13,8 @@ plan then starts by confirming the total daily dose, and the card says what the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.record import MedicationUse, PatientRecord
 from app.taper import (
     LIQUID,
     Form,
+    Pace,
     StepKind,
     TaperPlan,
     TaperRequest,
@@ -122,8 +124,17 @@ def _safe_equivalent(ingredient: str) -> float | None:
         return None
 
 
-def _request(med: MedicationUse, dose: float, starts: date, switch_to: str | None
-             ) -> TaperRequest | str:
+@dataclass(frozen=True)
+class Adjustments:
+    """What the taper planner (#16) may change on top of the card's request; the card's default."""
+
+    pace: Pace = Pace.STANDARD
+    extra_weeks: Mapping[int, int] = field(default_factory=dict)
+    times: tuple[str, ...] = ()
+
+
+def _request(med: MedicationUse, dose: float, starts: date, switch_to: str | None,
+             adjust: Adjustments) -> TaperRequest | str:
     form = form_of(med.name)
     if form == LIQUID:
         return (f"The order is an oral liquid: measure each step in mL with the pharmacy and "
@@ -131,14 +142,17 @@ def _request(med: MedicationUse, dose: float, starts: date, switch_to: str | Non
     strength = med.strength_mg if (med.strength_unit or "mg").lower() == "mg" else None
     return TaperRequest(med.ingredient or med.name, dose, starts,
                         form=form if isinstance(form, Form) else None, strength_mg=strength,
-                        switch_to=switch_to)
+                        switch_to=switch_to, pace=adjust.pace,
+                        extra_weeks=dict(adjust.extra_weeks), times=adjust.times)
 
 
 def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
-                   switch_to: str | None = None) -> TaperSchedule:
+                   switch_to: str | None = None,
+                   adjust: Adjustments | None = None) -> TaperSchedule:
     """Today's dose, its diazepam equivalent, dated steps with real tablets (or how to build them).
 
-    ``switch_to`` asks for the long-acting switch first (ASAM 2025 rec. 7).
+    ``switch_to`` asks for the long-acting switch first (ASAM 2025 rec. 7); ``adjust`` carries
+    the planner's pace, holds and times of day (the card uses the defaults).
     """
     follow_up = starts + timedelta(days=settings.follow_up_days)
     name = med.ingredient or med.name
@@ -150,7 +164,7 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
                              diazepam_eq(med) if dose is not None else None, None, (), (
             f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
             "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD))
-    request = _request(med, dose, starts, switch_to)
+    request = _request(med, dose, starts, switch_to, adjust or Adjustments())
     result = plan_taper(request) if isinstance(request, TaperRequest) else Unplanned(request)
     if isinstance(result, Unplanned):
         return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
@@ -234,6 +248,11 @@ def _activity(description: str, kind: str, starts: date, ends: date | None,
 
 def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] | None:
     """A draft R4 CarePlan (intent proposal) with one activity per step plus the follow-up."""
+    return careplan_for({"reference": f"Patient/{record.patient_id}"}, schedule)
+
+
+def careplan_for(subject: dict[str, Any], schedule: TaperSchedule) -> dict[str, Any] | None:
+    """The card's CarePlan for any ``subject`` reference (the planner has no patient id)."""
     med = schedule.med
     name = med.ingredient or med.name
     activities = []
@@ -257,7 +276,7 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] |
         "status": "draft",
         "intent": "proposal",
         "category": [{"coding": [suggestion_code("taper-careplan")]}],
-        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "subject": subject,
         "title": (f"Switch {name} to {schedule.switch_to}, then taper" if schedule.switch_to
                   else f"Gradual taper of {name}"),
         "description": (f"Gradual taper of {name} agreed with the patient (ASAM 2025 joint "

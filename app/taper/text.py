@@ -26,6 +26,12 @@ def mg(value: Fraction | float) -> str:
     return text or "0"
 
 
+def noun(form: Form, count: int = 1) -> str:
+    """'tablet', 'orally disintegrating tablets': how labels and orders name the form."""
+    one, many = _NOUN[form]
+    return one if count == 1 else many
+
+
 def amount(count: Fraction) -> str:
     whole, part = divmod(count, 1)
     glyph = _GLYPH.get(part, "" if part == 0 else f"+{mg(part)}")
