@@ -25,6 +25,7 @@ from app.gc_tuning import tune_gc
 from app.hooks.definitions import SERVICES
 from app.logging_setup import configure_logging
 from app.metrics import CALLS, service_label
+from app.planner import routes as planner_routes
 from app.request_id import RequestIdMiddleware
 from app.security import JwtVerifier
 from app.state import AppState
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url="/openapi.json" if docs else None)
     app.state.cds = state
     app.include_router(routes.router)
+    # The taper planner and handout hold no patient data: served without JWT, in production too.
+    app.include_router(planner_routes.router)
     if metrics_endpoint.served_on_service_port(settings):
         app.include_router(metrics_endpoint.router)
     if _enabled(settings.preview_enabled, settings):
