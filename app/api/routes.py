@@ -17,6 +17,7 @@ from app.feedback.models import parse_feedback
 from app.hooks.definitions import SERVICES, ServiceDefinition
 from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY
 from app.models.cards import CdsResponse
+from app.planner.link import with_public_base
 from app.security import CdsClient, expected_audience
 from app.service import evaluate_call, rule_of
 from app.state import AppState
@@ -69,8 +70,11 @@ async def call_service(service_id: str, request: Request) -> Response:
     client = await _authenticate(request, state)
     started = time.perf_counter()
     body = await read_json(request, state.settings.max_body_bytes)
+    # The taper card links to this service's planner: the configured public URL, else this
+    # request's base URL.
+    settings = with_public_base(state.settings, str(request.base_url))
     evaluation = await evaluate_call(
-        body, service, http=state.http, settings=state.settings,
+        body, service, http=state.http, settings=settings,
         allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)
     for card in evaluation.cards:
         CARDS.labels(rule_of(card), card.indicator).inc()

@@ -25,6 +25,8 @@ from app.cards.resources import create_suggestion
 from app.cards.taper import build_schedule, careplan, diazepam_eq, schedule_markdown
 from app.config import Settings
 from app.models.cards import Card, Link
+from app.planner.link import LABEL as PLANNER_LABEL
+from app.planner.link import planner_url
 from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
 from app.taper import LONG_ACTING_TARGETS
 
@@ -180,6 +182,14 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
                          common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
                          common.SNOOZE_3_MONTHS),
-        links=(Link(label=common.FDA_2020_BOXED[0], url=common.FDA_2020_BOXED[1],
-                    type="absolute"),),
+        links=_links(settings, target, record.evaluated_on),
     )]
+
+
+def _links(settings: Settings, target: MedicationUse, starts: date) -> tuple[Link, ...]:
+    """The FDA warning, and the taper planner (#16) for the drug: no patient data in its URL."""
+    links = [Link(label=common.FDA_2020_BOXED[0], url=common.FDA_2020_BOXED[1], type="absolute")]
+    url = planner_url(settings, target, starts)
+    if url:
+        links.insert(0, Link(label=PLANNER_LABEL, url=url, type="absolute"))
+    return tuple(links)
