@@ -1,4 +1,4 @@
-"""`benzo-cds` command line: serve, evaluate, review, feedback-report."""
+"""`benzo-cds` command line: serve, evaluate, review, feedback-report, handout-pdf."""
 
 from __future__ import annotations
 
@@ -32,6 +32,21 @@ def _feedback_report(args: argparse.Namespace) -> int:
     from app.cli_report import run_report
 
     return asyncio.run(run_report(as_json=args.json))
+
+
+def _handout_pdf(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.planner.pdf import PdfError, handout_pdf
+
+    try:
+        out = handout_pdf(args.link, Path(args.output), paper=args.paper,
+                          chromium=args.chromium)
+    except PdfError as error:
+        print(f"handout-pdf: {error}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("feedback-report", help="acceptance and override rates per rule")
     report.add_argument("--json", action="store_true")
     report.set_defaults(func=_feedback_report)
+
+    pdf = sub.add_parser("handout-pdf", help="print the patient's taper handout to PDF "
+                                             "(headless Chromium)")
+    pdf.add_argument("link", help="the taper card's planner link, or its query string")
+    pdf.add_argument("-o", "--output", default="taper-handout.pdf")
+    pdf.add_argument("--paper", choices=["a4", "letter"], help="paper size (default: Letter, "
+                                                               "Chromium's default)")
+    pdf.add_argument("--chromium", help="path to the Chromium binary (default: on PATH)")
+    pdf.set_defaults(func=_handout_pdf)
     return parser
 
 

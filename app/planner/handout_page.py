@@ -92,12 +92,13 @@ def render(result: PlannerResult) -> str:
         f'<p class="lead">Start on <strong>{esc(weekday_date(plan.steps[0].starts))}</strong>. '
         f'Take the dose in the table each day, until the next date.{esc(end)}</p>{switch}'
         f'{_section(why, values, 0)}'
-        f'<section class="talk" aria-labelledby="h-cal"><h2 id="h-cal">Your dose calendar</h2>'
+        f'<section class="calendar-section" aria-labelledby="h-cal"><h2 id="h-cal">Your dose '
+        f'calendar</h2>'
         f'{_calendar(plan, query)}</section>'
         f'<figure class="handout-chart">{dose_chart(plan, visit, chart_id="hchart", compact=True)}'
         f'<figcaption>Your daily dose goes down step by step. The dashed line is your next '
         f'visit.</figcaption></figure>'
-        f'{sections}'
+        f'<div class="talk-group">{sections}</div>'
         f'<footer class="sources"><p>Based on: {sources}.</p></footer></main>')
     paper = f"paper-{query.paper}" if query.paper else ""
     return page(f"Your plan to lower {query.drug} slowly", body,

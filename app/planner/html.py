@@ -47,7 +47,7 @@ def page(title: str, body: str, *, css: Sequence[str], js: Sequence[str] = (),
     klass = f' class="{esc(body_class)}"' if body_class else ""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<meta name="referrer" content="no-referrer">'
+            f'<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
             f"<title>{esc(title)}</title>{links}{scripts}</head><body{klass}>{body}</body></html>")
 
 
