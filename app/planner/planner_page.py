@@ -137,6 +137,8 @@ def _table(result: PlannerResult) -> str:
         change = {StepKind.SWITCH: "switch", StepKind.STOP: "stop"}.get(
             step.kind, f"-{mg(round(step.reduction * 100, 1))}%")
         how = how_text(step.how, step.form) if step.kind is not StepKind.STOP else "Stop."
+        if step.kind is StepKind.SWITCH:
+            how = f"{step.ingredient}: {how}"
         then = (_hold_select(number, result.query.holds.get(number, 0))
                 if step.kind is StepKind.REDUCE else "")
         held = result.query.holds.get(number, 0) if step.kind is StepKind.REDUCE else 0
