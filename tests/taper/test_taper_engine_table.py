@@ -21,6 +21,7 @@ from app.taper import (
     plan_taper,
     step_text,
 )
+from app.taper.products import product
 
 START = date(2025, 6, 2)
 
@@ -192,3 +193,20 @@ FORMS = [
 @pytest.mark.parametrize(("text", "form"), FORMS, ids=[f[0] for f in FORMS])
 def test_form_of_order_text(text: str, form: Form | str | None) -> None:
     assert form_of(text) == form
+
+
+@pytest.mark.parametrize(("ingredient", "dose"), [("diazepam", 60.0), ("diazepam", 80.0),
+                                                   ("alprazolam", 10.0), ("lorazepam", 12.0)])
+def test_high_doses_use_the_fewest_pieces_not_one_small_strength(ingredient: str,
+                                                                  dose: float) -> None:
+    # When no set of strengths keeps a dose under the daily piece cap, the plan minimizes
+    # pieces: 54 mg of diazepam is 5 x 10 mg + 2 x 2 mg (7 pieces), never 27 x 2 mg.
+    p = plan(ingredient, dose, Form.TABLET)
+    found = product(ingredient, Form.TABLET)
+    assert found is not None
+    largest = max(s.mg for s in found.strengths)
+    for step in p.steps:
+        pieces = sum(count for admin in step.how for _, count in admin.pieces)
+        # Never more than the largest strength's whole tablets plus a small remainder.
+        assert pieces <= math.ceil(step.dose_mg / largest) + 3, \
+            step_text(step, "")
