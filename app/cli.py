@@ -1,4 +1,4 @@
-"""`benzo-cds` command line: serve, evaluate, review, feedback-report, handout-pdf."""
+"""`benzo-cds` command line: serve, evaluate, review, feedback-report, handout-pdf, db."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def _handout_pdf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    from app.cli_db import run_db
+
+    return asyncio.run(run_db(args.db_command, check=getattr(args, "check", False)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="benzo-cds", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "Chromium's default)")
     pdf.add_argument("--chromium", help="path to the Chromium binary (default: on PATH)")
     pdf.set_defaults(func=_handout_pdf)
+
+    db = sub.add_parser("db", help="database schema (Alembic migrations)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or upgrade the schema to this release")
+    current = db_sub.add_parser("current", help="show the schema revision")
+    current.add_argument("--check", action="store_true",
+                         help="exit 1 when the schema is behind this release")
+    db.set_defaults(func=_db)
     return parser
 
 

@@ -103,9 +103,21 @@ class Settings(BaseSettings):
 
     # --- storage, snooze, logging ---
     database_url: str = "sqlite+aiosqlite:///./benzo_cds.db"
+    # Per worker process: replicas x workers x (pool + overflow) must fit the server's
+    # max_connections (README "Deployment").
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
+    # Longest wait on the database (connect, statement, pool slot) for feedback and /health.
+    database_timeout_seconds: float = Field(default=2.0, gt=0)
+    # While the database is down, one call per interval tries it again; the rest skip it.
+    database_retry_seconds: float = Field(default=1.0, gt=0)
     patient_hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
     snooze_days: int = 90                 # CDC opioid CDS override reasons snooze 3 months
-    snooze_cache_seconds: float = 5.0     # how soon another worker's override takes effect
+    # Override reason codes that snooze a card besides the cards' own "snooze-3-months";
+    # any other override (and a bare dismissal) is recorded but snoozes nothing.
+    snooze_reasons: CommaList = Field(default_factory=list)
+    # Longest wait for the snooze (and jti) lookup on a hook call; past it the card is shown.
+    snooze_lookup_timeout_seconds: float = Field(default=0.5, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     preview_enabled: bool | None = None   # /preview page; None = on in development only
@@ -119,7 +131,7 @@ class Settings(BaseSettings):
     gc_threshold: int = 10_000
 
     _split = field_validator("enabled_rules", "allowed_fhir_servers", "cors_origins",
-                             mode="before")(_split_list)
+                             "snooze_reasons", mode="before")(_split_list)
 
     @model_validator(mode="after")
     def _load_issuers_file(self) -> Settings:

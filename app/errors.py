@@ -10,6 +10,7 @@ non-2xx answers): never a stack trace, never patient data.
   + ServiceNotFound (404)      no such service id
   + PayloadTooLarge (413)      body over the configured cap
   + PreconditionFailed (412)   data a rule needs could not be had (CDS Hooks 2.0 SHALL)
+  + ServiceUnavailable (503)   a dependency (the database) is down; retry after a while
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class CdsError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+
+    def headers(self) -> dict[str, str]:
+        return {}
 
     def body(self) -> dict[str, Any]:
         issues = [{"severity": "error", "code": self.issue_code, "diagnostics": self.message}]
@@ -68,3 +72,15 @@ class PayloadTooLarge(CdsError):
 class PreconditionFailed(CdsError):
     status_code = 412
     issue_code = "incomplete"
+
+
+class ServiceUnavailable(CdsError):
+    status_code = 503
+    issue_code = "transient"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}

@@ -19,6 +19,7 @@ from app.api.metrics_server import start_metrics_server
 from app.config import Settings, get_settings
 from app.errors import CdsError, InvalidRequest, Unauthorized
 from app.feedback.db import make_engine
+from app.feedback.migrate import SchemaOutOfDate
 from app.feedback.store import FeedbackStore
 from app.fhir.client import make_fhir_client
 from app.gc_tuning import tune_gc
@@ -28,13 +29,16 @@ from app.metrics import CALLS, service_label
 from app.planner import routes as planner_routes
 from app.request_id import RequestIdMiddleware
 from app.security import JwtVerifier
+from app.security_replay_db import DatabaseReplayStore
 from app.state import AppState
 
 log = logging.getLogger("app")
 
 
 def _error_response(error: CdsError) -> Response:
-    headers = {"WWW-Authenticate": error.challenge()} if isinstance(error, Unauthorized) else None
+    headers = error.headers()
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = error.challenge()
     return Response(orjson.dumps(error.body()), status_code=error.status_code,
                     media_type="application/json", headers=headers)
 
@@ -64,13 +68,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     engine = make_engine(settings)
     http = make_fhir_client(settings)
-    state = AppState(settings=settings, http=http, store=FeedbackStore(engine, settings),
-                     verifier=JwtVerifier(settings) if settings.verify_jwt else None)
+    store = FeedbackStore(engine, settings)
+    # Every worker and replica on one database refuses a jti any of them accepted.
+    replay = DatabaseReplayStore(engine, store.availability,
+                                 timeout=settings.snooze_lookup_timeout_seconds)
+    state = AppState(settings=settings, http=http, store=store,
+                     verifier=JwtVerifier(settings, replay_store=replay)
+                     if settings.verify_jwt else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _startup_checks(settings)
-        await state.store.init()
+        try:
+            await state.store.init()
+        except SchemaOutOfDate as error:
+            raise RuntimeError(f"Refusing to start in production: {error}") from None
         tune_gc(settings.gc_threshold)
         metrics_server = (start_metrics_server(settings) if settings.metrics_port is not None
                           else None)

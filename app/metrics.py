@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 CALLS = Counter("cds_calls_total", "HTTP calls by endpoint, service and status",
                 ["endpoint", "service", "status"])
@@ -20,6 +20,13 @@ INVALID_SUGGESTIONS = Counter("cds_suggestions_invalid_total",
                               "Suggested resources left out because R4B validation failed",
                               ["resource"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
+DATABASE_UP = Gauge("cds_database_up", "1 while the database answers, 0 while it does not",
+                    multiprocess_mode="max")
+SNOOZE_SKIPPED = Counter("cds_snooze_skipped_total",
+                         "Hook calls answered without the snooze filter (database unavailable)")
+REPLAY_DEGRADED = Counter("cds_jti_replay_local_only_total",
+                          "Tokens checked against this process's replay cache only "
+                          "(database unavailable)")
 
 _PREFIX = "/cds-services/"
 

@@ -14,12 +14,13 @@ from app.cards import run_rules
 from app.cards.base import current_medications
 from app.config import Settings
 from app.errors import PayloadTooLarge, PreconditionFailed
+from app.feedback.availability import DatabaseUnavailable
 from app.feedback.snooze import drugs_key
 from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
 from app.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
-from app.metrics import DATA_MISSING, FHIR_ERRORS, SNOOZED
+from app.metrics import DATA_MISSING, FHIR_ERRORS, SNOOZE_SKIPPED, SNOOZED
 from app.models.cards import Card
 from app.models.hooks import HookRequest, parse_hook_request
 from app.normalize import build_record
@@ -64,6 +65,18 @@ def rule_of(card: Card) -> str:
     return card.source.topic.code if card.source.topic else "unknown"
 
 
+async def _snoozes(store: FeedbackStore, patient_id: str) -> dict[str, set[str]]:
+    """Snoozes in force, or none while the database is down: an extra card, never a lost one."""
+    try:
+        return await store.active_snoozes(patient_id, datetime.now(UTC))
+    except DatabaseUnavailable as error:
+        SNOOZE_SKIPPED.inc()
+        # Per call at INFO; the outage itself is one WARNING from app.database.
+        log.info("snooze filter skipped: database unavailable (%s)", error.reason,
+                 extra={"reason": error.reason})
+        return {}
+
+
 async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
                         settings: Settings, allowed_fhir_servers: Sequence[str] | None,
                         store: FeedbackStore | None = None) -> Evaluation:
@@ -84,7 +97,7 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
     issued: list[IssuedCard] = []
     if store is not None and cards:
         key = situation_key(record)
-        muted = await store.snoozed_rules_cached(record.patient_id, datetime.now(UTC))
+        muted = await _snoozes(store, record.patient_id)
         kept = []
         for card in cards:
             if key in muted.get(rule_of(card), set()):

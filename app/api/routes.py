@@ -108,6 +108,15 @@ async def feedback(service_id: str, request: Request) -> Response:
 
 @router.get("/health")
 async def health(request: Request) -> Response:
+    """Readiness: 503 while this replica cannot reach its database (route traffic elsewhere)."""
     state = _state(request)
-    return _json({"status": "ok", "database": await state.store.ping(),
-                  "jwtVerification": state.verifier is not None})
+    database = await state.store.ping()
+    ready = database == "ok"
+    return _json({"status": "ok" if ready else "unavailable", "database": database,
+                  "jwtVerification": state.verifier is not None}, 200 if ready else 503)
+
+
+@router.get("/health/live")
+async def liveness() -> Response:
+    """Liveness: the process answers; never touches the database (restart only if this fails)."""
+    return _json({"status": "ok"})

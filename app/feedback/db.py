@@ -1,12 +1,11 @@
-"""Tables, engine and dialect-aware idempotent insert for feedback storage.
+"""Tables, engine and dialect-aware idempotent insert for the service's database.
 
-Tables are created at start-up by ``init_db`` (``CREATE TABLE IF NOT EXISTS`` semantics);
-there is no migration tool yet, so a schema change needs a new table or a manual migration.
+The tables here describe the schema; Alembic migrations (app/feedback/migrations) create and
+change it, and a test checks that the two agree.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -26,18 +26,13 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
-# Arbitrary constant naming the "create tables" lock, so replicas starting together on
-# PostgreSQL do not race each other's CREATE TABLE.
-_PG_INIT_LOCK = 0x62656E7A6F
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -99,6 +94,15 @@ issued_cards_table = Table(
     Index("ix_issued_cards_patient_key", "patient_key"),
 )
 
+jwt_replay_table = Table(
+    "jwt_replay",
+    metadata,
+    # SHA-256 of (iss, jti): a fixed-size key, and no token material at rest.
+    Column("token_key", String(64), primary_key=True),
+    Column("expires_at", Double(), nullable=False),  # epoch seconds, exp + leeway
+    Index("ix_jwt_replay_expires_at", "expires_at"),
+)
+
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; busy_timeout makes concurrent writers
@@ -121,24 +125,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
-
-
-async def init_db(engine: AsyncEngine) -> None:
-    """Create missing tables; safe when several workers start at once."""
-    for attempt in range(3):
-        try:
-            async with engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                                       {"k": _PG_INIT_LOCK})
-                await conn.run_sync(metadata.create_all)
-            return
-        except DBAPIError:
-            # Another worker created a table between our check and our CREATE; look again.
-            if attempt == 2:
-                raise
-            await asyncio.sleep(0.1 * (attempt + 1))
+    timeout = settings.database_timeout_seconds
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql+asyncpg"):
+        # The driver gives up first (connect, then each statement), so a dead or unreachable
+        # server costs at most these seconds and the connection is discarded cleanly.
+        connect_args = {"timeout": timeout, "command_timeout": timeout}
+    return create_async_engine(url, hide_parameters=True, pool_pre_ping=True,
+                               pool_size=settings.database_pool_size,
+                               max_overflow=settings.database_max_overflow,
+                               pool_timeout=timeout, connect_args=connect_args)
 
 
 def insert_ignoring_duplicates(dialect_name: str, table: Table) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import distinct, func, literal, select
+from sqlalchemy import and_, case, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.feedback.db import feedback_table, issued_cards_table
@@ -14,13 +14,18 @@ UNKNOWN_RULE = "unknown"  # feedback for a card this service has no issuance rec
 
 @dataclass(frozen=True)
 class RuleStats:
-    """Counts are distinct cards; rates are over cards issued (None when none were issued)."""
+    """Counts are distinct cards; rates are over cards issued (None when none were issued).
+
+    `overridden` counts overrides that gave a reason (coded or typed); `dismissed` counts bare
+    dismissals (overridden with no reason, the Sandbox's plain "Dismiss"), which snooze nothing.
+    """
 
     rule_id: str
     issued: int
     accepted: int
     overridden: int
     override_reasons: dict[str, int] = field(default_factory=dict)
+    dismissed: int = 0
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -32,7 +37,8 @@ class RuleStats:
 
     def as_dict(self) -> dict[str, object]:
         return {"rule_id": self.rule_id, "issued": self.issued, "accepted": self.accepted,
-                "overridden": self.overridden, "acceptance_rate": self.acceptance_rate,
+                "overridden": self.overridden, "dismissed": self.dismissed,
+                "acceptance_rate": self.acceptance_rate,
                 "override_rate": self.override_rate,
                 "override_reasons": dict(self.override_reasons)}
 
@@ -41,11 +47,14 @@ async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
     """One RuleStats per rule seen in issued cards or feedback, sorted by rule id."""
     fb, issued = feedback_table, issued_cards_table
     rule = func.coalesce(issued.c.rule_id, literal(UNKNOWN_RULE)).label("rule")
+    bare = and_(fb.c.outcome == "overridden", fb.c.override_code.is_(None),
+                fb.c.override_comment.is_(None))
+    kind = case((bare, literal("dismissed")), else_=fb.c.outcome).label("kind")
     issued_q = select(issued.c.rule_id, func.count()).group_by(issued.c.rule_id)
     outcome_q = (
-        select(rule, fb.c.outcome, func.count(distinct(fb.c.card_uuid)))
+        select(rule, kind, func.count(distinct(fb.c.card_uuid)))
         .select_from(fb.outerjoin(issued, fb.c.card_uuid == issued.c.card_uuid))
-        .group_by(rule, fb.c.outcome)
+        .group_by(rule, kind)
     )
     reason_q = (
         select(rule, fb.c.override_code, func.count())
@@ -68,6 +77,7 @@ async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
         RuleStats(rule_id=r, issued=issued_by_rule.get(r, 0),
                   accepted=outcomes.get((r, "accepted"), 0),
                   overridden=outcomes.get((r, "overridden"), 0),
-                  override_reasons=reasons.get(r, {}))
+                  override_reasons=reasons.get(r, {}),
+                  dismissed=outcomes.get((r, "dismissed"), 0))
         for r in rules
     ]

@@ -1,7 +1,10 @@
-"""Snooze: a card overridden for a patient stays quiet for settings.snooze_days.
+"""Snooze: a card overridden with a snooze reason stays quiet for settings.snooze_days.
 
 A card for rule R showing drugs K to patient P is suppressed when a card for (R, K) was
-overridden for P within the window. A new drug changes K, so the card comes back.
+overridden for P within the window with the cards' own "snooze-3-months" reason or a code in
+settings.snooze_reasons. Any other override, and a bare dismissal (the CDS Hooks Sandbox's plain
+"Dismiss" sends no reason), is recorded but snoozes nothing: a click must not hide a danger for
+three months by accident. A new drug changes K, so the card comes back.
 The 90-day default follows the CDC opioid CDS override-reason snooze (3 months).
 """
 
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.cards.common import SNOOZE_3_MONTHS
 from app.config import Settings
 from app.feedback.db import feedback_table, issued_cards_table
 
@@ -31,6 +35,11 @@ def patient_key(settings: Settings, patient_id: str) -> str:
     return hmac.new(secret, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def snooze_codes(settings: Settings) -> frozenset[str]:
+    """Override reason codes that snooze; matched on the code alone (the Sandbox drops system)."""
+    return frozenset({SNOOZE_3_MONTHS.code, *settings.snooze_reasons})
+
+
 def as_utc(moment: datetime) -> datetime:
     """Aware UTC datetime; a naive one is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -40,7 +49,11 @@ def as_utc(moment: datetime) -> datetime:
 
 async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str,
                         now: datetime) -> dict[str, set[str]]:
-    """rule_id -> drugs_keys overridden for this patient within the snooze window ending now."""
+    """rule_id -> drugs_keys snoozed for this patient within the window ending now.
+
+    One indexed read (issued_cards by patient key, feedback by card uuid), made on every hook
+    call, so an override stored by any replica counts from the next call on.
+    """
     now = as_utc(now)
     cutoff = now - timedelta(days=settings.snooze_days)
     fb, issued = feedback_table, issued_cards_table
@@ -49,6 +62,7 @@ async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str
         .join(fb, fb.c.card_uuid == issued.c.card_uuid)
         .where(and_(issued.c.patient_key == patient_key(settings, patient_id),
                     fb.c.outcome == "overridden",
+                    fb.c.override_code.in_(sorted(snooze_codes(settings))),
                     fb.c.outcome_timestamp >= cutoff))
     )
     async with engine.connect() as conn:
@@ -61,16 +75,6 @@ async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str
         if cutoff <= effective <= now:
             snoozed.setdefault(rule_id, set()).add(key)
     return snoozed
-
-
-async def overridden_patient_keys(engine: AsyncEngine) -> frozenset[str]:
-    """Every patient key with an overridden card on record (a superset of who is snoozed)."""
-    fb, issued = feedback_table, issued_cards_table
-    query = (select(issued.c.patient_key).distinct()
-             .join(fb, fb.c.card_uuid == issued.c.card_uuid)
-             .where(fb.c.outcome == "overridden"))
-    async with engine.connect() as conn:
-        return frozenset(row[0] for row in (await conn.execute(query)).all())
 
 
 def is_snoozed(snoozed: dict[str, set[str]], rule_id: str, key: str) -> bool:

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.feedback import migrate, snooze
 from app.feedback import report as report_module
-from app.feedback import snooze
-from app.feedback.db import (
-    feedback_table,
-    init_db,
-    insert_ignoring_duplicates,
-    issued_cards_table,
-)
+from app.feedback.availability import DATABASE_ERRORS, Availability, DatabaseUnavailable
+from app.feedback.db import feedback_table, insert_ignoring_duplicates, issued_cards_table
 from app.feedback.models import FeedbackItem
 
 log = logging.getLogger(__name__)
@@ -43,43 +37,66 @@ class FeedbackStore:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        # Patient keys with any override on record, so the hot path asks the database only for
-        # patients who have one (overrides are rare next to hook calls). Reloaded every
-        # settings.snooze_cache_seconds, at once after feedback reaches this process; another
-        # worker's override is seen within that interval.
-        self._overridden: frozenset[str] = frozenset()
-        self._loaded_at: float | None = None
-        self._generation = 0  # bumped by local overrides; a reload that raced one is discarded
-        self._reload = asyncio.Lock()
+        self.availability = Availability(retry_seconds=settings.database_retry_seconds)
+        self.availability.on_contact = self._check_schema
         self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
 
     async def init(self) -> None:
-        """Create missing tables (start-up)."""
-        await init_db(self.engine)
+        """Start-up: bring the schema up (development) or check it (production).
+
+        Raises migrate.SchemaOutOfDate in production against an older schema. A database that
+        does not answer does not stop the start: it is checked when it first answers.
+        """
+        try:
+            await migrate.prepare(self.engine, environment=self.settings.environment)
+        except DATABASE_ERRORS as error:
+            log.warning("database unavailable at start-up (%s); its schema is checked when it "
+                        "answers", type(error).__name__)
+            # Fail fast from the first call rather than wait on a known-dead database.
+            self.availability.mark_down(type(error).__name__)
+            return
+        self.availability.mark_checked()
+
+    async def _check_schema(self) -> None:
+        try:
+            await migrate.prepare(self.engine, environment=self.settings.environment)
+        except migrate.SchemaOutOfDate as error:
+            log.error("database not used: %s", error)
+            raise DatabaseUnavailable("schema-out-of-date") from None
 
     async def ping(self) -> str:
-        """'ok' when the database answers, else the error type (for /health)."""
+        """'ok' when the database answers, else 'unavailable' (for /health)."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001 - health reports any failure
-            return type(error).__name__
+            await self.availability.run(self._select_one, force=True,
+                                        timeout=self.settings.database_timeout_seconds)
+        except DatabaseUnavailable:
+            return "unavailable"
         return "ok"
 
+    async def _select_one(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def record_feedback(self, service_id: str, items: list[FeedbackItem]) -> int:
-        """Store feedback items; repeats are ignored. Returns how many rows were new."""
+        """Store feedback items, all or none; repeats are ignored. Returns how many were new.
+
+        Raises DatabaseUnavailable (503) when the database does not answer in time; the
+        transaction then commits nothing, and a retry of the same items is idempotent.
+        """
         if not items:
             return 0
         received_at = datetime.now(UTC)
         rows = list({_row_key(row): row for row in
                      (_feedback_row(service_id, item, received_at) for item in items)}.values())
-        async with self.engine.begin() as conn:
-            stmt = insert_ignoring_duplicates(conn.dialect.name, feedback_table)
-            result = await conn.execute(stmt.returning(feedback_table.c.id), rows)
-            stored = len(result.all())
-        if any(item.outcome == "overridden" for item in items):
-            self._loaded_at = None  # this process sees its own overrides at once
-            self._generation += 1
+
+        async def insert() -> int:
+            async with self.engine.begin() as conn:
+                stmt = insert_ignoring_duplicates(conn.dialect.name, feedback_table)
+                result = await conn.execute(stmt.returning(feedback_table.c.id), rows)
+                return len(result.all())
+
+        stored = await self.availability.run(insert,
+                                             timeout=self.settings.database_timeout_seconds)
         log.info("feedback stored", extra={"service_id": service_id, "received": len(items),
                                            "stored": stored})
         return stored
@@ -93,7 +110,11 @@ class FeedbackStore:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
     async def record_issued(self, service_id: str, cards: Iterable[IssuedCard]) -> None:
-        """Remember which rule and drugs each card uuid stood for; the first issue wins."""
+        """Remember which rule and drugs each card uuid stood for; the first issue wins.
+
+        Runs after the answer is sent; while the database is down it stores nothing and the
+        next call showing the same card tries again.
+        """
         # Card uuids are deterministic, and EHRs call again and again for the same chart: a
         # uuid this process has stored once needs no second write.
         cards = [c for c in cards if c.card_uuid not in self._stored]
@@ -105,35 +126,34 @@ class FeedbackStore:
             "patient_key": snooze.patient_key(self.settings, card.patient_id),
             "drugs_key": card.drugs_key, "issued_at": issued_at,
         } for card in cards}
-        if not rows:
+
+        async def insert() -> None:
+            async with self.engine.begin() as conn:
+                stmt = insert_ignoring_duplicates(conn.dialect.name, issued_cards_table)
+                await conn.execute(stmt, list(rows.values()))
+
+        try:
+            await self.availability.run(insert, timeout=self.settings.database_timeout_seconds)
+        except DatabaseUnavailable as error:
+            log.info("issued cards not stored: database unavailable (%s)", error.reason)
             return
-        async with self.engine.begin() as conn:
-            stmt = insert_ignoring_duplicates(conn.dialect.name, issued_cards_table)
-            await conn.execute(stmt, list(rows.values()))
         for card_id in rows:
             self._stored[card_id] = None
             if len(self._stored) > _STORED_CAP:
                 self._stored.popitem(last=False)
 
     async def snoozed_rules(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
-        """rule_id -> drugs_keys overridden for this patient within settings.snooze_days."""
+        """rule_id -> drugs_keys snoozed for this patient within settings.snooze_days."""
         return await snooze.snoozed_rules(self.engine, self.settings, patient_id, now)
 
-    async def snoozed_rules_cached(self, patient_id: str, now: datetime
-                                   ) -> dict[str, set[str]]:
-        """As snoozed_rules, skipping the database for patients with no override at all."""
-        loaded = self._loaded_at
-        if loaded is None or time.monotonic() - loaded > self.settings.snooze_cache_seconds:
-            async with self._reload:
-                if self._loaded_at is loaded:
-                    generation = self._generation
-                    keys = await snooze.overridden_patient_keys(self.engine)
-                    self._overridden = keys
-                    if generation == self._generation:
-                        self._loaded_at = time.monotonic()
-        if snooze.patient_key(self.settings, patient_id) not in self._overridden:
-            return {}
-        return await self.snoozed_rules(patient_id, now)
+    async def active_snoozes(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
+        """As snoozed_rules, for a hook call: bounded by settings.snooze_lookup_timeout_seconds.
+
+        Raises DatabaseUnavailable at once while the database is known to be down.
+        """
+        return await self.availability.run(
+            lambda: snooze.snoozed_rules(self.engine, self.settings, patient_id, now),
+            timeout=self.settings.snooze_lookup_timeout_seconds)
 
     async def report(self) -> list[report_module.RuleStats]:
         return await report_module.rule_report(self.engine)

@@ -138,3 +138,40 @@ def test_snooze_is_per_patient(make_client: Callable[..., TestClient]) -> None:
     _override(client, first[OVERLAP])
     other = json.loads(json.dumps(_overlap_request()).replace("pt-overlap", "pt-other"))
     assert OVERLAP in _cards(client, other)
+
+
+def test_only_the_snooze_reason_silences_a_card(make_client: Callable[..., TestClient],
+                                                tmp_path: Path,
+                                                run_cli: Callable[..., Any]) -> None:
+    client = make_client()
+    first = _cards(client, _overlap_request())
+    card = first[OVERLAP]
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    # What the CDS Hooks Sandbox sends for its plain "Dismiss" (captured on the wire): no
+    # overrideReason at all. Stored, and the card keeps coming.
+    _feedback(client, {"card": card["uuid"], "outcome": "overridden",
+                       "outcomeTimestamp": _stamp(start)})
+    assert _cards(client, _overlap_request()) == first
+    # A reason other than the snooze reason is recorded, and snoozes nothing either.
+    _feedback(client, {"card": card["uuid"], "outcome": "overridden",
+                       "overrideReason": {"reason": {
+                           "code": "benefits-outweigh-risks",
+                           "system": "urn:benzo-safety-cds:override-reason"}},
+                       "outcomeTimestamp": _stamp(start + timedelta(minutes=1))})
+    assert OVERLAP in _cards(client, _overlap_request())
+    # A deployment may list more snoozing reasons.
+    assert OVERLAP not in _cards(make_client(snooze_reasons="benefits-outweigh-risks"),
+                                 _overlap_request())
+    # The card's own snooze reason silences it.
+    _override(client, card, start + timedelta(minutes=2))
+    assert set(_cards(client, _overlap_request())) == {"taper-plan"}
+
+    as_json = run_cli("feedback-report", "--json", db_path=tmp_path / "test.db")
+    assert as_json.returncode == 0, as_json.stderr
+    stats = {s["rule_id"]: s for s in json.loads(as_json.stdout)}
+    assert (stats[OVERLAP]["dismissed"], stats[OVERLAP]["overridden"]) == (1, 1)
+    table = run_cli("feedback-report", db_path=tmp_path / "test.db").stdout
+    assert "dismissed" in table.splitlines()[0]
+    row = next(line.split() for line in table.splitlines() if line.startswith(OVERLAP))
+    # rule, issued, accepted, overridden, accept %, override %, dismissed
+    assert row[3] == "1" and row[6] == "1"

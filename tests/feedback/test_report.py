@@ -49,10 +49,12 @@ async def test_report_counts_and_rates(store: FeedbackStore) -> None:
     assert tp.override_rate == pytest.approx(0.5)
     assert tp.override_reasons == {"patient-declined": 2}
     ob = stats["opioid-benzodiazepine-overlap"]
-    assert (ob.issued, ob.accepted, ob.overridden) == (2, 1, 2)
+    # ob-2 was dismissed with no reason: counted apart from the overrides that gave one.
+    assert (ob.issued, ob.accepted, ob.overridden, ob.dismissed) == (2, 1, 1, 1)
     assert ob.acceptance_rate == pytest.approx(0.5)
-    assert ob.override_rate == pytest.approx(1.0)
+    assert ob.override_rate == pytest.approx(0.5)
     assert ob.override_reasons == {"benefit-outweighs-risk": 1}
+    assert ob.as_dict()["dismissed"] == 1 and tp.dismissed == 0
     gr = stats["geriatric-risk"]
     assert (gr.issued, gr.accepted, gr.overridden) == (1, 0, 0)
     assert gr.acceptance_rate == 0.0 and gr.override_rate == 0.0

@@ -1,4 +1,5 @@
-"""Snooze: an override quiets the same rule and drugs for the same patient for snooze_days."""
+"""Snooze: an override with a snooze reason quiets the same rule and drugs for the same patient
+for snooze_days; any other override is recorded but snoozes nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.cards.common import CDC_OVERRIDE_SYSTEM, SNOOZE_3_MONTHS
+from app.feedback.availability import DatabaseUnavailable
 from app.feedback.models import FeedbackItem, parse_feedback
 from app.feedback.snooze import drugs_key, is_snoozed
 from app.feedback.store import FeedbackStore, IssuedCard
@@ -13,11 +16,17 @@ from app.feedback.store import FeedbackStore, IssuedCard
 OVERRIDE_AT = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
 
-def feedback(card: str, outcome: str, at: datetime = OVERRIDE_AT) -> list[FeedbackItem]:
+SNOOZE = {"reason": {"code": "snooze-3-months", "system": CDC_OVERRIDE_SYSTEM}}
+
+
+def feedback(card: str, outcome: str, at: datetime = OVERRIDE_AT,
+             reason: dict[str, object] | None = SNOOZE) -> list[FeedbackItem]:
     item: dict[str, object] = {"card": card, "outcome": outcome,
                                "outcomeTimestamp": at.isoformat().replace("+00:00", "Z")}
     if outcome == "accepted":
         item["acceptedSuggestions"] = [{"id": "s"}]
+    elif reason is not None:
+        item["overrideReason"] = reason
     return parse_feedback({"feedback": [item]})
 
 
@@ -108,31 +117,54 @@ async def test_snooze_days_setting_is_honoured(store: FeedbackStore) -> None:
     assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=8)) == {}
 
 
-async def test_cached_lookup_matches_and_sees_local_overrides(store: FeedbackStore) -> None:
-    key = drugs_key(["oxycodone", "alprazolam"])
-    await store.record_issued("svc", [IssuedCard("c1", "opioid-benzodiazepine-overlap", "p1",
-                                                 key)])
-    now = OVERRIDE_AT + timedelta(days=1)
-    assert await store.snoozed_rules_cached("p1", now) == {}  # loads the (empty) key set
-    await store.record_feedback("svc", feedback("c1", "overridden"))
-    # The same process sees its own override at once, whatever the cache interval.
-    assert await store.snoozed_rules_cached("p1", now) == await store.snoozed_rules("p1", now)
-    assert await store.snoozed_rules_cached("p1", now) == {
-        "opioid-benzodiazepine-overlap": {key}}
-    assert await store.snoozed_rules_cached("p2", now) == {}
+def test_the_snooze_reason_is_the_cards_own() -> None:
+    assert SNOOZE["reason"]["code"] == SNOOZE_3_MONTHS.code  # type: ignore[index]
 
 
-async def test_other_workers_override_is_seen_after_the_cache_interval(
-        store: FeedbackStore) -> None:
+@pytest.mark.parametrize("reason", [
+    None,  # the Sandbox's plain "Dismiss": overridden, no overrideReason
+    {"reason": {"code": "benefits-outweigh-risks",
+                "system": "urn:benzo-safety-cds:override-reason"}},
+    {"userComment": "talked it over"},
+    {"reason": {"code": "snooze-3-months-ish"}},
+])
+async def test_only_a_snooze_reason_snoozes(store: FeedbackStore,
+                                            reason: dict[str, object] | None) -> None:
+    await store.record_issued("svc", [IssuedCard("c", "taper-plan", "p", "alprazolam")])
+    assert await store.record_feedback("svc", feedback("c", "overridden", reason=reason)) == 1
+    assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=1)) == {}
+    await store.record_feedback("svc", feedback("c", "overridden", OVERRIDE_AT + timedelta(
+        hours=1)))
+    assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=1)) == {
+        "taper-plan": {"alprazolam"}}
+
+
+async def test_reasons_listed_in_the_setting_snooze_too(store: FeedbackStore) -> None:
+    await store.record_issued("svc", [IssuedCard("c", "taper-plan", "p", "alprazolam")])
+    await store.record_feedback("svc", feedback("c", "overridden", reason={
+        "reason": {"code": "already-tapering"}}))
+    later = OVERRIDE_AT + timedelta(days=1)
+    assert await store.snoozed_rules("p", later) == {}
+    store.settings = store.settings.model_copy(update={"snooze_reasons": ["already-tapering"]})
+    assert await store.snoozed_rules("p", later) == {"taper-plan": {"alprazolam"}}
+
+
+async def test_another_workers_override_counts_from_the_next_call(store: FeedbackStore) -> None:
     other = FeedbackStore(store.engine, store.settings)  # a second worker on the same database
-    cached = FeedbackStore(store.engine, store.settings.model_copy(
-        update={"snooze_cache_seconds": 3600}))
-    fresh = FeedbackStore(store.engine, store.settings.model_copy(
-        update={"snooze_cache_seconds": 0}))
     now = OVERRIDE_AT + timedelta(days=1)
-    for worker in (cached, fresh):
-        assert await worker.snoozed_rules_cached("p1", now) == {}
+    assert await store.active_snoozes("p1", now) == {}
     await other.record_issued("svc", [IssuedCard("c1", "taper-plan", "p1", "alprazolam")])
     await other.record_feedback("svc", feedback("c1", "overridden"))
-    assert await cached.snoozed_rules_cached("p1", now) == {}  # stale until its interval ends
-    assert await fresh.snoozed_rules_cached("p1", now) == {"taper-plan": {"alprazolam"}}
+    assert await store.active_snoozes("p1", now) == {"taper-plan": {"alprazolam"}}
+    assert await store.active_snoozes("p2", now) == {}
+
+
+async def test_lookup_fails_fast_while_the_database_is_known_down(store: FeedbackStore) -> None:
+    store.availability.mark_down("OperationalError")
+    with pytest.raises(DatabaseUnavailable):
+        await store.active_snoozes("p1", OVERRIDE_AT)
+    store.availability.retry_seconds = 0
+    store.availability.mark_down("OperationalError")
+    # Once the retry interval has passed, one call tries again and reopens the way.
+    assert await store.active_snoozes("p1", OVERRIDE_AT) == {}
+    assert store.availability.available

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 from sqlalchemy import Table, func, select
 
 from app.config import Settings
-from app.feedback.db import feedback_table, init_db, issued_cards_table
+from app.feedback import migrate
+from app.feedback.db import feedback_table, issued_cards_table
 from app.feedback.models import FeedbackItem, parse_feedback
 from app.feedback.snooze import patient_key
 from app.feedback.store import FeedbackStore, IssuedCard
@@ -131,15 +132,16 @@ async def test_patient_key_is_hmac_not_raw_id(settings: Settings, store: Feedbac
     assert patient_key(other_key, raw_id) != stored
     if store.engine.dialect.name == "sqlite":
         await store.engine.dispose()  # checkpoint WAL so every byte is in the files we read
-        data = b"".join(p.read_bytes() for p in tmp_path.glob("fb.db*"))
+        data = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite*"))
         assert b"diazepam" in data  # the scan does see stored values
         assert raw_id.encode() not in data
 
 
-async def test_init_db_twice_and_concurrently(settings: Settings, store: FeedbackStore) -> None:
+async def test_upgrade_twice_and_concurrently(settings: Settings, store: FeedbackStore) -> None:
     await store.record_feedback("svc", items(("a", "accepted", "2024-01-01T00:00:00Z")))
-    await asyncio.gather(*(init_db(store.engine) for _ in range(5)))
+    await asyncio.gather(*(migrate.upgrade(store.engine) for _ in range(5)))
     assert await count_rows(store) == 1
+    assert (await migrate.schema_state(store.engine)).up_to_date
 
 
 async def test_clinician_comment_is_never_logged(store: FeedbackStore,

@@ -1,0 +1,1 @@
+"""Alembic migrations for every table; `benzo-cds db upgrade` runs them (see ../migrate.py)."""
