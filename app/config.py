@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     # max_connections (README "Deployment").
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=5, ge=0)
-    # Longest wait on the database (connect, statement, pool slot) for feedback and /health.
+    # The driver's connect and statement timeout, and the pool wait; feedback and /health give
+    # up one second after it.
     database_timeout_seconds: float = Field(default=2.0, gt=0)
     # While the database is down, one call per interval tries it again; the rest skip it.
     database_retry_seconds: float = Field(default=1.0, gt=0)
@@ -116,7 +117,7 @@ class Settings(BaseSettings):
     # Override reason codes that snooze a card besides the cards' own "snooze-3-months";
     # any other override (and a bare dismissal) is recorded but snoozes nothing.
     snooze_reasons: CommaList = Field(default_factory=list)
-    # Longest wait for the snooze (and jti) lookup on a hook call; past it the card is shown.
+    # Longest wait for the snooze lookup on a hook call; past it the card is shown.
     snooze_lookup_timeout_seconds: float = Field(default=0.5, gt=0)
     log_level: str = "INFO"
     log_json: bool = True

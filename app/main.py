@@ -69,9 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
     http = make_fhir_client(settings)
     store = FeedbackStore(engine, settings)
-    # Every worker and replica on one database refuses a jti any of them accepted.
-    replay = DatabaseReplayStore(engine, store.availability,
-                                 timeout=settings.snooze_lookup_timeout_seconds)
+    # Every worker and replica on one database refuses a jti any of them accepted. A busy
+    # pool makes the check wait (up to the write bound) rather than fall back to this process.
+    replay = DatabaseReplayStore(engine, store.availability, timeout=store.bound_seconds)
     state = AppState(settings=settings, http=http, store=store,
                      verifier=JwtVerifier(settings, replay_store=replay)
                      if settings.verify_jwt else None)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import ServiceUnavailable
 from app.metrics import DATABASE_UP
@@ -46,7 +47,6 @@ class Availability:
         self.available = True
         self.reason: str | None = None
         self._retry_at = 0.0
-        self._succeeded_at = float("-inf")
         self._probing = False
         # Run once before the first operation after start-up or a failure (schema check).
         self.on_contact: Callable[[], Awaitable[None]] | None = None
@@ -62,13 +62,13 @@ class Availability:
                   force: bool = False) -> T:
         """Run `operation` within `timeout` seconds, or raise DatabaseUnavailable."""
         probing = False
-        started = self._clock()
         if not self.available and not force:
             if self._probing or self._clock() < self._retry_at:
                 raise DatabaseUnavailable(self.reason or "down", self.retry_after_seconds)
             self._probing = probing = True
+        bound = asyncio.timeout(timeout)
         try:
-            async with asyncio.timeout(timeout):
+            async with bound:
                 if not self._contact_checked and self.on_contact is not None:
                     async with self._contact_lock:
                         if not self._contact_checked:
@@ -79,11 +79,13 @@ class Availability:
             self.mark_down(error.reason)
             raise
         except DATABASE_ERRORS as error:
-            timed_out = isinstance(error, TimeoutError)
-            reason = "timeout" if timed_out else type(error).__name__
-            # A wait that others finished within (a busy pool, a slow statement) says the
-            # database is alive: this operation fails, the others carry on.
-            if not (timed_out and self._succeeded_at > started):
+            # Our own bound, or no free connection in this process's pool, is a busy process,
+            # not a dead database: this operation fails and the others carry on. A dead one
+            # shows itself by the driver's own errors and timeouts (connect, statement).
+            busy = bound.expired() or isinstance(error, PoolTimeout)
+            reason = "timeout" if isinstance(error, TimeoutError | PoolTimeout) else (
+                type(error).__name__)
+            if not busy:
                 self.mark_down(reason)
             raise DatabaseUnavailable(reason, self.retry_after_seconds) from None
         finally:
@@ -109,7 +111,6 @@ class Availability:
         DATABASE_UP.set(0)
 
     def _mark_up(self) -> None:
-        self._succeeded_at = self._clock()
         if not self.available:
             log.warning("database available again", extra={"was": self.reason})
         self.available = True

@@ -41,6 +41,12 @@ class FeedbackStore:
         self.availability.on_contact = self._check_schema
         self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
 
+    @property
+    def bound_seconds(self) -> float:
+        """Longest wait for a write or /health: a little over the driver's own timeouts, so a
+        dead server is reported (and marked down) by the driver before this bound cuts in."""
+        return self.settings.database_timeout_seconds + 1.0
+
     async def init(self) -> None:
         """Start-up: bring the schema up (development) or check it (production).
 
@@ -68,7 +74,7 @@ class FeedbackStore:
         """'ok' when the database answers, else 'unavailable' (for /health)."""
         try:
             await self.availability.run(self._select_one, force=True,
-                                        timeout=self.settings.database_timeout_seconds)
+                                        timeout=self.bound_seconds)
         except DatabaseUnavailable:
             return "unavailable"
         return "ok"
@@ -95,8 +101,7 @@ class FeedbackStore:
                 result = await conn.execute(stmt.returning(feedback_table.c.id), rows)
                 return len(result.all())
 
-        stored = await self.availability.run(insert,
-                                             timeout=self.settings.database_timeout_seconds)
+        stored = await self.availability.run(insert, timeout=self.bound_seconds)
         log.info("feedback stored", extra={"service_id": service_id, "received": len(items),
                                            "stored": stored})
         return stored
@@ -133,7 +138,7 @@ class FeedbackStore:
                 await conn.execute(stmt, list(rows.values()))
 
         try:
-            await self.availability.run(insert, timeout=self.settings.database_timeout_seconds)
+            await self.availability.run(insert, timeout=self.bound_seconds)
         except DatabaseUnavailable as error:
             log.info("issued cards not stored: database unavailable (%s)", error.reason)
             return
