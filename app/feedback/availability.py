@@ -103,8 +103,9 @@ class Availability:
         self._retry_at = self._clock() + self.retry_seconds
         if self.available or self.reason != reason:
             # Type only: driver messages can quote bound values.
-            log.warning("database unavailable: %s; hook calls skip snoozes, feedback answers "
-                        "503", reason, extra={"reason": reason})
+            log.warning("database unavailable: %s; hook calls skip snoozes and check jti in "
+                        "this process only, feedback answers 503", reason,
+                        extra={"reason": reason})
         self.available = False
         self.reason = reason
         self._contact_checked = False  # a restored or replaced database is checked again
