@@ -74,6 +74,7 @@ class Plan:
     seed: int
     quick: bool
     out: Path
+    database_url: str | None = None
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -92,13 +93,16 @@ def parse_args(argv: list[str] | None) -> Plan:
                         choices=[s.name for s in SCENARIOS], help="subset of scenarios")
     parser.add_argument("--seed", type=int, default=data.DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON path")
+    parser.add_argument("--database-url", default=None,
+                        help="the service's database (e.g. postgresql+asyncpg://...); default: "
+                             "a fresh SQLite file per worker count")
     args = parser.parse_args(argv)
     names = args.scenarios or (QUICK_SCENARIOS if args.quick else [s.name for s in SCENARIOS])
     return Plan(scenarios=tuple(s for s in SCENARIOS if s.name in names),
                 workers=tuple(args.workers or ((1,) if args.quick else (1, 2))),
                 connections=tuple(args.connections or ((1, 8) if args.quick else (1, 32))),
                 duration_s=args.duration or (1.0 if args.quick else 10.0),
-                seed=args.seed, quick=args.quick, out=args.out)
+                seed=args.seed, quick=args.quick, out=args.out, database_url=args.database_url)
 
 
 def write_bodies(directory: Path, seed: int, fhir_server: str) -> dict[str, Path]:
@@ -176,9 +180,11 @@ def loads(plan: Plan) -> list[Load]:
             for c in plan.connections]
 
 
-def service_env(tmp: Path, workers: int, standin_port: int) -> dict[str, str]:
+def service_env(tmp: Path, workers: int, standin_port: int,
+                database_url: str | None = None) -> dict[str, str]:
     return {"BENZO_CDS_EVALUATION_DATE": data.EVALUATION_DATE.isoformat(),
-            "BENZO_CDS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / f'bench-w{workers}.db'}",
+            "BENZO_CDS_DATABASE_URL": database_url or
+            f"sqlite+aiosqlite:///{tmp / f'bench-w{workers}.db'}",
             "BENZO_CDS_LOG_LEVEL": "WARNING",
             "BENZO_CDS_ALLOWED_FHIR_SERVERS": f"http://{HOST}:{standin_port}"}
 
@@ -197,7 +203,8 @@ def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
         for workers in plan.workers:
             for target, app, env in (("floor", FLOOR_APP, {}),
                                      ("service", SERVICE_APP,
-                                      service_env(tmp, workers, standin_port))):
+                                      service_env(tmp, workers, standin_port,
+                                                  plan.database_url))):
                 group = [s for s in plan.scenarios if s.target == target]
                 if group:
                     rows += _run_group(plan, wrk, tmp, target, app, env, workers, group, bodies)

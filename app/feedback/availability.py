@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import ServiceUnavailable
@@ -74,7 +74,15 @@ class Availability:
                         if not self._contact_checked:
                             await self.on_contact()
                             self._contact_checked = True
-                result = await operation()
+                try:
+                    result = await operation()
+                except DBAPIError as error:
+                    if not error.connection_invalidated:
+                        raise
+                    # A pooled connection that died with a restarted server: the pool has
+                    # been invalidated, so one more try gets a fresh connection. Every
+                    # operation here is idempotent or failed before anything was committed.
+                    result = await operation()
         except DatabaseUnavailable as error:
             self.mark_down(error.reason)
             raise

@@ -33,6 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Connections older than this are replaced before use, ahead of idle timeouts in firewalls and
+# poolers that would otherwise cut them silently.
+_POOL_RECYCLE_SECONDS = 300
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -131,10 +134,21 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # The driver gives up first (connect, then each statement), so a dead or unreachable
         # server costs at most these seconds and the connection is discarded cleanly.
         connect_args = {"timeout": timeout, "command_timeout": timeout}
-    return create_async_engine(url, hide_parameters=True, pool_pre_ping=True,
+    # No pre-ping: it costs a round trip on every checkout, i.e. on every hook call. A pooled
+    # connection that died with the server fails its first statement instead, the pool is
+    # invalidated, and Availability.run retries that operation once on a fresh connection.
+    return create_async_engine(url, hide_parameters=True, pool_pre_ping=False,
+                               pool_recycle=_POOL_RECYCLE_SECONDS,
                                pool_size=settings.database_pool_size,
                                max_overflow=settings.database_max_overflow,
                                pool_timeout=timeout, connect_args=connect_args)
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool for single-statement reads without BEGIN/ROLLBACK round trips."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
 
 
 def insert_ignoring_duplicates(dialect_name: str, table: Table) -> Any:

@@ -16,7 +16,12 @@ from app.config import Settings
 from app.feedback import migrate, snooze
 from app.feedback import report as report_module
 from app.feedback.availability import DATABASE_ERRORS, Availability, DatabaseUnavailable
-from app.feedback.db import feedback_table, insert_ignoring_duplicates, issued_cards_table
+from app.feedback.db import (
+    feedback_table,
+    insert_ignoring_duplicates,
+    issued_cards_table,
+    reader,
+)
 from app.feedback.models import FeedbackItem
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,7 @@ class IssuedCard:
 class FeedbackStore:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
+        self._reader = reader(engine)
         self.settings = settings
         self.availability = Availability(retry_seconds=settings.database_retry_seconds)
         self.availability.on_contact = self._check_schema
@@ -157,7 +163,7 @@ class FeedbackStore:
         Raises DatabaseUnavailable at once while the database is known to be down.
         """
         return await self.availability.run(
-            lambda: snooze.snoozed_rules(self.engine, self.settings, patient_id, now),
+            lambda: snooze.snoozed_rules(self._reader, self.settings, patient_id, now),
             timeout=self.settings.snooze_lookup_timeout_seconds)
 
     async def report(self) -> list[report_module.RuleStats]:

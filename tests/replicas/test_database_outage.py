@@ -90,3 +90,25 @@ def test_postgresql_stops_and_comes_back(pg_cluster: PgCluster, tmp_path: Path) 
         assert fetch(url, "SELECT count(*) FROM feedback WHERE card_uuid LIKE 'outage-%'")[0][0] \
             == 3
         assert server.process is not None and server.process.poll() is None
+
+
+async def test_a_restart_between_calls_costs_no_call(pg_cluster: PgCluster) -> None:
+    """Pooled connections die with the server; the next call retries once on a fresh one."""
+    from datetime import UTC, datetime
+
+    from app.config import Settings
+    from app.feedback.db import make_engine
+    from app.feedback.store import FeedbackStore
+
+    settings = Settings(_env_file=None, database_url=create_database(pg_cluster.url))  # type: ignore[call-arg]
+    engine = make_engine(settings)
+    store = FeedbackStore(engine, settings)
+    try:
+        await store.init()
+        assert await store.active_snoozes("p", datetime.now(UTC)) == {}  # a pooled connection
+        pg_cluster.stop()
+        pg_cluster.start()
+        assert await store.active_snoozes("p", datetime.now(UTC)) == {}
+        assert store.availability.available
+    finally:
+        await engine.dispose()
