@@ -21,6 +21,8 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
+# Alembic announces its context on every check; our own line says what an upgrade did.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 BASELINE = "0001"  # what the pre-Alembic releases created with CREATE TABLE
 _PRE_ALEMBIC_TABLES = {"feedback", "issued_cards"}
@@ -135,15 +137,20 @@ async def upgrade(engine: AsyncEngine) -> tuple[str | None, str]:
         return state.current, state.current or ""
     with _sqlite_file_lock(engine):
         async with engine.begin() as conn:
-            return await conn.run_sync(_upgrade_sync)
+            before, after = await conn.run_sync(_upgrade_sync)
+    if before != after:
+        log.info("database schema upgraded from %s to revision %s", before or "empty", after)
+    return before, after
 
 
 async def prepare(engine: AsyncEngine, *, environment: str) -> SchemaState:
     """Start-up: development upgrades by itself; production refuses a schema that is behind."""
-    if environment != "production":
-        await upgrade(engine)
-        return await schema_state(engine)
     state = await schema_state(engine)
+    if environment != "production":
+        if state.behind:
+            _, after = await upgrade(engine)
+            state = SchemaState(current=after, head=state.head, known=True)
+        return state
     if state.behind:
         raise SchemaOutOfDate(f"database schema is {state.describe()}; run `{UPGRADE_COMMAND}`")
     if not state.known:

@@ -135,3 +135,17 @@ def test_development_creates_the_sqlite_file_by_itself(make_client: Callable[...
     finally:
         db.close()
     assert versions == [migrate.head_revision()]
+
+
+async def test_production_starts_on_a_newer_schema_during_a_rolling_deploy(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    engine = make_engine(_settings(database_url))
+    try:
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:  # a later release migrated first
+            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        state = await migrate.prepare(engine, environment="production")
+        assert (state.current, state.known, state.behind) == ("9999", False, False)
+        assert "newer than this release knows" in caplog.text
+    finally:
+        await engine.dispose()
