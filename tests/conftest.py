@@ -12,7 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.feedback import migrate
+from app.feedback.db import make_engine
 from app.main import create_app
+from tests.pg.cluster import run_async
 
 pytest_plugins = ["tests.pg.fixtures"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +42,25 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return factory
 
 
+async def _upgrade(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 def make_client(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def factory(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(make_settings(**overrides)))
+        settings = make_settings(**overrides)
+        if settings.environment == "production":
+            # Production never builds its schema at start-up: the deploy's
+            # `benzo-cds db upgrade` step does, as here.
+            run_async(_upgrade(settings))
+        client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)
         return client
