@@ -4,6 +4,7 @@ scripts ship in the wheel, so an installed service can upgrade its database."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -53,9 +54,15 @@ def test_unreachable_database_is_named_without_its_password(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
-    # As a Docker build does: pip builds the wheel with the build backend pyproject names.
+    # As the Docker build does (it copies pyproject.toml, README.md and app/): pip builds the
+    # wheel with the backend pyproject names, here from a copy so the checkout stays clean.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "app", source / "app",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                            str(tmp_path / "dist"), str(ROOT)],
+                            str(tmp_path / "dist"), str(source)],
                            capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr
     wheel = next((tmp_path / "dist").glob("benzo_safety_cds-*.whl"))

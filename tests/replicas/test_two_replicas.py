@@ -29,7 +29,6 @@ from tests.replicas.support import (
 pytestmark = pytest.mark.slow
 CONCURRENT_POSTS = 200
 MAX_ATTEMPTS = 5
-RETRIED: list[str] = []
 
 
 async def _fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -112,8 +111,8 @@ async def _post_all(deployment: Deployment, bases: list[str], cards: list[str],
                                            headers=deployment.auth(feedback_path()))
                 if answer.status_code != 503:
                     break
-                # What an EHR does with a 503: wait as told, then send the same item again.
-                RETRIED.append(card)
+                # What an EHR does with a 503: wait as told, then send the same item again
+                # (exactly-once must hold under retries too).
                 await asyncio.sleep(float(answer.headers["Retry-After"]))
             return answer
 
