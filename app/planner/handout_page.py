@@ -34,7 +34,10 @@ def _calendar(plan: TaperPlan, query: PlannerQuery) -> str:
     head = ('<tr><th scope="col">From</th><th scope="col">Until</th><th scope="col">Each day'
             '</th><th scope="col">How to take it</th><th scope="col" class="tick">Done'
             '</th></tr>')
-    return (f'<table class="calendar" id="calendar"><caption>Your doses of '
+    # Long plans taken several times a day (high doses, mixed strengths) print in a tighter
+    # table so the handout keeps to two pages.
+    klass = "calendar compact" if sum(len(r) for r in rows) > 4000 else "calendar"
+    return (f'<table class="{klass}" id="calendar"><caption>Your doses of '
             f'{esc(plan.ingredient)}, step by step</caption><thead>{head}</thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
