@@ -97,7 +97,10 @@ class MedicationUse:
     mme_per_day: float | None = None           # CDC 2022 factors; opioids only
     diazepam_eq_mg_per_day: float | None = None  # ASAM 2025 table; BZRAs only
     reason_categories: frozenset[ConditionCategory] = frozenset()  # from reasonCode
-    mentions_taper: bool = False     # note/dosage text documents a taper
+    reason_text: str | None = None   # the order's reasons as written (BZRAs only), for cards
+    # The order documents a taper: its note, instructions or reason say so, or its dosage
+    # steps the dose down ("1 mg for 2 weeks, then 0.5 mg for 2 weeks, then stop").
+    mentions_taper: bool = False
     authored_on: date | None = None
     # First day of continuous use of this ingredient across renewals (orders whose periods
     # follow with gaps <= settings.renewal_gap_days) when earlier orders lead up to this one;

@@ -86,6 +86,15 @@ def _condition_index(facts: list[ConditionFact]) -> dict[str, frozenset[Conditio
     return index
 
 
+def _condition_names(facts: list[ConditionFact]) -> dict[str, str]:
+    """Names by the same spellings as ``_condition_index``, for an order's reasonReference."""
+    names: dict[str, str] = {}
+    for fact in facts:
+        if fact.name:
+            names[fact.ref] = names["urn:uuid:" + fact.ref.split("/", 1)[1]] = fact.name
+    return names
+
+
 def _taper_sequences(meds: list[MedicationUse], today: date, window_days: int) -> list[PlanFact]:
     """A later, lower-dose order of the same BZRA ingredient started recently counts as a taper.
 
@@ -151,7 +160,8 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
     ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
                      medications=gathered.medications,
                      condition_categories=_condition_index(conditions),
-                     selections=gathered.selections)
+                     selections=gathered.selections,
+                     condition_names=_condition_names(conditions))
     meds = with_episodes(_medications(gathered, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []

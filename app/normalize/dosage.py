@@ -35,7 +35,7 @@ from app.normalize.sig.model import (
     Span,
     same,
 )
-from app.normalize.sig.phases import Daily, across, todays, together
+from app.normalize.sig.phases import Daily, across, steps_down, todays, together
 from app.normalize.sig.text import parse_text
 from app.record import DoseConfidence
 
@@ -51,6 +51,7 @@ class DoseResult(NamedTuple):
     low_mg: float | None = None  # bottom of the range (RANGE only)
     as_needed: bool = False
     unreadable: bool = False     # a dose or timing field of the wrong type was met
+    steps_down: bool = False     # its phases lower the dose step by step: a written taper
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,5 +270,6 @@ def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str 
         phases += group[0] if len(group) == 1 \
             else [together([g[0] if len(g) == 1 else across(g) for g in group])]
     chosen = todays(phases, start, today)
-    return _result(chosen if chosen is not None else across(phases), "; ".join(texts) or None,
-                   unreadable)
+    result = _result(chosen if chosen is not None else across(phases),
+                     "; ".join(texts) or None, unreadable)
+    return result._replace(steps_down=True) if steps_down(phases) else result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -24,6 +24,7 @@ from app.normalize.fhir import (
     resource_id,
 )
 from app.normalize.order_scope import is_inpatient, order_dates
+from app.normalize.reasons import Reasons, order_reasons
 from app.record import (
     BZRA_CLASSES,
     ConditionCategory,
@@ -32,7 +33,6 @@ from app.record import (
 )
 from app.terminology import (
     DrugInfo,
-    classify_condition,
     classify_medication,
     diazepam_equivalent,
     mme_factor,
@@ -46,6 +46,7 @@ UNNAMED = "unnamed medication"
 _TAPER_RE = re.compile(r"\btaper|\bwean|\bdose reduction|\bdecrease (?:the dose )?by\b"
                        r"|\breduce (?:the dose )?by\b", re.IGNORECASE)
 _TRANSDERMAL_RE = re.compile(r"transdermal|\bpatch", re.IGNORECASE)
+_NO_REASONS = Reasons(frozenset(), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +58,12 @@ class MedContext:
     medications: dict[str, dict[str, Any]]          # Gathered.medications
     condition_categories: dict[str, frozenset[ConditionCategory]]  # ref -> categories
     selections: frozenset[str]
+    condition_names: dict[str, str] = field(default_factory=dict)  # ref -> name, for reasons
 
 
 @lru_cache(maxsize=4096)
 def _classify_drug(triples: tuple[Coding, ...], text: str | None) -> DrugInfo | None:
     return classify_medication(triples, text)
-
-
-@lru_cache(maxsize=4096)
-def _classify_reason(triples: tuple[Coding, ...],
-                     text: str | None) -> frozenset[ConditionCategory]:
-    return classify_condition(triples, text)
 
 
 def mentions_taper(text: str | None) -> bool:
@@ -121,33 +117,6 @@ def _name(concept_txt: str | None, triples: tuple[Coding, ...], info: DrugInfo |
         if candidate:
             return candidate
     return UNNAMED
-
-
-def _reason_categories(resource: dict[str, Any],
-                       index: dict[str, frozenset[ConditionCategory]]
-                       ) -> frozenset[ConditionCategory]:
-    found: set[ConditionCategory] = set()
-    concepts = as_list(resource.get("reasonCode")) + as_list(resource.get("reasonCodeableConcept"))
-    refs = as_list(resource.get("reasonReference"))
-    for item in as_list(resource.get("reason")):  # R5 CodeableReference
-        holder = as_dict(item) or {}
-        if holder.get("concept") is not None:
-            concepts.append(holder["concept"])
-        if holder.get("reference") is not None:
-            refs.append(holder["reference"])
-    for concept in concepts:
-        triples = codings(concept)
-        text = concept_text(concept)
-        if triples or text:
-            found |= _classify_reason(triples, text)
-    for item in refs:
-        ref = reference(item)
-        if not ref:
-            continue
-        key = ref if ref in index else local_ref(ref, "Condition")
-        if key and key in index:
-            found |= index[key]
-    return frozenset(found)
 
 
 def _notes(resource: dict[str, Any]) -> list[str]:
@@ -237,7 +206,11 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
 
     # Reasons and taper notes are read only for sedatives: no rule looks at them elsewhere.
     relevant = drug_class in BZRA_CLASSES
-    taper_texts = _notes(resource) if relevant else []
+    reasons = order_reasons(resource, ctx.condition_categories, ctx.condition_names) \
+        if relevant else _NO_REASONS
+    # A taper is documented by the order's note, instructions or reason ("switch to diazepam
+    # for taper"), or by a dosage whose phases step the dose down.
+    taper_texts = [*_notes(resource), *reasons.names] if relevant else []
     for dosage in dosages if relevant else ():
         taper_texts += [t for t in (opt_str(dosage.get("text")),
                                     opt_str(dosage.get("patientInstruction"))) if t]
@@ -254,9 +227,9 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         is_injectable=info.is_injectable if info else False,
         is_moud=info.is_moud if info else False,
         mme_per_day=_round(mme), diazepam_eq_mg_per_day=_round(diazepam_eq),
-        reason_categories=(_reason_categories(resource, ctx.condition_categories) if relevant
-                           else frozenset()),
-        mentions_taper=relevant and mentions_taper("\n".join(taper_texts)),
+        reason_categories=reasons.categories,
+        reason_text="; ".join(reasons.names) or None,
+        mentions_taper=relevant and (dose.steps_down or mentions_taper("\n".join(taper_texts))),
         authored_on=authored,
         is_inpatient=is_inpatient(resource.get("category")),
     )

@@ -8,13 +8,15 @@ from typing import Any
 from app.normalize.dates import add_days, duration_days, parse_date, period_bounds
 from app.normalize.errors import Malformed
 from app.normalize.fhir import as_dict, as_list, codings, concept_text
+from app.normalize.sig.course import course_days
 
 _EMPTY: dict[str, Any] = {}
 
 
 def order_dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: date | None,
                 draft_from: date | None) -> tuple[date | None, date | None, bool, date | None]:
-    """(start, end, has_stop_date, recorded end) from supply, bounds, validity and authoredOn.
+    """(start, end, has_stop_date, recorded end) from supply, bounds, the sig's stated course,
+    validity and authoredOn.
 
     ``draft_from``: the evaluation date for a draft order, which counts from today when it
     carries no authoredOn or period start (the usual shape of context.draftOrders).
@@ -27,6 +29,8 @@ def order_dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authore
             bounds_start, bounds_end = period_bounds(repeat["boundsPeriod"])
         if bounds_days is None and "boundsDuration" in repeat:
             bounds_days = duration_days(repeat["boundsDuration"])
+    if len({d.get("sequence") for d in dosages if type(d.get("sequence")) is int}) > 1:
+        bounds_days = course_days(dosages)  # sequenced phases follow one another: they add up
     dispense = as_dict(resource.get("dispenseRequest")) or _EMPTY
     valid_start, valid_end = period_bounds(dispense.get("validityPeriod"))
     supply = duration_days(dispense.get("expectedSupplyDuration"))
@@ -44,9 +48,15 @@ def order_dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authore
         end = add_days(start, supply * (repeats + 1))
     if end is None and start is not None and bounds_days:
         end = add_days(start, bounds_days)
+    # A duration written only in the sig ("for 30 days", "x 30 days", a taper ending "then
+    # stop") is what the prescriber stated: before validityPeriod, which is about filling.
+    sig_days = course_days(dosages) if end is None and start is not None else None
+    if sig_days:
+        end = add_days(start, sig_days)
     if end is None:
         end = bounds_end or valid_end
-    has_stop = any(x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days))
+    has_stop = any(x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days,
+                                           sig_days))
     return start, end, has_stop, ended
 
 

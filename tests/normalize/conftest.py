@@ -15,6 +15,7 @@ from app.config import Settings
 from app.normalize import conditions as conditions_mod
 from app.normalize import medications as medications_mod
 from app.normalize import plans as plans_mod
+from app.normalize import reasons as reasons_mod
 from app.record import ConditionCategory, DrugClass, PlanKind
 from app.terminology import DrugInfo
 
@@ -83,7 +84,7 @@ def fake_mme(ingredient: str, *, transdermal: bool = False) -> float | None:
 @pytest.fixture
 def fake_terms(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(medications_mod, "_classify_drug", fake_classify_medication)
-    monkeypatch.setattr(medications_mod, "_classify_reason", fake_classify_condition)
+    monkeypatch.setattr(reasons_mod, "_classify_reason", fake_classify_condition)
     monkeypatch.setattr(medications_mod, "mme_factor", fake_mme)
     monkeypatch.setattr(medications_mod, "diazepam_equivalent", DIAZEPAM_EQ.get)
     monkeypatch.setattr(conditions_mod, "_classify", fake_classify_condition)

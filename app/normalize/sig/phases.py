@@ -78,3 +78,17 @@ def todays(phases: list[Daily], start: date | None, today: date | None) -> Daily
     except OverflowError:
         return None
     return None
+
+
+def steps_down(phases: list[Daily]) -> bool:
+    """Phases that only lower the daily dose, at least once to a smaller dose still taken.
+
+    "1 mg for 2 weeks, then 0.5 mg for 2 weeks, then stop" is a taper; "1 mg for 14 days, then
+    stop" is a course with an end, and "0.5 mg, then 1 mg" a titration up: neither is.
+    """
+    taking = [p for p in phases if not p.stop]
+    if len(taking) < 2 or any(p.daily is None for p in taking):
+        return False
+    doses = [p.daily.hi for p in taking if p.daily is not None]
+    return all(b <= a for a, b in zip(doses, doses[1:], strict=False)) \
+        and any(0 < d < doses[0] for d in doses[1:])

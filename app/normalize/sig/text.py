@@ -27,11 +27,11 @@ from app.normalize.sig.prep import (
 _R = rf"(?P<a>{NUM})(?:\s*(?:-|to|or)\s*(?P<b>{NUM}))?"
 _PHASES = re.compile(r"\bthen\b|\bfollowed by\b|\bafter that\b|\bafterwards\b")
 _STOP = re.compile(r"^[\s,.;]*(?:and\s+)?(?:stop|discontinue|d/c|dc|off|quit)\b")
+# "for 30 days", "x 30 days", "x30d", "over the next 2 weeks" (vocabulary.json "duration").
 _DURATION = re.compile(
-    rf"\b(?:for|x|times|over|during)\s*(?:up to\s+|the\s+next\s+|another\s+|an additional\s+)?"
+    rf"\b(?:{v.DURATION_LEADS_ALT})\s*(?:(?:{v.DURATION_FILLERS_ALT})\s+)?"
     rf"(?P<a>{NUM})(?:\s*(?:-|to)\s*(?P<b>{NUM}))?\s*(?:more\s+)?"
-    r"(?P<u>days?|d|weeks?|wks?|months?|mos?)\b")
-_DURATION_DAYS = {"d": 1.0, "w": 7.0, "m": 30.0}
+    rf"(?P<u>{v.DURATION_UNIT_ALT})\b")
 _SEGMENTS = re.compile(r",|;|\band\b|\bplus\b|&|\+|\.(?=\s|$)")
 _CLOCK = re.compile(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b")
 _HOURS = re.compile(rf"\b(?:every|each|q)\s*{_R}\s*(?:hours?|hrs?|h)\b"
@@ -237,7 +237,7 @@ def _duration(chunk: str) -> tuple[float | None, str]:
     if m is None:
         return None, chunk
     length = span(m.group("a"), m.group("b"))
-    days = length.lo * _DURATION_DAYS[m.group("u")[0]] if length and length.exact else None
+    days = length.lo * v.DURATION_UNIT_DAYS[m.group("u")] if length and length.exact else None
     return days, chunk[:m.start()] + " " + chunk[m.end():]
 
 

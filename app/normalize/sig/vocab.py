@@ -69,6 +69,12 @@ EVENT_TIMING: dict[str, float] = {k.upper(): float(v)
 SNOMED_FREQUENCY: dict[str, tuple[float, float]] = {
     k: (_value(v[0]), _value(v[1])) for k, v in _DATA["snomed_frequency"]["per_day"].items()}
 
+_duration = _DATA["duration"]
+DURATION_LEADS_ALT = alternation(_duration["lead_words"])
+DURATION_FILLERS_ALT = alternation(_duration["fillers"])
+DURATION_UNIT_DAYS: dict[str, float] = {k: _value(v) for k, v in _duration["units_days"].items()}
+DURATION_UNIT_ALT = alternation(DURATION_UNIT_DAYS)
+
 _limits = _DATA["limits"]
 IMPLAUSIBLE_MG_PER_DAY: float = float(_limits["implausible_mg_per_day"])
 IMPLAUSIBLY_SMALL_MG_PER_DAY: float = float(_limits["implausibly_small_mg_per_day"])
