@@ -134,6 +134,9 @@ class PlanFact:
     kind: PlanKind
     recorded_on: date | None
     is_active: bool
+    # Drug classes the plan names (its words, products, or the conditions it addresses); empty
+    # when it names none. Read for taper plans only.
+    about: frozenset[DrugClass] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

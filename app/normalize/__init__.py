@@ -116,7 +116,8 @@ def _taper_sequences(meds: list[MedicationUse], today: date, window_days: int) -
                     and later.start is not None and later.start >= since:
                 facts.append(PlanFact(ref=later.ref, kind=PlanKind.TAPER_PLAN,
                                       recorded_on=later.start,
-                                      is_active=later.is_active or later.is_draft))
+                                      is_active=later.is_active or later.is_draft,
+                                      about=frozenset({later.drug_class})))
     return facts
 
 
@@ -157,30 +158,34 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
         if fact is not None:
             conditions.append(fact)
 
+    index = _condition_index(conditions)
     ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
                      medications=gathered.medications,
-                     condition_categories=_condition_index(conditions),
+                     condition_categories=index,
                      selections=gathered.selections,
                      condition_names=_condition_names(conditions))
     meds = with_episodes(_medications(gathered, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []
     for resource in _typed(gathered.care_plans, frozenset({"CarePlan"}), skips):
-        plans += _safe("CarePlan", lambda r=resource: care_plan_facts(r), skips) or []
+        plans += _safe("CarePlan", lambda r=resource: care_plan_facts(r, conditions=index),
+                       skips) or []
     for resource in _typed(gathered.service_requests, frozenset({"ServiceRequest"}), skips):
-        plans += _safe("ServiceRequest", lambda r=resource: service_request_facts(r), skips) or []
+        plans += _safe("ServiceRequest",
+                       lambda r=resource: service_request_facts(r, conditions=index), skips) or []
     # A referral or taper plan being ordered right now (order-select / order-sign draftOrders)
     # is a plan: the card should not ask for what the clinician is already ordering.
     for resource in gathered.draft_orders:
         kind = resource.get("resourceType")
         if kind in PLAN_TYPES:
             read = care_plan_facts if kind == "CarePlan" else service_request_facts
-            facts = _safe(kind, lambda r=resource, f=read: f(r, draft=True), skips) or []
+            facts = _safe(kind, lambda r=resource, f=read: f(r, draft=True, conditions=index),
+                          skips) or []
             plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts]
     # A taper written into a benzodiazepine order's note or instructions is a taper plan.
     plans += [PlanFact(ref=m.ref, kind=PlanKind.TAPER_PLAN,
                        recorded_on=m.authored_on or m.start,
-                       is_active=m.is_active or m.is_draft)
+                       is_active=m.is_active or m.is_draft, about=frozenset({m.drug_class}))
               for m in meds if m.mentions_taper and m.drug_class in BZRA_CLASSES]
     plans += _taper_sequences(meds, today, settings.review_interval_days)
 

@@ -19,7 +19,7 @@ from app.terminology._data import DATA as _D
 __all__ = [
     "VALUESET_VERSION", "Coding", "DrugInfo", "classify_condition", "classify_medication",
     "classify_plan", "diazepam_equivalent", "diazepam_equivalent_detail", "mme_factor",
-    "oral_strengths", "suggestion_code",
+    "oral_strengths", "plan_subjects", "suggestion_code",
 ]
 
 Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
@@ -217,6 +217,30 @@ def classify_plan(codings: Iterable[Coding], text: str | None) -> PlanKind | Non
         if kind in kinds:
             return kind
     return None
+
+
+def plan_subjects(codings: Iterable[Coding], texts: Iterable[str],
+                  categories: Iterable[ConditionCategory] = ()) -> frozenset[DrugClass]:
+    """Drug classes a plan is about: drugs and class words it names, conditions it addresses.
+
+    ``codings`` and ``texts`` are the plan's words (plans.json "subjects"); empty when it names
+    no drug, which the rules read as "not stated".
+    """
+    words = [d for _, _, d in codings if d] + [t for t in texts if t]
+    found: set[DrugClass] = set()
+    for phrase in words:
+        found |= _subjects_in(phrase)
+    for category in categories:
+        found |= _D.plan_condition_classes.get(category, frozenset())
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _subjects_in(phrase: str) -> frozenset[DrugClass]:
+    found = {_D.ingredient_class[i] for i in _named_ingredients(phrase)}
+    for m in _D.plan_subject_words.finditer(_t.normalize(phrase)):
+        found |= _D.plan_subject_classes[m.group(0)]
+    return frozenset(found)
 
 
 @lru_cache(maxsize=512)

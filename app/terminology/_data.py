@@ -50,6 +50,9 @@ class Tables:
     plan_keywords: re.Pattern[str]
     plan_keyword_kind: dict[str, PlanKind]
     plan_precedence: tuple[PlanKind, ...]
+    plan_subject_words: re.Pattern[str]
+    plan_subject_classes: dict[str, frozenset[DrugClass]]
+    plan_condition_classes: dict[ConditionCategory, frozenset[DrugClass]]
     mme: dict[str, float]
     mme_transdermal: dict[str, float]
     diazepam_eq: dict[str, float]
@@ -147,6 +150,18 @@ def _plans(plans: dict[str, Any]) -> dict[str, Any]:
         "plan_keywords": _t.name_pattern(keywords),
         "plan_keyword_kind": keywords,
         "plan_precedence": tuple(PlanKind(k) for k in plans["precedence"]),
+        **_plan_subjects(plans["subjects"]),
+    }
+
+
+def _plan_subjects(subjects: dict[str, Any]) -> dict[str, Any]:
+    words = {_t.normalize(k): frozenset(DrugClass(c) for c in v)
+             for k, v in subjects["keywords"].items()}
+    return {
+        "plan_subject_words": _t.name_pattern(words),
+        "plan_subject_classes": words,
+        "plan_condition_classes": {ConditionCategory(k): frozenset(DrugClass(c) for c in v)
+                                   for k, v in subjects["condition_categories"].items()},
     }
 
 

@@ -4,9 +4,11 @@ import pytest
 
 from app.config import Settings
 from app.normalize import build_record
-from app.record import PlanFact, PlanKind
+from app.record import DrugClass, PlanFact, PlanKind
 from tests.normalize.builders import dosage, gathered, med_request, patient
 from tests.normalize.conftest import TODAY
+
+BENZO = frozenset({DrugClass.BENZODIAZEPINE})
 
 pytestmark = pytest.mark.usefixtures("fake_terms")
 
@@ -72,7 +74,7 @@ def test_taper_note_adds_plan_for_bzra_only(settings: Settings) -> None:
         med_request("o", text="oxycodone 5 MG tablet", notes=["taper by 10%/month"])]),
         today=TODAY, settings=settings)
     assert rec.plans == (PlanFact("MedicationRequest/b", PlanKind.TAPER_PLAN, date(2024, 5, 1),
-                                  True),)
+                                  True, BENZO),)
     assert rec.has_plan(PlanKind.TAPER_PLAN)
 
 
@@ -88,7 +90,7 @@ def test_decreasing_dose_sequence_is_a_taper(settings: Settings) -> None:
             _alp("c", TODAY - timedelta(days=90), 1.0)]                     # window edge
     rec = build_record(gathered(meds=meds), today=TODAY, settings=settings)
     assert rec.plans == (PlanFact("MedicationRequest/c", PlanKind.TAPER_PLAN,
-                                  TODAY - timedelta(days=90), True),)
+                                  TODAY - timedelta(days=90), True, BENZO),)
 
 
 @pytest.mark.parametrize("meds", [
@@ -120,4 +122,5 @@ def test_lower_dose_draft_counts_as_taper(settings: Settings) -> None:
     draft = _alp("d", TODAY, 1.0, status="draft")
     rec = build_record(gathered(meds=[chart], drafts=[draft], hook="order-sign"),
                        today=TODAY, settings=settings)
-    assert rec.plans == (PlanFact("MedicationRequest/d", PlanKind.TAPER_PLAN, TODAY, True),)
+    assert rec.plans == (PlanFact("MedicationRequest/d", PlanKind.TAPER_PLAN, TODAY, True,
+                                  BENZO),)

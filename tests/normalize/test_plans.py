@@ -4,8 +4,8 @@ import pytest
 
 from app.config import Settings
 from app.normalize import build_record
-from app.record import PatientRecord, PlanFact, PlanKind
-from tests.normalize.builders import care_plan, gathered, service_request
+from app.record import DrugClass, PatientRecord, PlanFact, PlanKind
+from tests.normalize.builders import care_plan, condition, gathered, service_request
 from tests.normalize.conftest import TODAY
 
 pytestmark = pytest.mark.usefixtures("fake_terms")
@@ -28,7 +28,8 @@ def plans(settings: Settings, **kwargs: object) -> list[PlanFact]:
 def test_care_plan_taper_status(settings: Settings, status: str, active: bool) -> None:
     found = plans(settings, care_plans=[care_plan(status=status, title="Benzodiazepine taper",
                                                   start="2024-04-01")])
-    assert found == [PlanFact("CarePlan/cp1", PlanKind.TAPER_PLAN, date(2024, 4, 1), active)]
+    assert found == [PlanFact("CarePlan/cp1", PlanKind.TAPER_PLAN, date(2024, 4, 1), active,
+                              frozenset({DrugClass.BENZODIAZEPINE}))]
 
 
 @pytest.mark.parametrize("status", ["revoked", "entered-in-error", "cancelled", "REVOKED"])
@@ -104,3 +105,45 @@ def test_plans_in_draft_orders_are_in_force(settings: Settings) -> None:
     assert {(p.ref, p.kind, p.is_active, p.recorded_on) for p in found} == {
         ("ServiceRequest/d1", PlanKind.CBTI_REFERRAL, True, TODAY),
         ("CarePlan/d2", PlanKind.TAPER_PLAN, True, TODAY)}
+
+
+B, Z, OP = DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG, DrugClass.OPIOID
+_RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+@pytest.mark.parametrize(("plan", "about"), [
+    (care_plan(title="Alprazolam taper"), {B}),
+    (care_plan(title="Opioid taper", activity=["Reduce oxycodone by 10% monthly"]), {OP}),
+    (care_plan(title="Taper plan", description="Sedative-hypnotic deprescribing"), {B, Z}),
+    (care_plan(category="Deprescribing taper", note=[{"text": "sleeping pills, per Pottie 2018"}]),
+     {B, Z}),
+    # Our own suggestion's shape: the product of each step names the drug.
+    ({**care_plan(title="Gradual taper"),
+      "activity": [{"detail": {"kind": "MedicationRequest", "status": "not-started",
+                               "description": "2025-06-02: 0.875 mg/day",
+                               "productCodeableConcept": {"coding": [{
+                                   "system": _RX, "code": "308047",
+                                   "display": "alprazolam 0.25 MG Oral Tablet"}]}}}]}, {B}),
+    ({**care_plan(title="Taper"),
+      "activity": [{"detail": {"status": "in-progress", "description": "taper",
+                               "productReference": {"reference": "Medication/m",
+                                                    "display": "Zolpidem 10 mg"}}}]}, {Z}),
+    # What the plan addresses, when its words name no drug.
+    (care_plan(title="Taper plan", addresses=[{"reference": "Condition/gad"}]), {B}),
+    (care_plan(title="Taper plan", addresses=[{"display": "Chronic insomnia"}]), set()),
+    (care_plan(title="Taper plan"), set()),
+])
+def test_taper_plan_says_what_it_is_about(settings: Settings, plan: dict, about: set) -> None:
+    rec = build_record(gathered(care_plans=[plan],
+                                conditions=[condition("gad", text="Generalized anxiety")]),
+                       today=TODAY,
+                       settings=settings)
+    [fact] = [p for p in rec.plans if p.kind is PlanKind.TAPER_PLAN]
+    assert fact.about == frozenset(about)
+
+
+def test_taper_service_request_reads_its_code_and_reason(settings: Settings) -> None:
+    found = plans(settings, service_requests=[
+        service_request(text="Opioid tapering program", authored="2024-05-01"),
+        service_request("b", text="Taper support", reasonCode=[{"text": "lorazepam use"}])])
+    assert [f.about for f in found] == [frozenset({OP}), frozenset({B})]
