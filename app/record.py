@@ -63,6 +63,9 @@ class PlanKind(StrEnum):
     TAPER_PLAN = "taper-plan"          # a documented benzodiazepine taper / deprescribing plan
     MEDICATION_REVIEW = "medication-review"  # a review / follow-up of the sedative
     CBTI_REFERRAL = "cbti-referral"    # CBT-I (or CBT for insomnia) referral or therapy
+    # Hospice, palliative or terminal care ordered or planned (the CDC therapies-indicating-
+    # end-of-life-care codes): outside the scope of Beers 2023, ASAM 2025 and CDC 2022.
+    END_OF_LIFE_CARE = "end-of-life-care"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """CarePlan and ServiceRequest -> PlanFact (taper plan, medication review, CBT-I referral).
 
 ``PlanFact.is_active`` means, per kind:
-- TAPER_PLAN, MEDICATION_REVIEW: the plan is in force (status active, draft or on-hold).
+- TAPER_PLAN, MEDICATION_REVIEW, END_OF_LIFE_CARE: the plan is in force (status active, draft
+  or on-hold). Hospice, palliative or terminal care is recognised by the condition terminology
+  (the CDC therapies-indicating-end-of-life-care codes and words such as "hospice").
 - CBTI_REFERRAL: CBT-I is on record (active, draft, on-hold, or completed): a patient who was
   referred or completed CBT-I should not be told again to get a referral.
 
@@ -33,7 +35,7 @@ from app.normalize.fhir import (
     resource_id,
 )
 from app.record import ConditionCategory, DrugClass, PlanFact, PlanKind
-from app.terminology import classify_plan, plan_subjects
+from app.terminology import classify_condition, classify_plan, plan_subjects
 
 # Conditions of the record by reference, as app.normalize builds them (ref -> categories).
 ConditionIndex = Mapping[str, frozenset[ConditionCategory]]
@@ -55,6 +57,21 @@ def _concept_kind(concept: Any) -> PlanKind | None:
     triples = codings(concept)
     text = concept_text(concept)
     return _classify(triples, text) if (triples or text) else None
+
+
+@lru_cache(maxsize=4096)
+def _end_of_life(triples: tuple[Coding, ...], text: str | None) -> bool:
+    return ConditionCategory.END_OF_LIFE in classify_condition(triples, text)
+
+
+def _care_kind(concepts: list[Any], texts: list[str | None]) -> PlanKind | None:
+    """END_OF_LIFE_CARE when a concept or text is hospice, palliative or terminal care."""
+    for concept in concepts:
+        triples, text = codings(concept), concept_text(concept)
+        if (triples or text) and _end_of_life(triples, text):
+            return PlanKind.END_OF_LIFE_CARE
+    return PlanKind.END_OF_LIFE_CARE if any(
+        _end_of_life((), t) for t in texts if t) else None
 
 
 def is_active_for(kind: PlanKind, status: str) -> bool:
@@ -111,6 +128,7 @@ def care_plan_facts(resource: dict[str, Any], *, draft: bool = False,
         concepts += [detail.get("code"), detail.get("productCodeableConcept")]
         products.append(detail.get("productReference"))
     kinds |= {_classify((), text) for text in texts if text}
+    kinds.add(_care_kind(categories, [opt_str(resource.get("title"))]))
     period = as_dict(resource.get("period")) or {}
     recorded = parse_date(period.get("start")) or parse_date(resource.get("created"))
     found = {k for k in kinds if k is not None}
@@ -129,7 +147,7 @@ def service_request_facts(resource: dict[str, Any], *, draft: bool = False,
     status = _status(resource, draft)
     if status in DISCARDED:
         return []
-    kind = _concept_kind(resource.get("code"))
+    kind = _concept_kind(resource.get("code")) or _care_kind([resource.get("code")], [])
     occurrence = as_dict(resource.get("occurrencePeriod")) or {}
     recorded = (parse_date(resource.get("authoredOn"))
                 or parse_date(resource.get("occurrenceDateTime"))

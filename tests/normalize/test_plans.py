@@ -147,3 +147,18 @@ def test_taper_service_request_reads_its_code_and_reason(settings: Settings) -> 
         service_request(text="Opioid tapering program", authored="2024-05-01"),
         service_request("b", text="Taper support", reasonCode=[{"text": "lorazepam use"}])])
     assert [f.about for f in found] == [frozenset({OP}), frozenset({B})]
+
+
+@pytest.mark.parametrize(("resources", "found"), [
+    ({"service_requests": [service_request(code={"coding": [{
+        "system": "http://snomed.info/sct", "code": "385763009",
+        "display": "Hospice care (regime/therapy)"}]})]}, True),
+    ({"service_requests": [service_request(text="Referral to hospice")]}, True),
+    ({"care_plans": [care_plan(title="Comfort care plan")]}, True),
+    ({"care_plans": [care_plan(category="Palliative care")]}, True),
+    ({"service_requests": [service_request(status="revoked", text="Hospice care")]}, False),
+    ({"care_plans": [care_plan(title="Diabetes self management plan")]}, False),
+])
+def test_hospice_and_palliative_care_plans(settings: Settings, resources: dict,
+                                           found: bool) -> None:
+    assert record(settings, **resources).has_plan(PlanKind.END_OF_LIFE_CARE) is found
