@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
-from app.cards import run_rules
+from app.cards import RULES, run_rules
 from app.cards.base import current_medications
+from app.cards.response import respond
 from app.config import Settings
 from app.errors import PayloadTooLarge, PreconditionFailed
 from app.feedback.availability import DatabaseUnavailable
@@ -108,6 +109,8 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
         cards = kept
         issued = [IssuedCard(card_uuid=c.uuid, rule_id=rule_of(c), patient_id=record.patient_id,
                              drugs_key=key) for c in cards if c.uuid]
+    # Most severe first, each piece of advice once: on the cards that are actually shown.
+    cards = respond(cards, tuple(RULES))
     if record.skipped:
         log.info("resources skipped", extra={"skipped": record.skipped, "service": service.id})
     if gathered.missing:

@@ -45,14 +45,14 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         return []
 
     names = common.drug_names(involved)
-    evidence = ", ".join(f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
-                         for c in insomnia)
-    lines = ["**Insomnia:** " + (evidence or "reason on the order"),
+    evidence = common.md_text(", ".join(
+        f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
+        for c in insomnia[:2]), 80)
+    lines = ["**Insomnia:** " + (evidence or "the reason on the order"),
              common.bullet_list(involved, record.evaluated_on),
              "\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
-             "strong; AASM 2021, strong), and it helps during a sedative taper (ASAM 2025 "
-             "rec. 10). Options: in-person, group, or digital CBT-I.",
-             "Do not stop the sedative abruptly; plan any reduction gradually."]
+             "AASM 2021; both strong) and helps during a sedative taper (ASAM 2025 rec. 10): "
+             "in person, in a group, or digital."]
     card_id = card_uuid(record, RULE_ID, involved)
     suggestion = create_suggestion(
         "Refer to cognitive behavioural therapy for insomnia (CBT-I)",

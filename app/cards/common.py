@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -102,15 +103,19 @@ def same_drug(a: MedicationUse, b: MedicationUse) -> bool:
     return a.name.lower() == b.name.lower()
 
 
-def excepted_by_reason(med: MedicationUse, categories: Iterable[ConditionCategory]) -> bool:
-    return bool(med.reason_categories & frozenset(categories))
-
-
 def has_any_condition(record: PatientRecord, categories: Iterable[ConditionCategory]) -> bool:
     return any(record.has_condition(c) for c in categories)
 
 
 # --- text -----------------------------------------------------------------------------------
+# Advice several cards would give; said once per response (app/cards/response.py keeps it on the
+# first card shown). Abrupt withdrawal can cause seizures: FDA 2020 boxed warning, ASAM 2025
+# rec. 2.
+NEVER_STOP = ("**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
+              "warning; ASAM 2025 rec. 2).")
+MAX_LISTED = 3   # orders listed on one card; more are counted
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|]")
+
 def mg(value: float) -> str:
     """A dose without float noise: 0.125 -> '0.125', 10.0 -> '10'."""
     text = f"{value:.3f}".rstrip("0").rstrip(".")
@@ -171,36 +176,59 @@ def mme_phrase(med: MedicationUse) -> str | None:
     return f"{'' if exact else 'up to '}{mg(med.mme_per_day)} MME/day"
 
 
-def describe(med: MedicationUse, today: date | None = None) -> str:
-    """One Markdown line with the order's evidence: name, status, dates, dose."""
-    parts = ["draft order" if med.is_draft else (med.status or "unknown status")]
-    if med.start:
-        parts.append(f"since {day(med.start)}")
-    if med.episode_start and med.start and med.episode_start < med.start:
-        parts.append(f"taken since {day(med.episode_start)} across renewals")
+def md_text(text: str, limit: int = 80) -> str:
+    """EHR words for Markdown: special characters escaped, cut at a word near ``limit``."""
+    words = " ".join(text.split())
+    if len(words) > limit:
+        words = words[:limit].rsplit(" ", 1)[0] + "…"
+    return _MD_SPECIAL.sub(r"\\\g<0>", words)
+
+
+def taken_since(med: MedicationUse) -> date | None:
+    """First day of continuous use: the episode across renewals, else the order's start."""
+    return med.episode_start or med.start
+
+
+def describe(med: MedicationUse, today: date | None = None, *, mme: bool = True,
+             note: str | None = None, days: bool = False) -> str:
+    """One Markdown line of evidence: the drug, its dose as sure as it was read, since when.
+
+    An unclear dose quotes what the order says; ``mme`` False leaves out MME (treatment of
+    opioid use disorder is not pain-style MME, CDC 2022).
+    """
+    dose = dose_phrase(med) or "dose not stated"
+    if med.dose_confidence is DoseConfidence.UNKNOWN and med.dose_text:
+        dose = f'"{md_text(med.dose_text, 60)}": {dose}'
+    shown_mme = mme_phrase(med) if mme else None
+    parts = [f"**{md_text(short_name(med), 40)}**" + (f" ({note})" if note else "")
+             + f" {dose}" + (f" ({shown_mme})" if shown_mme else "")]
+    since = taken_since(med)
+    if med.is_draft:
+        parts.append("new order")
+    elif since:
+        taken = (today - since).days if today and days else 0
+        renewed = bool(med.start and since < med.start)
+        length = [f"{taken} days"] if taken > 0 else []
+        length += ["across renewals"] if renewed else []
+        parts.append(f"since {day(since)}" + (f" ({', '.join(length)})" if length else ""))
     if med.end and med.is_active and today and med.end < today:
         # In force by the EHR's status although the order's supply estimate has run out.
         parts.append(f"supply on the order ran to {day(med.end)}")
-    elif med.end:
-        parts.append(f"until {day(med.end)}")
-    if med.dose_text:
-        parts.append(med.dose_text.rstrip(". "))
-    dose = dose_phrase(med)
-    parts.append(dose or "dose not stated")
-    mme = mme_phrase(med)
-    if mme:
-        parts.append(mme)
-    return f"**{med.name}** ({'; '.join(parts)})"
+    return ", ".join(parts)
 
 
-def bullet_list(meds: Iterable[MedicationUse], today: date | None = None) -> str:
-    return "\n".join(f"- {describe(m, today)}" for m in meds)
+def bullet_list(meds: Sequence[MedicationUse], today: date | None = None, *,
+                limit: int = MAX_LISTED, days: bool = False) -> str:
+    """Bullets for the first ``limit`` orders and a count of the rest (cards stay short)."""
+    lines = [f"- {describe(m, today, days=days)}" for m in meds[:limit]]
+    if len(meds) > limit:
+        lines.append(f"- and {len(meds) - limit} more")
+    return "\n".join(lines)
 
 
-def not_checked(record: PatientRecord, resource_types: Sequence[str], consequence: str
-                ) -> str | None:
-    """'No Conditions were available, so ...' when any of these data could not be had."""
+def not_checked(record: PatientRecord, resource_types: Sequence[str], what: str) -> str | None:
+    """'Not checked (no Conditions sent): ...' when any of these data could not be had."""
     lacking = record.lacks(*resource_types)
     if not lacking:
         return None
-    return f"No {' or '.join(t + 's' for t in lacking)} were available, so {consequence}."
+    return f"Not checked (no {' or '.join(t + 's' for t in lacking)} sent): {what}."

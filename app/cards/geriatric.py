@@ -3,12 +3,20 @@
 Beers 2023 Table 2: avoid benzodiazepines and Z-drugs (falls, fractures, delirium, cognitive
 impairment, motor-vehicle crashes). Escalated to critical with a history of falls or fractures,
 dementia or delirium (Table 3), or >= settings.cns_active_count_escalation CNS-active drugs
-(Table 5). Table 2 says benzodiazepines "may be appropriate" for seizure disorders, REM sleep
-behaviour disorder, benzodiazepine or alcohol withdrawal, severe generalized anxiety disorder
-and periprocedural anesthesia (here: injectable orders); Beers does not apply at the end of
-life. Those make the card `info`. The benzodiazepine exceptions do not cover Z-drugs.
-No birthDate (age unknown): the card does not fire. Beers applies in every setting, so
-inpatient orders count here.
+(Table 5). Scope: Beers applies "in all ambulatory, acute, and institutionalized settings of
+care, except hospice and end-of-life care settings", so no card in hospice, palliative or
+end-of-life care (a Condition or an order / plan for that care, app/cards/scope.py), and none
+for a periprocedural parenteral benzodiazepine (injectable midazolam or remimazolam:
+ingredients.json, from their labels); other injectable benzodiazepines are also given for
+agitation, where Beers applies. Table 2 says benzodiazepines "may be appropriate" for seizure
+disorders, REM sleep behaviour disorder, benzodiazepine or alcohol withdrawal and severe
+generalized anxiety disorder: those make the card `info` (benzodiazepines only; an order with
+another stated reason is not excepted). No birthDate (age unknown): the card does not fire.
+Inpatient orders count: Beers applies in every setting.
+
+When the taper-plan card fires it carries the schedule: this card points to it rather than
+restating it (the rule asks taper_plan.fires, since that decides whether this card carries its
+own CarePlan suggestion, not only its words).
 
 Data: needs Patient and MedicationRequest. Without Conditions the card fires and says the
 exceptions and escalations could not be checked; without CarePlans it says an existing taper
@@ -17,15 +25,16 @@ plan may not have been seen (its taper suggestion may duplicate one).
 
 from __future__ import annotations
 
-from app.cards import common, taper_plan
+from app.cards import common, scope, taper_plan
 from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.resources import create_suggestion
-from app.cards.taper import build_schedule, careplan, schedule_markdown
+from app.cards.taper import build_schedule, careplan, schedule_summary
 from app.cards.taper_plan import RULE_ID as RULE_TAPER
 from app.cards.taper_plan import primary
 from app.config import Settings
 from app.models.cards import Card, Link, Suggestion
-from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord, PlanKind
+from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord
+from app.terminology import periprocedural_parenteral
 
 RULE_ID = "geriatric-risk"
 # Data this rule cannot run without (read by the registry); Condition and CarePlan are optional.
@@ -34,6 +43,10 @@ TOPIC = "Benzodiazepine or Z-drug in an older adult (Beers 2023)"
 # Beers 2023 Table 2 "may be appropriate" list for benzodiazepines.
 BENZO_EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.REM_SLEEP_BEHAVIOR,
                     ConditionCategory.WITHDRAWAL, ConditionCategory.SEVERE_GAD)
+_EXCEPTION_TEXT = {ConditionCategory.SEIZURE: "seizure disorder",
+                   ConditionCategory.REM_SLEEP_BEHAVIOR: "REM sleep behaviour disorder",
+                   ConditionCategory.WITHDRAWAL: "alcohol or benzodiazepine withdrawal",
+                   ConditionCategory.SEVERE_GAD: "severe generalized anxiety disorder"}
 # Beers 2023 Table 3 drug-disease interactions.
 ESCALATING = {ConditionCategory.FALLS_FRACTURE: "history of falls or fractures",
               ConditionCategory.DEMENTIA_DELIRIUM: "dementia or delirium"}
@@ -45,17 +58,8 @@ CNS_ACTIVE = frozenset({DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG, DrugClass.OP
                         DrugClass.OTHER_CNS_DEPRESSANT})
 
 
-def _exception(med: MedicationUse, record: PatientRecord) -> str | None:
-    """Why Beers says this use may be appropriate, or None."""
-    if record.has_condition(ConditionCategory.END_OF_LIFE):
-        return "end-of-life care"
-    if med.is_injectable:
-        return "periprocedural (injectable) use"
-    if med.drug_class is DrugClass.BENZODIAZEPINE:
-        for category in BENZO_EXCEPTIONS:
-            if record.has_condition(category) or category in med.reason_categories:
-                return category.value.replace("-", " ")
-    return None
+def _periprocedural(med: MedicationUse) -> bool:
+    return med.is_injectable and periprocedural_parenteral(med.ingredient)
 
 
 def _cns_active(meds: list[MedicationUse]) -> list[str]:
@@ -64,23 +68,20 @@ def _cns_active(meds: list[MedicationUse]) -> list[str]:
 
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     """One card when an older adult takes or is about to take a BZRA."""
-    if record.age is None or record.age < settings.geriatric_age:
+    if record.age is None or record.age < settings.geriatric_age or scope.end_of_life(record):
         return []
     meds = common.pool(record)
     focus = common.focus_refs(record)
-    involved = [m for m in common.bzras(meds) if m.ref in focus]
+    involved = [m for m in common.bzras(meds) if m.ref in focus and not _periprocedural(m)]
     if not involved:
         return []
-    exceptions = {m.ref: _exception(m, record) for m in involved}
+    exceptions = {m.ref: scope.benzo_exception(m, record, BENZO_EXCEPTIONS) for m in involved}
     at_risk = [m for m in involved if exceptions[m.ref] is None]
     cns = _cns_active(meds)
     escalations = [text for category, text in ESCALATING.items() if record.has_condition(category)]
     if len(cns) >= settings.cns_active_count_escalation:
         escalations.append(f"{len(cns)} CNS-active drugs ({', '.join(cns)})")
-    if not at_risk:
-        indicator = "info"
-    else:
-        indicator = "critical" if escalations else "warning"
+    indicator = "info" if not at_risk else "critical" if escalations else "warning"
 
     names = common.drug_names(involved)
     if at_risk:
@@ -89,57 +90,25 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     else:
         summary = common.fit_summary(f"Age {record.age}: {{drugs}} may be appropriate here "
                                      "(Beers exception); review use", names)
-    lines = [f"**Patient aged {record.age}** with:",
-             common.bullet_list(involved, record.evaluated_on)]
-    excepted = [(m, exceptions[m.ref]) for m in involved if exceptions[m.ref]]
+    lines = [common.bullet_list(involved, record.evaluated_on)]
+    if at_risk:
+        lines.append("\nBeers 2023: avoid benzodiazepines and Z-drugs at 65 or older (falls, "
+                     "fractures, delirium, cognitive impairment, car crashes).")
+    excepted = [(m, why) for m in involved if (why := exceptions[m.ref]) is not None]
     if excepted:
-        lines.append("\nBeers 2023 exception: " + "; ".join(
-            f"{common.short_name(m)}: {why}" for m, why in excepted) + ".")
-    lines.append("\nBeers 2023 says avoid benzodiazepines and Z-drugs in older adults: higher "
-                 "risk of falls, fractures, delirium, cognitive impairment and motor-vehicle "
-                 "crashes.")
+        lines.append("\nMay be appropriate (Beers 2023 exception): " + "; ".join(
+            f"{common.short_name(m)} for {_EXCEPTION_TEXT[why]}" for m, why in excepted)
+            + ". Review the need and dose: falls, fractures and delirium remain risks.")
     if escalations and at_risk:
-        lines.append(f"**Higher risk:** {'; '.join(escalations)} (Beers 2023 Tables 3 and 5).")
-    unchecked = common.not_checked(
-        record, ("Condition",), "Beers exceptions (e.g. seizure disorder) and higher-risk "
-        "conditions (falls or fractures, dementia or delirium) could not be checked")
+        lines.append(f"**Higher risk:** {'; '.join(escalations)} (Beers 2023 Tables 3, 5).")
+    unchecked = common.not_checked(record, ("Condition",),
+                                   "Beers exceptions, falls, fractures, dementia, delirium")
     if unchecked:
-        lines.append(f"\n{unchecked}")
+        lines.append("\n" + unchecked)
 
     card_id = card_uuid(record, RULE_ID, involved)
-    suggestions: list[Suggestion] = []
-    # A taper is offered only for drugs already on the chart (a draft renewal counts as such).
-    chart_taking = [c for c in common.bzras(common.chart_orders(record))
-                    if not c.is_injectable and any(common.same_drug(c, m) for m in at_risk)]
-    already_planned = chart_taking and (record.has_plan(PlanKind.TAPER_PLAN)
-                                        or any(m.mentions_taper for m in chart_taking))
-    if already_planned:
-        lines.append("\n**A taper plan is on record:** continue it, go slowly, and review it at "
-                     "each visit (ASAM 2025 recs. 6-9).")
-    elif chart_taking and RULE_TAPER in settings.enabled_rules and taper_plan.fires(
-            record, settings):
-        # The taper-plan card carries the same schedule; one CarePlan suggestion per call.
-        lines.append("\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "
-                     "taper-plan card for a proposed schedule. Never stop abruptly.")
-    elif chart_taking:
-        target = primary(chart_taking)
-        schedule = build_schedule(target, record.evaluated_on, settings)
-        name = common.short_name(target)
-        lines += [f"\n**Offer a slow taper of {name}** (Pottie 2018: offer to all adults 65+; "
-                  "ASAM 2025 rec. 6). Never stop abruptly.", schedule_markdown(schedule)]
-        unseen = common.not_checked(record, ("CarePlan",),
-                                    "an existing taper plan may not have been seen")
-        if unseen:
-            lines.append(f"\n{unseen}")
-        suggestion = create_suggestion(
-            f"Propose a gradual taper plan for {name}",
-            suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-            f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
-        if suggestion:
-            suggestions.append(suggestion)
-    elif at_risk:
-        lines.append("\n**Before starting:** prefer non-drug options (CBT-I for insomnia, CBT "
-                     "for anxiety); if used, give the lowest dose for the shortest time.")
+    taper_lines, suggestions = _taper(record, settings, card_id, at_risk)
+    lines += taper_lines
     return [Card(
         uuid=card_id,
         summary=summary,
@@ -165,3 +134,35 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                  type="absolute"),
         ),
     )]
+
+
+def _taper(record: PatientRecord, settings: Settings, card_id: str,
+           at_risk: list[MedicationUse]) -> tuple[list[str], list[Suggestion]]:
+    """What the card says about tapering, and its CarePlan suggestion when it carries one."""
+    # A taper is offered only for drugs already on the chart (a draft renewal counts as such).
+    chart_taking = [c for c in common.bzras(common.chart_orders(record))
+                    if not c.is_injectable and any(common.same_drug(c, m) for m in at_risk)]
+    if not chart_taking:
+        return (["\n**Before starting:** prefer non-drug options (CBT-I for insomnia, CBT for "
+                 "anxiety); if used, the lowest dose for the shortest time."]
+                if at_risk else []), []
+    if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in chart_taking):
+        return ["\n**A taper plan is on record:** continue it slowly and review it at each "
+                "visit (ASAM 2025 recs. 6-9)."], []
+    offer = "\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+)"
+    if RULE_TAPER in settings.enabled_rules and taper_plan.fires(record, settings):
+        # The taper-plan card carries the schedule and its CarePlan: one per response.
+        return [f"{offer}: see the taper-plan card."], []
+    target = primary(chart_taking)
+    schedule = build_schedule(target, record.evaluated_on, settings)
+    name = common.short_name(target)
+    lines = [f"{offer} of {name} (ASAM 2025 rec. 6):", schedule_summary(schedule)]
+    unseen = common.not_checked(record, ("CarePlan",), "an existing taper plan")
+    if unseen:
+        lines.append("\n" + unseen)
+    lines.append("\n" + common.NEVER_STOP)
+    suggestion = create_suggestion(
+        f"Propose a gradual taper plan for {name}",
+        suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
+        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
+    return lines, [suggestion] if suggestion else []

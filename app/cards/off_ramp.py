@@ -3,10 +3,14 @@
 ASAM 2025 (and the guidelines it summarises) limit new benzodiazepine use to 2-4 weeks
 (settings.new_order_max_days); physical dependence can develop within weeks (ASAM rec. 3a).
 "New" means a draft order in focus for a drug the patient does not already take long-term
-(renewals of long-term use belong to the taper-plan card). Not for seizure disorders,
-alcohol or benzodiazepine withdrawal, or palliative / end-of-life care; injectable
+(renewals of long-term use belong to the taper-plan card). Not in palliative / end-of-life
+care, and not for a benzodiazepine used for a seizure disorder or for alcohol /
+benzodiazepine withdrawal (app/cards/scope.py; Z-drugs are not excepted). A long-acting
+benzodiazepine draft that is itself part of a taper (its text, reason or stepped-down dosage
+says so: the ASAM 2025 rec. 7 switch) is the off-ramp, and gets no card. Injectable
 (periprocedural) and inpatient orders are out of scope. A draft without authoredOn counts from
-the evaluation date (app/normalize/medications.py), so its supply or bounds give its length.
+the evaluation date, so its supply, bounds or the course its sig states ("x 30 days") give its
+length (app/normalize/order_scope.py); the card states that length as the order gives it.
 
 Data: needs Patient and MedicationRequest. Without Conditions the card still fires and says
 that the exceptions could not be checked: it is an info card that asks for a stop date.
@@ -16,19 +20,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.cards import common
+from app.cards import common, scope
 from app.cards.base import card_uuid, focus_medications
-from app.cards.taper_plan import long_term
+from app.cards.taper_plan import BENZO_EXCEPTIONS, long_term
 from app.config import Settings
 from app.models.cards import Card, Link
-from app.record import ConditionCategory, MedicationUse, PatientRecord
+from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord
+from app.taper import products as taper_products
 
 RULE_ID = "off-ramp"
 # Data this rule cannot run without (read by the registry); Condition is optional.
 REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "New benzodiazepine or Z-drug order without an off-ramp"
-EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL,
-              ConditionCategory.END_OF_LIFE)
 _REASON_TEXT = {
     ConditionCategory.INSOMNIA: "insomnia",
     ConditionCategory.ANXIETY: "anxiety or panic",
@@ -37,13 +40,14 @@ _REASON_TEXT = {
 
 
 def _too_long(med: MedicationUse, settings: Settings) -> str | None:
-    """Why the order lacks an off-ramp, or None when it has a short enough one."""
+    """What the order says about its length when it has no off-ramp, or None when it has."""
     if not med.has_stop_date:
         return "no stop date or duration"
     if med.start and med.end:
         days = (med.end - med.start).days
         if days > settings.new_order_max_days:
-            return f"{days} days"
+            return (f"{days} days (to {common.day(med.end)}), longer than "
+                    f"{settings.new_order_max_days}")
     return None
 
 
@@ -52,21 +56,31 @@ def _reason(med: MedicationUse, record: PatientRecord) -> str:
              if category in med.reason_categories]
     if found:
         return f"ordered for {', '.join(found)}"
+    if med.reason_text:
+        return f"reason on the order: {common.md_text(med.reason_text, 60)}"
     recorded = [c.name for category in _REASON_TEXT for c in record.conditions_in(category)]
     if recorded:
-        return f"no reason on the order; on the problem list: {', '.join(dict.fromkeys(recorded))}"
+        listed = common.md_text(", ".join(dict.fromkeys(recorded)), 60)
+        return f"no reason on the order; on the problem list: {listed}"
     return "no reason recorded: document why it is used"
+
+
+def _taper_step(med: MedicationUse) -> bool:
+    """A long-acting benzodiazepine ordered as part of a taper (ASAM 2025 rec. 7)."""
+    drug = taper_products.drug(med.ingredient or "")
+    return (med.mentions_taper and med.drug_class is DrugClass.BENZODIAZEPINE
+            and drug is not None and drug.acting == "long")
 
 
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     """One info card naming each new open-ended or long BZRA draft order."""
-    if common.has_any_condition(record, EXCEPTIONS):
+    if scope.end_of_life(record):
         return []
     ongoing = long_term(record, settings)
     flagged: list[tuple[MedicationUse, str]] = []
     for med in common.bzras(common.outpatient(focus_medications(record))):
-        if (not med.is_draft or med.is_injectable
-                or common.excepted_by_reason(med, EXCEPTIONS)
+        if (not med.is_draft or med.is_injectable or _taper_step(med)
+                or scope.benzo_exception(med, record, BENZO_EXCEPTIONS) is not None
                 or any(common.same_drug(med, o) for o in ongoing)):
             continue
         problem = _too_long(med, settings)
@@ -75,27 +89,22 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if not flagged:
         return []
     meds = [m for m, _ in flagged]
-    follow_up = record.evaluated_on + timedelta(days=settings.follow_up_days)
-    stop_by = record.evaluated_on + timedelta(days=settings.new_order_max_days)
-    lines = ["**New order(s) without an off-ramp:**"]
-    lines += [f"- {common.describe(m, record.evaluated_on)}: {problem}; {_reason(m, record)}"
-              for m, problem in flagged]
+    follow_up = common.day(record.evaluated_on + timedelta(days=settings.follow_up_days))
+    stop_by = common.day(record.evaluated_on + timedelta(days=settings.new_order_max_days))
+    lines = [f"- {common.describe(m, record.evaluated_on)}: {problem}; {_reason(m, record)}"
+             for m, problem in flagged[:common.MAX_LISTED]]
+    if len(flagged) > common.MAX_LISTED:
+        lines.append(f"- and {len(flagged) - common.MAX_LISTED} more")
     unchecked = common.not_checked(record, ("Condition",),
-                                   "seizure disorder, withdrawal and end-of-life care (where an "
-                                   "off-ramp does not apply) could not be checked")
+                                   "seizure disorder, withdrawal, end-of-life care")
     if unchecked:
-        lines.append(f"\n{unchecked}")
+        lines.append("\n" + unchecked)
     lines += [
-        "\n**Add an off-ramp** (ASAM 2025: limit new use to 2-4 weeks; dependence can start "
-        "within weeks):",
-        f"- Shortest duration: at most {settings.new_order_max_days} days (until "
-        f"{common.day(stop_by)}), with no or limited refills.",
-        f"- Follow-up by {common.day(follow_up)} to decide: stop, short taper, or a documented "
-        "reason to continue.",
-        "- Success looks like: the target symptom (e.g., sleep onset, panic attacks) is "
-        "manageable with non-drug treatment such as CBT or CBT-I, and the drug is no longer "
-        "needed.",
-        "- If it has been taken daily for weeks, reduce gradually rather than stopping abruptly.",
+        "\n**Add an off-ramp** (ASAM 2025: new use 2-4 weeks; dependence can start within "
+        "weeks):",
+        f"- At most {settings.new_order_max_days} days (to {stop_by}), no or few refills",
+        f"- Follow-up by {follow_up}: stop, short taper, or a documented reason to continue",
+        "- Success: the symptom is managed without the drug (e.g. CBT-I, CBT)",
     ]
     return [Card(
         uuid=card_uuid(record, RULE_ID, meds),

@@ -17,16 +17,26 @@ Scope decisions (documented):
   names the exclusions and risk factors it could not check.
 - An MME total that includes a PRN maximum or the top of a range is shown as "up to" and
   still escalates at settings.mme_critical: the order allows that much (CDC 2022 rec. 8).
+- Buprenorphine or methadone treating opioid use disorder (MOUD): the card says not to withhold
+  or reduce it (FDA 2017 Drug Safety Communication; CDC 2022 rec. 11), works on the
+  benzodiazepine, offers naloxone, and shows no MME for it (CDC's MME is for pain treatment;
+  its table has no buprenorphine factor). With MOUD alone the card's source is FDA 2017.
+- Naloxone is offered only when no naloxone order is active or among the draft orders,
+  selected or not (the clinician is already ordering it). An inpatient naloxone order is no
+  rescue kit at home and does not count.
 """
 
 from __future__ import annotations
 
-from app.cards import common
-from app.cards.base import card_uuid, suggestion_uuid
+from datetime import date
+
+from app.cards import common, scope
+from app.cards.base import card_uuid, current_medications, suggestion_uuid
 from app.cards.resources import create_suggestion, delete_draft, naloxone_request
 from app.config import Settings
 from app.models.cards import Card, Link, Suggestion
 from app.record import (
+    BZRA_CLASSES,
     CNS_DEPRESSANT_CLASSES,
     ConditionCategory,
     DoseConfidence,
@@ -43,8 +53,9 @@ TOPIC = "Opioid with benzodiazepine or other CNS depressant"
 # for opioid use disorder from patients taking benzodiazepines or other CNS depressants.
 MOUD_INGREDIENTS = frozenset({"buprenorphine", "methadone"})
 # CDC 2022 general inclusion criteria (OpioidCDSRoutines): active cancer treatment and
-# end-of-life care are excluded; sickle cell disease is excluded whatever its status.
-_EXCLUDING = (ConditionCategory.CANCER, ConditionCategory.END_OF_LIFE)
+# end-of-life care (a Condition, or hospice / palliative care ordered or planned: CDC's End of
+# Life Assessment also reads hospice encounters) are excluded; sickle cell disease is excluded
+# whatever its status (see _excluded).
 # Naloxone risk factors that make the card critical (CDC 2022 rec. 8 logic; ASAM 2025 key
 # takeaway 1a). MME and age thresholds come from settings.
 _CRITICAL_CONDITIONS = {
@@ -52,9 +63,15 @@ _CRITICAL_CONDITIONS = {
     ConditionCategory.OPIOID_USE_DISORDER: "opioid use disorder",
     ConditionCategory.SUBSTANCE_USE_DISORDER: "a substance use disorder",
 }
-# The FDA Drug Safety Communication of 2016-08-31 (its stable ucm id redirects to the current page).
+# The FDA Drug Safety Communications of 2016-08-31 and 2017-09-20 (their stable ucm ids redirect
+# to the current pages). 2017: buprenorphine and methadone for opioid use disorder "should not
+# be withheld from patients taking benzodiazepines or other drugs that depress the CNS"; manage
+# the combination (educate, taper or avoid the benzodiazepine where possible, coordinate care).
 _FDA_2016 = ("FDA 2016 boxed warning: opioids with benzodiazepines",
              "https://www.fda.gov/Drugs/DrugSafety/ucm518473.htm")
+FDA_2017 = ("FDA 2017 Drug Safety Communication: do not withhold buprenorphine or methadone "
+            "for opioid use disorder from patients taking benzodiazepines",
+            "https://www.fda.gov/Drugs/DrugSafety/ucm575307.htm")
 
 
 def _excluded(record: PatientRecord, settings: Settings) -> bool:
@@ -62,7 +79,7 @@ def _excluded(record: PatientRecord, settings: Settings) -> bool:
         return True
     if record.has_condition(ConditionCategory.SICKLE_CELL, active_only=False):
         return True
-    return common.has_any_condition(record, _EXCLUDING)
+    return record.has_condition(ConditionCategory.CANCER) or scope.end_of_life(record)
 
 
 def _is_moud(med: MedicationUse, record: PatientRecord) -> bool:
@@ -101,6 +118,38 @@ def _unique(meds: list[MedicationUse]) -> list[MedicationUse]:
     return list(seen.values())
 
 
+def _naloxone(record: PatientRecord) -> str | None:
+    """Where rescue naloxone already is: an active order, or a draft (selected or not)."""
+    kits = [m for m in common.outpatient(current_medications(record))
+            if m.drug_class is DrugClass.RESCUE_NALOXONE]
+    if not kits:
+        return None
+    return "being ordered now" if all(m.is_draft for m in kits) else "on an active order"
+
+
+def _advice(moud: list[MedicationUse], pain: bool, benzo: bool, naloxone: str | None) -> str:
+    """What to do, for pain opioids and for treatment of opioid use disorder."""
+    rescue = (f"Naloxone is {naloxone}." if naloxone
+              else "Offer naloxone (CDC 2022 rec. 8).")
+    sedative = "benzodiazepine" if benzo else "CNS depressant"
+    if moud and not pain:
+        treated = " and ".join(common.drug_names(moud))
+        return (f"**Do not withhold or reduce {treated}** (FDA 2017): untreated opioid use "
+                f"disorder is the greater danger. Work on the {sedative}: confirm why it is "
+                f"needed{', taper it gradually if it is to stop' if benzo else ''}, and "
+                f"coordinate with the {treated} prescriber. Warn about sedation and slowed "
+                f"breathing. {rescue}")
+    text = ("**Do:** weigh benefits against risks of these together (CDC 2022 rec. 11). If "
+            "both continue: lowest doses, shortest time, warn about sedation and slowed "
+            f"breathing. {rescue}")
+    if benzo:
+        text += " If the benzodiazepine is to stop, taper it gradually."
+    if moud:
+        text += (f" Do not withhold or reduce {' and '.join(common.drug_names(moud))} "
+                 "(FDA 2017).")
+    return text
+
+
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     """One card when an opioid and a CNS depressant are taken or ordered together."""
     if _excluded(record, settings):
@@ -116,6 +165,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     total, unknown, upper = _mme(pain_opioids)
     up_to = "up to " if upper else ""
     benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
+    sedative = any(d.drug_class in BZRA_CLASSES for d in depressants)
 
     risks = [text for category, text in _CRITICAL_CONDITIONS.items()
              if record.has_condition(category)]
@@ -128,47 +178,43 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
 
     kind = "benzodiazepine" if benzo else "other CNS depressant"
     names = common.drug_names(opioids) + common.drug_names(depressants)
-    summary = common.fit_summary(f"Opioid + {kind}: {{drugs}}. Overdose risk", names)
+    if moud and not [o for o in opioids if o not in moud]:
+        summary = common.fit_summary(f"Opioid use disorder treatment + {kind}: {{drugs}}. Keep "
+                                     "the treatment; overdose risk", names)
+    else:
+        summary = common.fit_summary(f"Opioid + {kind}: {{drugs}}. Overdose risk", names)
 
-    lines = ["**Taken or ordered together:**",
-             common.bullet_list(opioids + depressants, record.evaluated_on)]
-    bound = (", the most the orders allow (PRN maximum or top of a range): confirm actual use"
-             if upper else "")
-    if pain_opioids and not unknown:
-        lines.append(f"\nTotal opioid dose: **{up_to}{common.mg(total)} MME/day**{bound}. "
-                     "CDC 2022 factors; an estimate, not for converting between opioids.")
-    elif pain_opioids:
-        missing = ", ".join(common.drug_names(unknown))
-        lines.append(f"\nMME/day could not be computed for {missing}"
-                     + (f"; the others total {up_to}{common.mg(total)} MME/day{bound}."
-                        if total else "."))
+    today = record.evaluated_on
+    listed = [*opioids, *depressants]
+    lines = [f"- {_line(m, today, m in moud)}" for m in listed[:common.MAX_LISTED]]
+    if len(listed) > common.MAX_LISTED:
+        lines.append(f"- and {len(listed) - common.MAX_LISTED} more")
+    if len(pain_opioids) > 1 and not unknown:
+        lines.append(f"\nTotal: **{up_to}{common.mg(total)} MME/day** (CDC 2022 factors; an "
+                     "estimate, not for converting between opioids).")
+    elif unknown:
+        lines.append(f"\nMME/day unknown for {', '.join(common.drug_names(unknown))}"
+                     + (f"; the others: {up_to}{common.mg(total)}." if total else "."))
     if risks:
-        lines.append(f"\nHigher risk: {', '.join(risks)}.")
+        lines.append(f"\n**Higher risk:** {', '.join(risks)}.")
     unchecked = common.not_checked(
-        record, ("Condition",),
-        "these could not be checked: exclusions (active cancer, end-of-life care, sickle cell "
-        "disease) and risk factors (sleep-disordered breathing, opioid or other substance use "
-        "disorder)")
+        record, ("Condition",), "cancer, end-of-life care, sickle cell disease, sleep apnea, "
+        "substance use disorder")
     if unchecked:
-        lines.append(f"\n{unchecked}")
-    if moud:
-        lines.append(f"\n{', '.join(common.drug_names(moud))} treats opioid use disorder: **do "
-                     "not withhold it**; coordinate care with the treating prescriber "
-                     "(CDC 2022 rec. 11; FDA 2017).")
-    lines.append("\n**What to do:** weigh benefits against risks of prescribing these together "
-                 "(CDC 2022 rec. 11). If both continue, use the lowest doses and shortest "
-                 "duration, warn about sedation and slowed breathing, and offer naloxone "
-                 "(rec. 8). If the benzodiazepine is to stop, taper it gradually; never stop "
-                 "abruptly.")
+        lines.append("\n" + unchecked)
+    lines.append("\n" + _advice(moud, bool(pain_opioids), benzo, _naloxone(record)))
+    if sedative:
+        lines.append("\n" + common.NEVER_STOP)
 
     card_id = card_uuid(record, RULE_ID, opioids + depressants)
     suggestions = _suggestions(record, card_id, pairs, moud)
+    guideline = FDA_2017 if moud and not pain_opioids else common.CDC_2022
     return [Card(
         uuid=card_id,
         summary=summary,
         detail="\n".join(lines),
         indicator=indicator,
-        source=common.source(common.CDC_2022, RULE_ID, TOPIC),
+        source=common.source(guideline, RULE_ID, TOPIC),
         suggestions=tuple(suggestions) or None,
         # Naloxone and removing a draft are independent and may both be accepted.
         selectionBehavior="any" if suggestions else None,
@@ -181,16 +227,28 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
             common.ALREADY_TAPERING,
             common.SNOOZE_3_MONTHS,
         ),
-        links=(Link(label=_FDA_2016[0], url=_FDA_2016[1], type="absolute"),),
+        links=_links(guideline, bool(moud)),
     )]
+
+
+def _line(med: MedicationUse, today: date, moud: bool) -> str:
+    """The order's evidence; treatment of opioid use disorder is named and shows no MME."""
+    return common.describe(med, today, mme=not moud,
+                           note="treats opioid use disorder" if moud else None)
+
+
+def _links(guideline: tuple[str, str], moud: bool) -> tuple[Link, ...]:
+    """The guidelines behind the card that its ``source`` does not already name."""
+    shown = [common.CDC_2022, _FDA_2016] if guideline is FDA_2017 \
+        else [_FDA_2016, *([FDA_2017] if moud else [])]
+    return tuple(Link(label=label, url=url, type="absolute") for label, url in shown)
 
 
 def _suggestions(record: PatientRecord, card_id: str,
                  pairs: list[tuple[MedicationUse, MedicationUse]],
                  moud: list[MedicationUse]) -> list[Suggestion]:
     suggestions: list[Suggestion] = []
-    current = _meds(record)  # a hospital naloxone order is no rescue kit at home
-    if not any(m.drug_class is DrugClass.RESCUE_NALOXONE for m in current):
+    if _naloxone(record) is None:
         naloxone = create_suggestion(
             "Order naloxone nasal spray (rescue)", suggestion_uuid(card_id, "rescue-naloxone"),
             "Draft an order for rescue naloxone.", naloxone_request(record))

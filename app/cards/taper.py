@@ -20,7 +20,7 @@ from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan
 
-from app.cards.common import day, dose_phrase, mg
+from app.cards.common import day, dose_phrase, md_text, mg
 from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
@@ -38,11 +38,9 @@ from app.taper import (
 from app.taper import (
     step_text as engine_step_text,
 )
-from app.terminology import diazepam_equivalent, diazepam_equivalent_detail, suggestion_code
+from app.terminology import diazepam_equivalent, suggestion_code
 
 DIAZEPAM_REFERENCE_MG = 10.0        # equivalents are "mg of drug ~ 10 mg oral diazepam"
-# ASAM 2025 Table 2 footnote: low <= 10, moderate 10-15, high > 15 mg diazepam-eq/day.
-LOW_BAND_MAX, MODERATE_BAND_MAX = 10.0, 15.0
 # ASAM 2025 rec. 6, for plans without computed numbers (the guideline's range, not a schedule).
 GUIDELINE_PACE = ("reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in "
                   "any 2 weeks")
@@ -95,26 +93,6 @@ def diazepam_eq(med: MedicationUse) -> float | None:
         return None
     per_ten = _safe_equivalent(med.ingredient)
     return None if not per_ten else med.daily_dose_mg * DIAZEPAM_REFERENCE_MG / per_ten
-
-
-def diazepam_range(med: MedicationUse) -> tuple[float, float] | None:
-    """Low and high mg/day of diazepam across the ASAM table's columns (VA/DoD 2021, Ashton)."""
-    if med.daily_dose_mg is None or not med.ingredient:
-        return None
-    try:
-        detail = diazepam_equivalent_detail(med.ingredient) or {}
-    except (KeyError, LookupError, ValueError):
-        detail = {}
-    values = [med.daily_dose_mg * DIAZEPAM_REFERENCE_MG / float(v)
-              for k, v in detail.items() if k in ("va_dod_2021", "ashton")
-              and isinstance(v, int | float) and v > 0]
-    return (min(values), max(values)) if values else None
-
-
-def dose_band(diazepam_mg: float) -> str:
-    if diazepam_mg <= LOW_BAND_MAX:
-        return "low"
-    return "moderate" if diazepam_mg <= MODERATE_BAND_MAX else "high"
 
 
 def _safe_equivalent(ingredient: str) -> float | None:
@@ -190,36 +168,36 @@ def step_text(step: TaperStep, name: str) -> str:
             f"(-{mg(step.reduction_pct)}%)")
 
 
-def schedule_markdown(schedule: TaperSchedule, max_rows: int = 6) -> str:
-    """Markdown for card detail: dose, diazepam equivalent, first steps, follow-up."""
+def schedule_summary(schedule: TaperSchedule) -> str:
+    """Markdown bullets for a card: the first step, the pace as computed, the end and follow-up.
+
+    Every step is in the CarePlan suggestion (and the planner); today's dose is on the card's
+    evidence line. Without an exact dose: what the order reads and what to confirm first.
+    """
+    if not schedule.steps:
+        read = _as_read(schedule.med) if schedule.daily_dose_mg is None else None
+        head = ("The order does not give one exact daily dose"
+                + (f" (it reads: {read})" if read else "")
+                + ", so no schedule is computed: confirm the total daily dose first."
+                if schedule.daily_dose_mg is None else schedule.instructions[0])
+        return "\n".join([f"- {head}", f"- {schedule.instructions[1]}",
+                          f"- Follow-up by {day(schedule.follow_up)}."])
     name = schedule.med.ingredient or schedule.med.name
-    lines = []
-    if schedule.daily_dose_mg is not None:
-        lines.append(f"Today's dose: {mg(schedule.daily_dose_mg)} mg/day of {name}.")
-    else:
-        lines.append(f"The order does not give one exact daily dose of {name}"
-                     + (f" (it reads: {read})" if (read := _as_read(schedule.med)) else "")
-                     + ", so no schedule is computed: confirm the total daily dose first.")
-    if schedule.diazepam_eq_mg is not None:
-        eq = schedule.diazepam_eq_mg
-        low, high = diazepam_range(schedule.med) or (eq, eq)
-        shown = (mg(round(eq, 1)) if round(low, 1) == round(high, 1)
-                 else f"{mg(round(low, 1))}-{mg(round(high, 1))}")
-        lines.append(f"Approximately {shown} mg/day diazepam-equivalent "
-                     f"({dose_band(eq)} dose band; ASAM 2025 table, guidance only).")
-    rows = [f"- {step_text(s, name)}" for s in schedule.steps[:max_rows]]
-    if len(schedule.steps) > max_rows:
-        rows.append(f"- … {len(schedule.steps) - max_rows} more steps in the proposed plan"
-                    + (f", ending {day(schedule.ends)}" if schedule.ends else ""))
-    lines.extend(rows)
-    lines.extend(f"- {text}" for text in schedule.instructions)
-    lines.append(f"- Follow-up by {day(schedule.follow_up)} (within 4 weeks).")
-    return "\n".join(lines)
+    first = step_text(schedule.steps[0], name)
+    switch = schedule.plan.switch if schedule.plan else None
+    if switch is not None and switch.to_ingredient == switch.from_ingredient:
+        # The extended-release order is not split: its label allows the same daily dose IR.
+        first += f" (immediate-release {switch.to_form.value}, same total daily dose)"
+    follow_up = f"follow-up by {day(schedule.follow_up)}"
+    ends = (f"Ends {day(schedule.ends)}; {follow_up}" if schedule.ends
+            else follow_up.capitalize())
+    return "\n".join([f"- First step {first}",
+                      f"- Pace: {schedule.pace}", f"- {ends}"])
 
 
 def _as_read(med: MedicationUse) -> str | None:
     """What the order says about the dose, for a card that cannot state one."""
-    parts = [f'"{med.dose_text}"' if med.dose_text else None, dose_phrase(med)]
+    parts = [f'"{md_text(med.dose_text, 60)}"' if med.dose_text else None, dose_phrase(med)]
     return "; ".join(p for p in parts if p) or None
 
 

@@ -3,28 +3,35 @@
 Long-term: continuous use for at least settings.long_term_days (ASAM 2025 Table 2: >= 1 month;
 STOPP v2 D5: >= 4 weeks), counted over the episode across renewals (MedicationUse.episode_start),
 of an outpatient order in force, or of a draft in focus that continues such an episode.
-Review: ASAM 2025 rec. 1, at least every 3 months (settings.review_interval_days). Not for
-seizure disorders, alcohol or benzodiazepine withdrawal, or palliative / end-of-life care
-(outside the ASAM guideline's scope). In order-select / order-sign the card fires only when a
-focused draft BZRA is part of it: renewing or adding a sedative is the moment to plan the taper.
+Review: ASAM 2025 rec. 1, at least every 3 months (settings.review_interval_days). Not in
+palliative / end-of-life care (outside the ASAM guideline's scope), and not for a
+benzodiazepine used for a seizure disorder or for alcohol / benzodiazepine withdrawal: those
+exceptions are about benzodiazepines, so a Z-drug for insomnia in a patient with epilepsy still
+gets the card (app/cards/scope.py). A taper plan counts only when it is about a sedative (an
+opioid taper does not), and so does an order that documents a taper: its words, a sequence
+that steps the dose down, or a renewal at a lower dose (app/normalize). In order-select /
+order-sign the card fires only when a focused draft BZRA is part of it: renewing or adding a
+sedative is the moment to plan the taper.
 
 Data: needs Patient and MedicationRequest. Without CarePlans or ServiceRequests (where taper
 plans and reviews are recorded) or Conditions (the exceptions above) the card still fires and
 says what it could not check: long-term use is the finding, and the clinician, who knows
 whether a plan exists, can dismiss it with "plan documented elsewhere". The proposed schedule
-is computed only from an exact daily dose (app/cards/taper.py).
+is computed only from an exact daily dose (app/cards/taper.py); the card shows its first step,
+pace and end, and the CarePlan suggestion (and the planner) every step.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.cards import common
+from app.cards import common, scope
 from app.cards.base import card_uuid, suggestion_uuid
+from app.cards.common import taken_since
 from app.cards.resources import create_suggestion
-from app.cards.taper import build_schedule, careplan, diazepam_eq, schedule_markdown
+from app.cards.taper import TaperSchedule, build_schedule, careplan, diazepam_eq, schedule_summary
 from app.config import Settings
-from app.models.cards import Card, Link
+from app.models.cards import Card, Link, Suggestion
 from app.planner.link import LABEL as PLANNER_LABEL
 from app.planner.link import planner_url
 from app.record import ConditionCategory, MedicationUse, PatientRecord, PlanKind
@@ -35,13 +42,12 @@ RULE_ID = "taper-plan"
 # Condition are optional.
 REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "Long-term benzodiazepine or Z-drug without a taper plan or review"
-EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL,
-              ConditionCategory.END_OF_LIFE)
+# Benzodiazepines used for these are outside the ASAM taper guideline's scope.
+BENZO_EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.WITHDRAWAL)
 
 
-def taken_since(med: MedicationUse) -> date | None:
-    """First day of continuous use: the episode across renewals, else the order's start."""
-    return med.episode_start or med.start
+def _excepted(med: MedicationUse, record: PatientRecord) -> bool:
+    return scope.benzo_exception(med, record, BENZO_EXCEPTIONS) is not None
 
 
 def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
@@ -55,7 +61,7 @@ def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
     def long_enough(m: MedicationUse) -> bool:
         since = taken_since(m)
         return (since is not None and since <= cutoff and not m.is_injectable
-                and not common.excepted_by_reason(m, EXCEPTIONS))
+                and not _excepted(m, record))
 
     chart = [m for m in common.bzras(common.outpatient(common.chart_orders(record)))
              if long_enough(m)]
@@ -65,7 +71,7 @@ def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
 
 
 def _planned(record: PatientRecord, meds: list[MedicationUse], settings: Settings) -> bool:
-    if record.has_plan(PlanKind.TAPER_PLAN) or any(m.mentions_taper for m in meds):
+    if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in meds):
         return True
     since = record.evaluated_on - timedelta(days=settings.review_interval_days)
     return any(p.kind is PlanKind.MEDICATION_REVIEW and p.recorded_on is not None
@@ -82,7 +88,7 @@ def primary(meds: list[MedicationUse]) -> MedicationUse:
 def _findings(record: PatientRecord, settings: Settings
               ) -> tuple[list[MedicationUse], list[MedicationUse]] | None:
     """(long-term BZRAs, BZRA drafts in focus) when the card applies, else None."""
-    if common.has_any_condition(record, EXCEPTIONS):
+    if scope.end_of_life(record):
         return None
     meds = long_term(record, settings)
     if not meds or _planned(record, common.bzras(common.pool(record)), settings):
@@ -91,7 +97,7 @@ def _findings(record: PatientRecord, settings: Settings
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
         drafts = [m for m in common.bzras(common.outpatient(common.pool(record)))
-                  if m.ref in focus and not common.excepted_by_reason(m, EXCEPTIONS)]
+                  if m.ref in focus and not _excepted(m, record)]
         if not drafts:
             return None
     return meds, drafts
@@ -102,6 +108,16 @@ def fires(record: PatientRecord, settings: Settings) -> bool:
     return _findings(record, settings) is not None
 
 
+def _switch_line(switched: TaperSchedule) -> str:
+    """ASAM 2025 rec. 7 as one line, with the equivalence range the table gives."""
+    first = switched.steps[0]
+    spread = switched.plan.switch.range_mg if switched.plan and switched.plan.switch else None
+    shown = (f" (table: {common.mg(float(spread[0]))}-{common.mg(float(spread[1]))} mg)"
+             if spread and spread[0] != spread[1] else "")
+    return (f"- Or first switch to {common.mg(first.dose_mg)} mg/day {first.ingredient}{shown}, "
+            "then taper (rec. 7; second suggestion)")
+
+
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     """One warning with a computed taper schedule offered as a draft CarePlan."""
     found = _findings(record, settings)
@@ -110,66 +126,37 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     meds, drafts = found
     involved = meds + [d for d in drafts if d not in meds]
     target = primary(meds)
-    schedule = build_schedule(target, record.evaluated_on, settings)
+    today = record.evaluated_on
+    schedule = build_schedule(target, today, settings)
     # ASAM 2025 rec. 7: for a short-acting benzodiazepine, the long-acting switch as a second
     # suggestion (the engine refuses it where the recommendation does not apply).
-    switched = (build_schedule(target, record.evaluated_on, settings,
-                               switch_to=LONG_ACTING_TARGETS[0]) if schedule.steps else None)
+    switched = (build_schedule(target, today, settings, switch_to=LONG_ACTING_TARGETS[0])
+                if schedule.steps else None)
     switched = switched if switched is not None and switched.steps else None
     name = common.short_name(target)
-    first_day = taken_since(target)
-    days = (record.evaluated_on - first_day).days if first_day else None
-    today = record.evaluated_on
 
     summary = common.fit_summary(
         "Long-term {drugs} with no taper plan or review in "
         f"{settings.review_interval_days} days: plan a gradual taper", common.drug_names(meds))
-    since = record.evaluated_on - timedelta(days=settings.review_interval_days)
-    lines = [f"**Used for {settings.long_term_days} days or more, no taper plan and no review "
-             f"since {common.day(since)}:**",
-             common.bullet_list(meds, today)]
+    lines = [common.bullet_list(meds, today, days=True)]
     new_drafts = [d for d in drafts if d not in meds]
     if new_drafts:
-        lines += ["\n**Being ordered now:**", common.bullet_list(new_drafts, today)]
+        lines.append("\nBeing ordered now:\n\n" + common.bullet_list(new_drafts, today))
     unchecked = [common.not_checked(record, ("CarePlan", "ServiceRequest"),
-                                    "an existing taper plan or medication review may not have "
-                                    "been seen"),
+                                    "an existing taper plan or review"),
                  common.not_checked(record, ("Condition",),
-                                    "seizure disorder, withdrawal and end-of-life care (where "
-                                    "this card does not apply) could not be checked")]
-    lines += [f"\n{text}" for text in unchecked if text]
-    duration = f" ({name}: {days} days)" if days else ""
-    lines.append("\nNearly everyone taking a benzodiazepine regularly for more than a month is "
-                 f"physically dependent (ASAM 2025){duration}. Review benefits and risks with "
-                 "the patient at least every 3 months (ASAM 2025 rec. 1).")
-    if len(meds) > 1:
-        lines.append(f"Taper one drug at a time; proposed plan for **{name}** first.")
-    lines += [f"\n**Proposed taper of {name}** (ASAM 2025 rec. 6):", schedule_markdown(schedule)]
+                                    "seizure disorder, withdrawal, end-of-life care")]
+    lines += ["\n" + text for text in unchecked if text]
+    one_first = f"; {name} first, one drug at a time" if len(meds) > 1 else ""
+    lines.append(f"\n**Proposed taper** (ASAM 2025 rec. 6{one_first}):")
+    lines.append(schedule_summary(schedule))
     if switched is not None:
-        first = switched.steps[0]
-        spread = switched.plan.switch.range_mg if switched.plan and switched.plan.switch else None
-        shown = (f"the table's columns give {common.mg(float(spread[0]))}-"
-                 f"{common.mg(float(spread[1]))} mg; " if spread and spread[0] != spread[1]
-                 else "")
-        lines.append(f"\n**Alternative** (ASAM 2025 rec. 7): switch to {common.mg(first.dose_mg)} "
-                     f"mg/day of {first.ingredient} first ({shown}equivalence approximate), "
-                     "then taper (second suggestion).")
-    lines.append("\n**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
-                 "warning; ASAM 2025 rec. 2). Offer CBT or CBT-I alongside the taper (rec. 10).")
+        lines.append(_switch_line(switched))
+    lines.append("\n" + common.NEVER_STOP)
+    lines.append("\nOffer CBT or CBT-I alongside (rec. 10).")
 
     card_id = card_uuid(record, RULE_ID, involved)
-    suggestion = create_suggestion(
-        f"Propose a gradual taper plan for {name}",
-        suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
-    alternative = create_suggestion(
-        f"Switch {name} to {switched.switch_to}, then taper",
-        suggestion_uuid(card_id, f"taper-careplan-switch|{target.ref}"),
-        f"Draft a CarePlan: switch {name} to {switched.switch_to}, then taper.",
-        careplan(record, switched)) if switched is not None else None
-    if alternative is not None:   # the plain taper stays the recommended one
-        alternative = alternative.model_copy(update={"isRecommended": False})
-    suggestions = tuple(s for s in (suggestion, alternative) if s)
+    suggestions = _suggestions(record, card_id, target, schedule, switched)
     return [Card(
         uuid=card_id,
         summary=summary,
@@ -182,8 +169,26 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
                          common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
                          common.SNOOZE_3_MONTHS),
-        links=_links(settings, target, record.evaluated_on),
+        links=_links(settings, target, today),
     )]
+
+
+def _suggestions(record: PatientRecord, card_id: str, target: MedicationUse,
+                 schedule: TaperSchedule, switched: TaperSchedule | None
+                 ) -> tuple[Suggestion, ...]:
+    name = common.short_name(target)
+    suggestion = create_suggestion(
+        f"Propose a gradual taper plan for {name}",
+        suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
+        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
+    alternative = create_suggestion(
+        f"Switch {name} to {switched.switch_to}, then taper",
+        suggestion_uuid(card_id, f"taper-careplan-switch|{target.ref}"),
+        f"Draft a CarePlan: switch {name} to {switched.switch_to}, then taper.",
+        careplan(record, switched)) if switched is not None else None
+    if alternative is not None:   # the plain taper stays the recommended one
+        alternative = alternative.model_copy(update={"isRecommended": False})
+    return tuple(s for s in (suggestion, alternative) if s)
 
 
 def _links(settings: Settings, target: MedicationUse, starts: date) -> tuple[Link, ...]:

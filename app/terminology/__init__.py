@@ -19,7 +19,7 @@ from app.terminology._data import DATA as _D
 __all__ = [
     "VALUESET_VERSION", "Coding", "DrugInfo", "classify_condition", "classify_medication",
     "classify_plan", "diazepam_equivalent", "diazepam_equivalent_detail", "mme_factor",
-    "oral_strengths", "plan_subjects", "suggestion_code",
+    "oral_strengths", "periprocedural_parenteral", "plan_subjects", "suggestion_code",
 ]
 
 Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
@@ -217,6 +217,15 @@ def classify_plan(codings: Iterable[Coding], text: str | None) -> PlanKind | Non
         if kind in kinds:
             return kind
     return None
+
+
+def periprocedural_parenteral(ingredient: str | None) -> bool:
+    """An ingredient whose parenteral use is periprocedural (midazolam, remimazolam, ...).
+
+    ingredients.json ``periprocedural_only`` or ``parenteral_periprocedural``, with sources.
+    """
+    ing = _canonical(ingredient) if ingredient else None
+    return ing is not None and ing in _D.periprocedural_parenteral
 
 
 def plan_subjects(codings: Iterable[Coding], texts: Iterable[str],

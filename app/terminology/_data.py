@@ -38,6 +38,7 @@ class Tables:
     ingredient_class: dict[str, DrugClass]
     class_rank: dict[DrugClass, int]
     periprocedural: frozenset[str]
+    periprocedural_parenteral: frozenset[str]
     snomed: dict[str, frozenset[ConditionCategory]]
     icd: dict[str, frozenset[ConditionCategory]]
     condition_keywords: re.Pattern[str]
@@ -196,6 +197,9 @@ def load() -> Tables:
         class_rank={c: i for i, c in enumerate(CLASS_PRIORITY)},
         periprocedural=frozenset(k for k, v in ingredients.items()
                                  if v.get("periprocedural_only")),
+        periprocedural_parenteral=frozenset(
+            k for k, v in ingredients.items()
+            if v.get("periprocedural_only") or v.get("parenteral_periprocedural")),
         **_conditions(_read("conditions.json"), _read("condition_codes.json")),
         **_plans(_read("plans.json")),
         mme={k: float(v["factor"]) for k, v in mme_doc.items() if "factor" in v},

@@ -67,14 +67,16 @@ def _text(cards: list[dict[str, Any]]) -> str:
     return "\n".join(f"{c['summary']}\n{c.get('detail', '')}" for c in cards)
 
 
-_STEP_ROW = re.compile(r"^\s*-\s*\d{4}-\d{2}-\d{2}")  # a dated taper step, not today's dose
+# A taper step (dated, or the card's "First step"): not today's dose.
+_STEP_ROW = re.compile(r"^\s*-\s*(?:First step )?\d{4}-\d{2}-\d{2}")
 
 
 def _doses_stated(cards: list[dict[str, Any]], order_name: str) -> list[float]:
     """The mg/day a card gives as the order's current dose: on the line that names the order
-    (its evidence) and on lines about "the dose"; not on later taper steps or equivalents."""
+    (its evidence, "**drug** ...") and on lines about "the dose"; not on taper steps or
+    equivalents."""
     lines = [line for line in _text(cards).splitlines()
-             if (order_name in line or re.search(r"\bdose\b", line, re.IGNORECASE))
+             if (f"**{order_name}**" in line or re.search(r"\bdose\b", line, re.IGNORECASE))
              and not _STEP_ROW.match(line) and "diazepam" not in line.lower()]
     return [float(x) for line in lines for x in MG_PER_DAY.findall(line)]
 
@@ -98,7 +100,7 @@ def test_split_clonazepam_dose_reads_as_the_daily_total(
     cards = _cards(make_client(), _request(_order("clz", CLONAZEPAM_05, dosages)))
     taper = [c for c in cards if c["source"]["topic"]["code"] == "taper-plan"]
     assert taper, [c["summary"] for c in cards]
-    stated = _doses_stated(taper, CLONAZEPAM_05["text"])
+    stated = _doses_stated(taper, "clonazepam")
     # the morning dose alone (0.5) is never presented as the day's dose
     assert stated and set(stated) == {1.5}, stated
 
@@ -107,7 +109,7 @@ def test_epic_two_times_daily_reads_as_two_doses(make_client: Callable[..., Test
     epic = [{"text": "Take 1 tablet (1 mg total) by mouth 2 (two) times daily.",
              "patientInstruction": "Take 1 tablet (1 mg total) by mouth 2 (two) times daily."}]
     cards = _cards(make_client(), _request(_order("clz", CLONAZEPAM_1, epic)))
-    stated = _doses_stated(cards, CLONAZEPAM_1["text"])
+    stated = _doses_stated(cards, "clonazepam")
     assert stated and set(stated) == {2.0}, stated
 
 

@@ -90,7 +90,7 @@ def test_taper_card_schedules_real_tablets(client: TestClient, code: str, displa
     assert [s["dailyAmount"]["value"] for s in steps] == expected
     # The pace is stated as computed, the same in the card and the CarePlan.
     pace = taper["description"].split("guideline): ", 1)[1].split("; never stop", 1)[0]
-    assert f"Pace: {pace} (ASAM 2025 rec. 6)." in card["detail"]
+    assert f"- Pace: {pace}\n" in card["detail"]
     assert "never more than 25% of the current dose in 2 weeks" in pace
     assert "5-10% every 2-4 weeks" not in taper["description"]
     # Every step says how to take it with real tablets or capsules.
@@ -114,7 +114,8 @@ def test_extended_release_switches_to_immediate_release_first(client: TestClient
     first = _steps(_careplans(card)[0])[0]
     assert first["description"].startswith(f"{EVALUATION_DATE.isoformat()}: switch to 3 mg/day "
                                            "of alprazolam")
-    assert "same total daily dose" in card["detail"]
+    assert ("- First step 2026-11-23: switch to 3 mg/day of alprazolam: 1½ tablets of 2 mg a "
+            "day (immediate-release tablet, same total daily dose)") in card["detail"]
 
 
 def test_no_half_of_an_unscored_or_odt_tablet(client: TestClient) -> None:

@@ -29,8 +29,12 @@ CASES = [
     ("REM sleep behaviour disorder", 70, [LOR], [cond(C.REM_SLEEP_BEHAVIOR)], "info"),
     ("withdrawal", 70, [LOR], [cond(C.WITHDRAWAL)], "info"),
     ("severe GAD", 70, [LOR], [cond(C.SEVERE_GAD)], "info"),
-    ("end of life", 70, [med("zolpidem")], [cond(C.END_OF_LIFE)], "info"),
-    ("periprocedural injectable", 70, [med("midazolam", injectable=True)], [], "info"),
+    # Beers 2023 does not apply in hospice or end-of-life care, nor to periprocedural
+    # parenteral use: no card at all (issue #11).
+    ("end of life", 70, [med("zolpidem")], [cond(C.END_OF_LIFE)], None),
+    ("periprocedural injectable", 70, [med("midazolam", injectable=True)], [], None),
+    ("injectable lorazepam is not periprocedural", 70, [med("lorazepam", injectable=True)], [],
+     "warning"),
     ("ordered for seizures", 70, [med("clonazepam", reasons=(C.SEIZURE,))], [], "info"),
     ("seizure exception does not cover a Z-drug", 70, [med("zolpidem")], [cond(C.SEIZURE)],
      "warning"),
@@ -63,7 +67,7 @@ ALONE = {"enabled_rules": [RULE]}  # geriatric card without the taper-plan card 
 def test_warning_text_and_taper_suggestion() -> None:
     card = geriatric.evaluate(record(age=78, meds=[LOR]), settings(**ALONE))[0]
     assert "lorazepam" in card.summary
-    for harm in ("falls", "fractures", "delirium", "cognitive impairment", "motor-vehicle"):
+    for harm in ("falls", "fractures", "delirium", "cognitive impairment", "car crashes"):
         assert harm in card.detail
     [careplan] = resources(card, "CarePlan")
     assert careplan["title"] == "Gradual taper of lorazepam"

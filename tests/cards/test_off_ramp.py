@@ -56,9 +56,9 @@ def test_detail_has_reason_duration_follow_up_and_success() -> None:
     assert "lorazepam" in card.summary
     assert "ordered for anxiety or panic" in card.detail
     assert "no stop date or duration" in card.detail
-    assert "until 2025-06-30" in card.detail          # evaluated_on + 28 days
+    assert "At most 28 days (to 2025-06-30)" in card.detail   # evaluated_on + 28 days
     assert "Follow-up by 2025-06-30" in card.detail
-    assert "Success looks like" in card.detail
+    assert "- Success: the symptom is managed without the drug" in card.detail
 
 
 def test_reason_from_problem_list_or_missing() -> None:

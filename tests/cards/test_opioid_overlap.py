@@ -86,7 +86,7 @@ def test_detail_has_dates_doses_and_total_mme() -> None:
 def test_mme_unknown_is_said_and_partial_total_can_escalate() -> None:
     rec = record(meds=[med("oxycodone", mme=60), med("morphine"), ALP])
     card = opioid_overlap.evaluate(rec, settings())[0]
-    assert "could not be computed for morphine" in card.detail
+    assert "MME/day unknown for morphine; the others: up to 60." in card.detail
     assert card.indicator == "critical"
 
 
@@ -104,8 +104,11 @@ def test_moud_not_withheld(opioid) -> None:
     rec = record(meds=[opioid, ALP], conditions=[cond(C.OPIOID_USE_DISORDER)])
     card = opioid_overlap.evaluate(rec, settings())[0]
     check_card(card, RULE)
-    assert "do not withhold" in card.detail
-    assert "coordinate care" in card.detail
+    name = opioid.ingredient
+    assert f"**Do not withhold or reduce {name}** (FDA 2017)" in card.detail
+    assert f"coordinate with the {name} prescriber" in card.detail
+    assert "MME" not in card.detail
+    assert card.source.url == "https://www.fda.gov/Drugs/DrugSafety/ucm575307.htm"
 
 
 def test_methadone_for_pain_is_not_moud() -> None:

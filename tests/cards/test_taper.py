@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.cards.taper import build_schedule, careplan, diazepam_range, schedule_markdown
+from app.cards.taper import build_schedule, careplan, schedule_summary
+from app.record import DoseConfidence
 from tests.cards.builders import TODAY, med, record, settings
 
 
@@ -54,11 +55,15 @@ def test_capsules_are_not_split_and_large_steps_wait() -> None:
     assert [s.dose_mg for s in schedule.steps] == [7.5, 0]
     # 50% first step: 4 weeks at today's dose (2 of them already taken); stopping: 8 weeks.
     assert [s.starts for s in schedule.steps] == [date(2025, 6, 16), date(2025, 8, 11)]
-    text = schedule_markdown(schedule)
-    assert "7.5 mg/day of temazepam (-50%): 1 capsule of 7.5 mg a day" in text
-    assert "stop temazepam after 8 weeks on 7.5 mg/day" in text
+    text = schedule_summary(schedule)
+    # The card: first step, pace exactly as computed, end and follow-up; every step in the plan.
+    assert text.split("\n") == [
+        "- First step 2025-06-16: 7.5 mg/day of temazepam (-50%): 1 capsule of 7.5 mg a day",
+        "- Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
+        "weeks; steps every 4-8 weeks",
+        "- Ends 2025-08-11; follow-up by 2025-06-30"]
     assert ("Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
-            "weeks; steps every 4-8 weeks (ASAM 2025 rec. 6).") in text
+            "weeks; steps every 4-8 weeks (ASAM 2025 rec. 6).") in schedule.instructions
 
 
 def test_dose_below_one_unit_is_not_stopped_today() -> None:
@@ -98,12 +103,17 @@ def test_long_acting_switch_schedule_and_careplan() -> None:
     assert products[0] == "diazepam oral tablet"
 
 
-def test_diazepam_equivalent_is_a_range_of_the_table_columns() -> None:
-    # ASAM 2025 table: alprazolam 1 mg ~ 10 mg diazepam (VA/DoD) or 0.5 mg (Ashton).
-    assert diazepam_range(med("alprazolam", daily=1)) == (10.0, 20.0)
-    text = schedule_markdown(build_schedule(med("alprazolam", daily=1), TODAY, settings()))
-    assert "Approximately 10-20 mg/day diazepam-equivalent (low dose band" in text
-    assert diazepam_range(med("alprazolam")) is None
+def test_summary_without_an_exact_dose_says_what_to_confirm() -> None:
+    prn = med("alprazolam", daily=1.5, confidence=DoseConfidence.AS_NEEDED_MAX,
+              dose_text="0.5 mg up to three times daily as needed")
+    text = schedule_summary(build_schedule(prn, TODAY, settings()))
+    assert text.split("\n") == [
+        '- The order does not give one exact daily dose (it reads: "0.5 mg up to three times '
+        'daily as needed"; up to 1.5 mg/day as needed; confirm actual use), so no schedule is '
+        "computed: confirm the total daily dose first.",
+        "- Then reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in any "
+        "2 weeks.",
+        "- Follow-up by 2025-06-30."]
 
 
 def test_non_finite_dose_gives_instructions_not_numbers() -> None:

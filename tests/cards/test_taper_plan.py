@@ -79,12 +79,19 @@ def test_thresholds_are_settings() -> None:
 def test_schedule_numbers_for_alprazolam_1mg() -> None:
     card = taper_plan.evaluate(record(meds=[ALP]), settings())[0]
     assert "alprazolam" in card.summary
-    assert "since 2025-02-02" in card.detail and "0.5 mg twice daily" in card.detail
-    assert "diazepam-equivalent" in card.detail
+    # Today's dose, the first step, the pace as computed and the end; every step in the plan.
+    assert card.detail.split("\n")[:6] == [
+        "- **alprazolam** 1 mg/day, since 2025-02-02 (120 days)", "",
+        "**Proposed taper** (ASAM 2025 rec. 6):",
+        "- First step 2025-06-02: 0.875 mg/day of alprazolam (-12.5%): 3½ tablets of 0.25 mg "
+        "a day",
+        "- Pace: 12.5% of the starting dose every 2 weeks, never more than 25% of the current "
+        "dose in 2 weeks; the last 3 steps every 3-8 weeks",
+        "- Ends 2025-11-10; follow-up by 2025-06-30"]
     careplan, switch = resources(card, "CarePlan")
     assert switch["title"] == "Switch alprazolam to diazepam, then taper"
-    assert ("switch to 10 mg/day of diazepam first (the table's columns give 10-20 mg; "
-            "equivalence approximate)") in card.detail
+    assert ("- Or first switch to 10 mg/day diazepam (table: 10-20 mg), then taper (rec. 7; "
+            "second suggestion)") in card.detail
     assert [s.isRecommended for s in card.suggestions or ()] == [True, False]
     steps = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] ==
              "MedicationRequest"]
@@ -127,17 +134,19 @@ def test_schedule_never_exceeds_pace() -> None:
 
 def test_unknown_dose_explains_without_numbers() -> None:
     card = taper_plan.evaluate(record(meds=[med("lorazepam", days_ago=400)]), settings())[0]
-    assert "Confirm today's total daily dose of lorazepam" in card.detail
+    assert "so no schedule is computed: confirm the total daily dose first" in card.detail
     assert "mg/day of lorazepam (-" not in card.detail
     [careplan] = resources(card, "CarePlan")
     assert all("dailyAmount" not in a["detail"] for a in careplan["activity"])
+    assert careplan["activity"][0]["detail"]["description"].startswith(
+        "Confirm today's total daily dose of lorazepam")
 
 
 def test_largest_dose_is_tapered_first() -> None:
     rec = record(meds=[med("zolpidem", daily=5, days_ago=300), med("diazepam", daily=20,
                                                                    days_ago=100)])
     card = taper_plan.evaluate(rec, settings())[0]
-    assert "Taper one drug at a time" in card.detail
+    assert "(ASAM 2025 rec. 6; diazepam first, one drug at a time)" in card.detail
     [careplan] = resources(card, "CarePlan")
     assert careplan["title"] == "Gradual taper of diazepam"
 

@@ -160,7 +160,7 @@ def test_bad_optional_answer_still_answers(make_client: Callable[..., TestClient
     assert not evil.called
     overlap = [c for c in response.json()["cards"]
                if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"]
-    assert overlap and "No Conditions were available" in overlap[0]["detail"]
+    assert overlap and "Not checked (no Conditions sent)" in overlap[0]["detail"]
     assert why not in response.text  # the fetch failure's reason goes to the log only
 
 
