@@ -111,7 +111,7 @@ def has_any_condition(record: PatientRecord, categories: Iterable[ConditionCateg
 # Advice several cards would give; said once per response (app/cards/response.py keeps it on the
 # first card shown). Abrupt withdrawal can cause seizures: FDA 2020 boxed warning, ASAM 2025
 # rec. 2.
-NEVER_STOP = ("**Never stop abruptly**: withdrawal can include seizures (FDA 2020 boxed "
+NEVER_STOP = ("**Never stop abruptly**: withdrawal can cause seizures (FDA 2020 boxed "
               "warning; ASAM 2025 rec. 2).")
 MAX_LISTED = 3   # orders listed on one card; more are counted
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|]")
@@ -213,7 +213,7 @@ def describe(med: MedicationUse, today: date | None = None, *, mme: bool = True,
         parts.append(f"since {day(since)}" + (f" ({', '.join(length)})" if length else ""))
     if med.end and med.is_active and today and med.end < today:
         # In force by the EHR's status although the order's supply estimate has run out.
-        parts.append(f"supply on the order ran to {day(med.end)}")
+        parts.append(f"supply ended {day(med.end)}")
     return ", ".join(parts)
 
 
@@ -226,9 +226,21 @@ def bullet_list(meds: Sequence[MedicationUse], today: date | None = None, *,
     return "\n".join(lines)
 
 
-def not_checked(record: PatientRecord, resource_types: Sequence[str], what: str) -> str | None:
-    """'Not checked (no Conditions sent): ...' when any of these data could not be had."""
-    lacking = record.lacks(*resource_types)
+def not_checked(record: PatientRecord, resource_types: Sequence[str], what: str,
+                *more: tuple[Sequence[str], str]) -> str | None:
+    """'Not checked (no Conditions sent): ...' when any of these data could not be had.
+
+    ``more`` adds (resource types, what) pairs, so one line names everything not checked.
+    """
+    lacking: list[str] = []
+    whats: list[str] = []
+    for types, text in ((resource_types, what), *more):
+        missing = record.lacks(*types)
+        if missing:
+            lacking += [t for t in missing if t not in lacking]
+            whats.append(text)
     if not lacking:
         return None
-    return f"Not checked (no {' or '.join(t + 's' for t in lacking)} sent): {what}."
+    names = [t + "s" for t in lacking]
+    shown = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"Not checked (no {shown} sent): {'; '.join(whats)}."

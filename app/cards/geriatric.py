@@ -92,8 +92,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                                      "(Beers exception); review use", names)
     lines = [common.bullet_list(involved, record.evaluated_on)]
     if at_risk:
-        lines.append("\nBeers 2023: avoid benzodiazepines and Z-drugs at 65 or older (falls, "
-                     "fractures, delirium, cognitive impairment, car crashes).")
+        lines.append("\nBeers 2023: avoid at 65 or older (falls, fractures, delirium, "
+                     "cognitive impairment, car crashes).")
     excepted = [(m, why) for m in involved if (why := exceptions[m.ref]) is not None]
     if excepted:
         lines.append("\nMay be appropriate (Beers 2023 exception): " + "; ".join(
@@ -102,7 +102,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if escalations and at_risk:
         lines.append(f"**Higher risk:** {'; '.join(escalations)} (Beers 2023 Tables 3, 5).")
     unchecked = common.not_checked(record, ("Condition",),
-                                   "Beers exceptions, falls, fractures, dementia, delirium")
+                                   "Beers exceptions, falls, fractures, dementia, delirium",
+                                   (("CarePlan",), "an existing taper plan"))
     if unchecked:
         lines.append("\n" + unchecked)
 
@@ -149,18 +150,15 @@ def _taper(record: PatientRecord, settings: Settings, card_id: str,
     if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in chart_taking):
         return ["\n**A taper plan is on record:** continue it slowly and review it at each "
                 "visit (ASAM 2025 recs. 6-9)."], []
-    offer = "\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+)"
     if RULE_TAPER in settings.enabled_rules and taper_plan.fires(record, settings):
         # The taper-plan card carries the schedule and its CarePlan: one per response.
-        return [f"{offer}: see the taper-plan card."], []
+        return ["\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "
+                "taper-plan card."], []
     target = primary(chart_taking)
     schedule = build_schedule(target, record.evaluated_on, settings)
     name = common.short_name(target)
-    lines = [f"{offer} of {name} (ASAM 2025 rec. 6):", schedule_summary(schedule)]
-    unseen = common.not_checked(record, ("CarePlan",), "an existing taper plan")
-    if unseen:
-        lines.append("\n" + unseen)
-    lines.append("\n" + common.NEVER_STOP)
+    lines = [f"\n**Offer a slow taper of {name}** (Pottie 2018; ASAM 2025 rec. 6):",
+             schedule_summary(schedule), "\n" + common.NEVER_STOP]
     suggestion = create_suggestion(
         f"Propose a gradual taper plan for {name}",
         suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),

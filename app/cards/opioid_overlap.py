@@ -129,21 +129,19 @@ def _naloxone(record: PatientRecord) -> str | None:
 
 def _advice(moud: list[MedicationUse], pain: bool, benzo: bool, naloxone: str | None) -> str:
     """What to do, for pain opioids and for treatment of opioid use disorder."""
-    rescue = (f"Naloxone is {naloxone}." if naloxone
-              else "Offer naloxone (CDC 2022 rec. 8).")
+    rescue = f"Naloxone is {naloxone}." if naloxone else "Offer naloxone (CDC 2022 rec. 8)."
     sedative = "benzodiazepine" if benzo else "CNS depressant"
     if moud and not pain:
         treated = " and ".join(common.drug_names(moud))
         return (f"**Do not withhold or reduce {treated}** (FDA 2017): untreated opioid use "
-                f"disorder is the greater danger. Work on the {sedative}: confirm why it is "
-                f"needed{', taper it gradually if it is to stop' if benzo else ''}, and "
-                f"coordinate with the {treated} prescriber. Warn about sedation and slowed "
-                f"breathing. {rescue}")
-    text = ("**Do:** weigh benefits against risks of these together (CDC 2022 rec. 11). If "
-            "both continue: lowest doses, shortest time, warn about sedation and slowed "
-            f"breathing. {rescue}")
+                f"disorder is the greater danger. Work on the {sedative}: confirm the need"
+                f"{', taper it gradually if it is to stop' if benzo else ''}; coordinate with "
+                f"the {treated} prescriber. Warn about sedation and slowed breathing. {rescue}")
+    text = ("**Do:** weigh benefits and risks (CDC 2022 rec. 11). If both continue: lowest "
+            "doses, shortest time, warn about sedation and slowed breathing. "
+            + rescue.replace("CDC 2022 rec.", "rec."))
     if benzo:
-        text += " If the benzodiazepine is to stop, taper it gradually."
+        text += " Taper the benzodiazepine gradually if it is to stop."
     if moud:
         text += (f" Do not withhold or reduce {' and '.join(common.drug_names(moud))} "
                  "(FDA 2017).")
@@ -190,8 +188,8 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if len(listed) > common.MAX_LISTED:
         lines.append(f"- and {len(listed) - common.MAX_LISTED} more")
     if len(pain_opioids) > 1 and not unknown:
-        lines.append(f"\nTotal: **{up_to}{common.mg(total)} MME/day** (CDC 2022 factors; an "
-                     "estimate, not for converting between opioids).")
+        lines.append(f"\nTotal **{up_to}{common.mg(total)} MME/day** (CDC 2022 factors; an "
+                     "estimate).")
     elif unknown:
         lines.append(f"\nMME/day unknown for {', '.join(common.drug_names(unknown))}"
                      + (f"; the others: {up_to}{common.mg(total)}." if total else "."))

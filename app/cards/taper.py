@@ -20,7 +20,7 @@ from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan
 
-from app.cards.common import day, dose_phrase, md_text, mg
+from app.cards.common import day, mg
 from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
@@ -46,6 +46,8 @@ GUIDELINE_PACE = ("reduce by 5-10% of the daily dose every 2-4 weeks, never more
                   "any 2 weeks")
 HOLD = ("At each step check for withdrawal symptoms; if they appear, hold the dose 1-2 weeks "
         "and continue more slowly (ASAM 2025 rec. 8-9). Never stop abruptly.")
+# ASAM 2025 rec. 10: offer behavioural treatment (CBT; CBT-I for insomnia) during a taper.
+BEHAVIOURAL = "Offer CBT, or CBT-I for insomnia, alongside the taper (ASAM 2025 rec. 10)."
 _UCUM = "http://unitsofmeasure.org"
 _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -141,13 +143,13 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
         return TaperSchedule(med, starts, follow_up, dose,
                              diazepam_eq(med) if dose is not None else None, None, (), (
             f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
-            "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD))
+            "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD, BEHAVIOURAL))
     request = _request(med, dose, starts, switch_to, adjust or Adjustments())
     result = plan_taper(request) if isinstance(request, TaperRequest) else Unplanned(request)
     if isinstance(result, Unplanned):
         return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
             f"Today's dose is {mg(dose)} mg/day. {result.reason}", f"Then {GUIDELINE_PACE}.",
-            HOLD))
+            HOLD, BEHAVIOURAL))
     steps = tuple(TaperStep(s.starts, float(s.dose_mg), float(round(s.reduction * 100, 1)),
                             s.held_days // 7, engine_step_text(s, day(s.starts)), s.ingredient,
                             s.kind is StepKind.SWITCH) for s in result.steps)
@@ -155,7 +157,8 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
     notes = [result.switch.why] if result.switch else []
     return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), float(result.unit_mg),
                          steps,
-                         (pace, *notes, *result.notes, HOLD), result, result.pace.text)
+                         (pace, *notes, *result.notes, HOLD, BEHAVIOURAL), result,
+                         result.pace.text)
 
 
 def step_text(step: TaperStep, name: str) -> str:
@@ -175,10 +178,9 @@ def schedule_summary(schedule: TaperSchedule) -> str:
     evidence line. Without an exact dose: what the order reads and what to confirm first.
     """
     if not schedule.steps:
-        read = _as_read(schedule.med) if schedule.daily_dose_mg is None else None
-        head = ("The order does not give one exact daily dose"
-                + (f" (it reads: {read})" if read else "")
-                + ", so no schedule is computed: confirm the total daily dose first."
+        # What the order reads is on the card's evidence line; here, what that means.
+        head = ("No exact daily dose, so no schedule: confirm the total daily dose first "
+                "(the CarePlan starts there)."
                 if schedule.daily_dose_mg is None else schedule.instructions[0])
         return "\n".join([f"- {head}", f"- {schedule.instructions[1]}",
                           f"- Follow-up by {day(schedule.follow_up)}."])
@@ -187,18 +189,10 @@ def schedule_summary(schedule: TaperSchedule) -> str:
     switch = schedule.plan.switch if schedule.plan else None
     if switch is not None and switch.to_ingredient == switch.from_ingredient:
         # The extended-release order is not split: its label allows the same daily dose IR.
-        first += f" (immediate-release {switch.to_form.value}, same total daily dose)"
-    follow_up = f"follow-up by {day(schedule.follow_up)}"
-    ends = (f"Ends {day(schedule.ends)}; {follow_up}" if schedule.ends
-            else follow_up.capitalize())
-    return "\n".join([f"- First step {first}",
-                      f"- Pace: {schedule.pace}", f"- {ends}"])
-
-
-def _as_read(med: MedicationUse) -> str | None:
-    """What the order says about the dose, for a card that cannot state one."""
-    parts = [f'"{md_text(med.dose_text, 60)}"' if med.dose_text else None, dose_phrase(med)]
-    return "; ".join(p for p in parts if p) or None
+        first += " (immediate-release, same daily dose)"
+    # The follow-up visit is in the CarePlan; the card keeps what the issue asks it to show.
+    ends = [f"- Ends {day(schedule.ends)}"] if schedule.ends else []
+    return "\n".join([f"- First step {first}", f"- Pace: {schedule.pace}", *ends])
 
 
 def _product(med: MedicationUse, ingredient: str | None = None) -> dict[str, Any]:

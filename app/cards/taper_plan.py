@@ -112,10 +112,10 @@ def _switch_line(switched: TaperSchedule) -> str:
     """ASAM 2025 rec. 7 as one line, with the equivalence range the table gives."""
     first = switched.steps[0]
     spread = switched.plan.switch.range_mg if switched.plan and switched.plan.switch else None
-    shown = (f" (table: {common.mg(float(spread[0]))}-{common.mg(float(spread[1]))} mg)"
+    shown = (f", table {common.mg(float(spread[0]))}-{common.mg(float(spread[1]))} mg"
              if spread and spread[0] != spread[1] else "")
-    return (f"- Or first switch to {common.mg(first.dose_mg)} mg/day {first.ingredient}{shown}, "
-            "then taper (rec. 7; second suggestion)")
+    return (f"- Or switch first to {common.mg(first.dose_mg)} mg/day {first.ingredient}{shown}"
+            " (rec. 7; second suggestion)")
 
 
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
@@ -138,22 +138,25 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     summary = common.fit_summary(
         "Long-term {drugs} with no taper plan or review in "
         f"{settings.review_interval_days} days: plan a gradual taper", common.drug_names(meds))
-    lines = [common.bullet_list(meds, today, days=True)]
+    lines = [f"- {common.describe(target, today, days=True)}"]
+    others = [m for m in meds if m is not target]
+    if others:
+        lines.append(f"- Also long-term: {', '.join(common.drug_names(others))}")
     new_drafts = [d for d in drafts if d not in meds]
     if new_drafts:
-        lines.append("\nBeing ordered now:\n\n" + common.bullet_list(new_drafts, today))
-    unchecked = [common.not_checked(record, ("CarePlan", "ServiceRequest"),
-                                    "an existing taper plan or review"),
-                 common.not_checked(record, ("Condition",),
-                                    "seizure disorder, withdrawal, end-of-life care")]
-    lines += ["\n" + text for text in unchecked if text]
-    one_first = f"; {name} first, one drug at a time" if len(meds) > 1 else ""
-    lines.append(f"\n**Proposed taper** (ASAM 2025 rec. 6{one_first}):")
+        lines.append(f"\nBeing ordered now: {', '.join(common.drug_names(new_drafts))}.")
+    unchecked = common.not_checked(record, ("CarePlan", "ServiceRequest"), "taper plan, review",
+                                   (("Condition",), "seizure disorder, withdrawal, "
+                                                    "end-of-life care"))
+    if unchecked:
+        lines.append("\n" + unchecked)
+    which = f" of {name}** (ASAM 2025 rec. 6; one drug at a time)" if others \
+        else "** (ASAM 2025 rec. 6)"
+    lines.append(f"\n**Proposed taper{which}:")
     lines.append(schedule_summary(schedule))
     if switched is not None:
         lines.append(_switch_line(switched))
     lines.append("\n" + common.NEVER_STOP)
-    lines.append("\nOffer CBT or CBT-I alongside (rec. 10).")
 
     card_id = card_uuid(record, RULE_ID, involved)
     suggestions = _suggestions(record, card_id, target, schedule, switched)

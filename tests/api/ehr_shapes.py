@@ -35,6 +35,19 @@ DRUGS: dict[str, tuple[str, str, str, int, float]] = {
                   "Take 1 tablet by mouth every 6 (six) hours as needed for pain.", 4, 1),
     "lisinopril": ("314076", "lisinopril 10 MG Oral Tablet",
                    "Take 1 tablet by mouth daily.", 1, 1),
+    "diazepam": ("197591", "diazePAM 5 MG Oral Tablet",
+                 "Take 1 tablet by mouth 2 (two) times daily.", 2, 1),
+    "buprenorphine-naloxone": ("1010604", "buprenorphine 8 MG / naloxone 2 MG Sublingual Film",
+                               "Place 1 film under the tongue daily.", 1, 1),
+    "methadone": ("864706", "methadone HCl 10 MG Oral Tablet",
+                  "Take 1 tablet by mouth daily.", 1, 1),
+    "naloxone": ("1725059", "naloxone 4 MG/actuation Nasal Spray",
+                 "1 spray into one nostril as needed for suspected opioid overdose; may repeat "
+                 "with a new device in the other nostril.", 1, 1),
+    "midazolam-injection": ("311700", "midazolam 1 MG/ML Injectable Solution",
+                            "2 mg intravenous once before the procedure.", 1, 1),
+    "lorazepam-injection": ("238100", "LORazepam 2 MG/ML Injectable Solution",
+                            "1 mg intravenous every 6 (six) hours as needed for agitation.", 4, 1),
 }
 
 

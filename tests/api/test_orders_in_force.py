@@ -46,7 +46,7 @@ def test_active_clonazepam_past_its_supply_overlaps_with_new_oxycodone(client: T
     assert OVERLAP in cards
     detail = cards[OVERLAP]["detail"]
     assert "**clonazepam**" in detail and "**oxycodone**" in detail
-    assert "supply on the order ran to" in detail  # the clinician sees the estimate ran out
+    assert "supply ended" in detail  # the clinician sees the estimate ran out
 
 
 @pytest.mark.parametrize("status", ["completed", "stopped"])

@@ -115,7 +115,7 @@ def test_extended_release_switches_to_immediate_release_first(client: TestClient
     assert first["description"].startswith(f"{EVALUATION_DATE.isoformat()}: switch to 3 mg/day "
                                            "of alprazolam")
     assert ("- First step 2026-11-23: switch to 3 mg/day of alprazolam: 1½ tablets of 2 mg a "
-            "day (immediate-release tablet, same total daily dose)") in card["detail"]
+            "day (immediate-release, same daily dose)") in card["detail"]
 
 
 def test_no_half_of_an_unscored_or_odt_tablet(client: TestClient) -> None:

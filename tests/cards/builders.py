@@ -22,6 +22,7 @@ from app.record import (
     PlanFact,
     PlanKind,
 )
+from tests.cards.markdown import DETAIL_WORDS_MAX, markdown_problems, rendered_words
 
 TODAY = date(2025, 6, 2)
 C = ConditionCategory
@@ -122,12 +123,15 @@ _RESOURCES = {"MedicationRequest": MedicationRequest, "CarePlan": CarePlan,
               "ServiceRequest": ServiceRequest}
 
 
-def check_card(card: Card, rule_id: str) -> None:
+def check_card(card: Card, rule_id: str, patient_ref: str = "Patient/p1") -> None:
     """What every card must satisfy, whatever the rule."""
     again = Card.model_validate(card.model_dump(mode="json", exclude_none=True))
     assert again == card
     assert len(card.summary) < 140
     assert card.detail
+    # Read in fifteen seconds (issue #11), and valid Markdown.
+    assert rendered_words(card.detail) <= DETAIL_WORDS_MAX, card.detail
+    assert markdown_problems(card.detail) == [], card.detail
     assert card.uuid
     assert card.source.url and card.source.url.startswith("https://")
     assert card.source.topic is not None
@@ -146,7 +150,7 @@ def check_card(card: Card, rule_id: str) -> None:
                     model = _RESOURCES[resource["resourceType"]]
                     model.model_validate(resource)
                     assert resource["status"] == "draft"
-                    assert resource["subject"] == {"reference": "Patient/p1"}
+                    assert resource["subject"] == {"reference": patient_ref}
                 else:
                     assert action.type == "delete" and action.resourceId
 

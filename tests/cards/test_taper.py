@@ -56,12 +56,13 @@ def test_capsules_are_not_split_and_large_steps_wait() -> None:
     # 50% first step: 4 weeks at today's dose (2 of them already taken); stopping: 8 weeks.
     assert [s.starts for s in schedule.steps] == [date(2025, 6, 16), date(2025, 8, 11)]
     text = schedule_summary(schedule)
-    # The card: first step, pace exactly as computed, end and follow-up; every step in the plan.
+    # The card: first step, pace exactly as computed, end; every step (and the follow-up
+    # visit) in the CarePlan.
     assert text.split("\n") == [
         "- First step 2025-06-16: 7.5 mg/day of temazepam (-50%): 1 capsule of 7.5 mg a day",
         "- Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
         "weeks; steps every 4-8 weeks",
-        "- Ends 2025-08-11; follow-up by 2025-06-30"]
+        "- Ends 2025-08-11"]
     assert ("Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
             "weeks; steps every 4-8 weeks (ASAM 2025 rec. 6).") in schedule.instructions
 
@@ -108,9 +109,8 @@ def test_summary_without_an_exact_dose_says_what_to_confirm() -> None:
               dose_text="0.5 mg up to three times daily as needed")
     text = schedule_summary(build_schedule(prn, TODAY, settings()))
     assert text.split("\n") == [
-        '- The order does not give one exact daily dose (it reads: "0.5 mg up to three times '
-        'daily as needed"; up to 1.5 mg/day as needed; confirm actual use), so no schedule is '
-        "computed: confirm the total daily dose first.",
+        "- No exact daily dose, so no schedule: confirm the total daily dose first (the "
+        "CarePlan starts there).",
         "- Then reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in any "
         "2 weeks.",
         "- Follow-up by 2025-06-30."]

@@ -87,11 +87,11 @@ def test_schedule_numbers_for_alprazolam_1mg() -> None:
         "a day",
         "- Pace: 12.5% of the starting dose every 2 weeks, never more than 25% of the current "
         "dose in 2 weeks; the last 3 steps every 3-8 weeks",
-        "- Ends 2025-11-10; follow-up by 2025-06-30"]
+        "- Ends 2025-11-10"]
     careplan, switch = resources(card, "CarePlan")
     assert switch["title"] == "Switch alprazolam to diazepam, then taper"
-    assert ("- Or first switch to 10 mg/day diazepam (table: 10-20 mg), then taper (rec. 7; "
-            "second suggestion)") in card.detail
+    assert ("- Or switch first to 10 mg/day diazepam, table 10-20 mg (rec. 7; second "
+            "suggestion)") in card.detail
     assert [s.isRecommended for s in card.suggestions or ()] == [True, False]
     steps = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] ==
              "MedicationRequest"]
@@ -134,7 +134,7 @@ def test_schedule_never_exceeds_pace() -> None:
 
 def test_unknown_dose_explains_without_numbers() -> None:
     card = taper_plan.evaluate(record(meds=[med("lorazepam", days_ago=400)]), settings())[0]
-    assert "so no schedule is computed: confirm the total daily dose first" in card.detail
+    assert "no schedule: confirm the total daily dose first" in card.detail
     assert "mg/day of lorazepam (-" not in card.detail
     [careplan] = resources(card, "CarePlan")
     assert all("dailyAmount" not in a["detail"] for a in careplan["activity"])
@@ -146,7 +146,9 @@ def test_largest_dose_is_tapered_first() -> None:
     rec = record(meds=[med("zolpidem", daily=5, days_ago=300), med("diazepam", daily=20,
                                                                    days_ago=100)])
     card = taper_plan.evaluate(rec, settings())[0]
-    assert "(ASAM 2025 rec. 6; diazepam first, one drug at a time)" in card.detail
+    assert "**Proposed taper of diazepam** (ASAM 2025 rec. 6; one drug at a time):" \
+        in card.detail
+    assert "- Also long-term: zolpidem" in card.detail
     [careplan] = resources(card, "CarePlan")
     assert careplan["title"] == "Gradual taper of diazepam"
 
