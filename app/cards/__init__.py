@@ -1,4 +1,4 @@
-"""The clinical rules, in the order their cards are returned, and the runner for enabled ones."""
+"""The clinical rules (their order breaks ties between cards of one indicator) and the runner."""
 
 from __future__ import annotations
 
