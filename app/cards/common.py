@@ -10,7 +10,6 @@ from app.cards.base import TOPIC_SYSTEM, current_medications, focus_medications
 from app.models.cards import Coding, OverrideReason, Source
 from app.record import (
     BZRA_CLASSES,
-    ConditionCategory,
     DoseConfidence,
     MedicationUse,
     PatientRecord,
@@ -101,10 +100,6 @@ def same_drug(a: MedicationUse, b: MedicationUse) -> bool:
     if a.ingredient and b.ingredient:
         return a.ingredient == b.ingredient
     return a.name.lower() == b.name.lower()
-
-
-def has_any_condition(record: PatientRecord, categories: Iterable[ConditionCategory]) -> bool:
-    return any(record.has_condition(c) for c in categories)
 
 
 # --- text -----------------------------------------------------------------------------------
