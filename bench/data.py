@@ -6,7 +6,6 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -14,8 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_TERMINOLOGY = ROOT / "app" / "terminology" / "data"
-SHARED_SOURCE = ROOT.parent / "shared" / "terminology" / "source" / "cqframework-opioid-cds-r4"
+# The service's own terminology: every RxNorm code it classifies, with the CDC value set it came
+# from. The benchmark draws its drugs from it, so it needs nothing outside the project.
+MEDICATIONS_FILE = ROOT / "app" / "terminology" / "data" / "medications.json"
 CODES_FILE = Path(__file__).with_name("codes.json")
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -27,18 +27,16 @@ EVALUATION_DATE = date(2026, 11, 23)
 DEFAULT_SEED = 20261123
 
 DrugClass = Literal["benzodiazepine", "opioid", "cns", "other"]
-# Which value-set files hold each CNS class (CDC opioid CDS R4 expansions), and where to look
-# for the same classes among the service's own terminology files.
-_SHARED_FILES: dict[DrugClass, str] = {
-    "benzodiazepine": "benzodiazepine-medications.json",
-    "opioid": "opioid-analgesics-with-ambulatory-misuse-potential.json",
-    "cns": "cns-depressant-medications.json",
+# The CDC opioid CDS R4 value set each CNS class is drawn from (as recorded per code in
+# medications.json; a code in several sets is recorded under its first class).
+VALUE_SETS: dict[DrugClass, str] = {
+    "benzodiazepine": "benzodiazepine-medications",
+    "opioid": "opioid-analgesics-with-ambulatory-misuse-potential",
+    "cns": "cns-depressant-medications",
 }
-_APP_NAME_HINTS: dict[DrugClass, str] = {"benzodiazepine": "benzo", "opioid": "opioid",
-                                         "cns": "cns"}
 _MIN_PER_CLASS = 3
 # Plain oral solid SCDs only: brand names carry "[Brand]", packs start with "{".
-_ORAL_SCD = re.compile(r"^[^\[{]* (Oral Tablet|Oral Capsule)$")
+ORAL_SCD = re.compile(r"^[^\[{]* (Oral Tablet|Oral Capsule)$")
 
 
 @dataclass(frozen=True)
@@ -72,49 +70,24 @@ class Catalog:
     sources: dict[str, str]
 
 
-def _codings(node: Any) -> Iterator[dict[str, Any]]:
-    """Every {code, display} object anywhere in a JSON document (value-set shapes vary)."""
-    if isinstance(node, dict):
-        if isinstance(node.get("code"), str) and isinstance(node.get("display"), str):
-            yield node
-        for value in node.values():
-            yield from _codings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _codings(item)
-
-
-def _oral_scds(paths: list[Path], drug_class: DrugClass) -> list[Drug]:
-    found: dict[str, Drug] = {}
-    for path in paths:
-        for coding in _codings(json.loads(path.read_text(encoding="utf-8"))):
-            system = coding.get("system", RXNORM)
-            if system == RXNORM and _ORAL_SCD.match(coding["display"]):
-                found.setdefault(coding["code"], Drug(coding["code"], coding["display"],
-                                                      drug_class))
-    return sorted(found.values(), key=lambda d: int(d.code) if d.code.isdigit() else 0)
-
-
-def _common(drugs: list[Drug], ingredients: list[str]) -> list[Drug]:
+def common_drugs(drugs: list[Drug], ingredients: list[str]) -> list[Drug]:
     """Keep commonly prescribed ingredients (the expansions also list rarities like meptazinol)."""
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, ingredients)) + r")\b")
     common = [d for d in drugs if pattern.search(d.display)]
     return common if len(common) >= _MIN_PER_CLASS else drugs
 
 
-def _class_drugs(drug_class: DrugClass, ingredients: list[str]) -> tuple[list[Drug], str]:
-    """The service's own terminology when it has the class, else the CDC source expansion."""
-    hint = _APP_NAME_HINTS[drug_class]
-    app_files = sorted(p for p in APP_TERMINOLOGY.glob("*.json") if hint in p.name.lower())
-    drugs = _oral_scds(app_files, drug_class) if app_files else []
-    if len(drugs) >= _MIN_PER_CLASS:
-        return _common(drugs, ingredients), "app/terminology/data"
-    shared = SHARED_SOURCE / _SHARED_FILES[drug_class]
-    if not shared.is_file():
-        raise FileNotFoundError(f"no {drug_class} codes: neither app/terminology/data/"
-                                f"*{hint}*.json nor {shared} is available")
-    return (_common(_oral_scds([shared], drug_class), ingredients),
-            "shared/terminology/source/cqframework-opioid-cds-r4")
+def _class_drugs(codes: dict[str, dict[str, Any]], drug_class: DrugClass,
+                 ingredients: list[str]) -> list[Drug]:
+    """Oral solid SCDs of one class from the service's terminology, in RxCUI order."""
+    found = [Drug(code, entry["display"], drug_class) for code, entry in codes.items()
+             if entry.get("valueset") == VALUE_SETS[drug_class]
+             and ORAL_SCD.match(entry.get("display", ""))]
+    found.sort(key=lambda d: int(d.code) if d.code.isdigit() else 0)
+    if len(found) < _MIN_PER_CLASS:
+        raise ValueError(f"{MEDICATIONS_FILE.name} has fewer than {_MIN_PER_CLASS} oral "
+                         f"{drug_class} tablets or capsules")
+    return common_drugs(found, ingredients)
 
 
 @lru_cache
@@ -124,8 +97,11 @@ def load_catalog() -> Catalog:
     drugs: dict[DrugClass, tuple[Drug, ...]] = {}
     sources: dict[str, str] = {}
     seen: set[str] = set()
+    medications = json.loads(MEDICATIONS_FILE.read_text(encoding="utf-8"))
+    source = f"app/terminology/data/{MEDICATIONS_FILE.name}"
     for drug_class in ("benzodiazepine", "opioid", "cns"):
-        found, source = _class_drugs(drug_class, codes["common_ingredients"][drug_class])
+        found = _class_drugs(medications["codes"], drug_class,
+                             codes["common_ingredients"][drug_class])
         # The CNS-depressant set overlaps the others; a code belongs to its first class.
         unique = tuple(d for d in found if d.code not in seen)
         seen.update(d.code for d in unique)

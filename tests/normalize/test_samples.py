@@ -1,11 +1,10 @@
-"""Normalization of the real sample patients in /work/shared/fhir_samples vs manifest.csv."""
+"""Normalization of the real sample patients in ../shared/fhir_samples vs manifest.csv."""
 
 from __future__ import annotations
 
 import csv
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ from app.config import Settings
 from app.gathered import Gathered
 from app.normalize import build_record
 from app.record import ConditionCategory, DrugClass, PatientRecord
+from tests.shared_data import SHARED, needs_shared
 
-SAMPLES = Path("/work/shared/fhir_samples")
+SAMPLES = SHARED / "fhir_samples"
 FOLDERS = ("smart-generated-sample-data-r4", "smart-sample-bulk-10-patients")
 BENZOS = ("diazepam", "clonazepam", "midazolam", "alprazolam", "lorazepam", "temazepam")
 OPIOIDS = ("oxycodone", "hydrocodone", "morphine", "meperidine", "remifentanil", "fentanyl",
@@ -35,7 +35,7 @@ def _rows() -> list[Any]:
 
 
 ROWS = _rows()
-pytestmark = pytest.mark.skipif(not ROWS, reason=f"sample patients not found under {SAMPLES}")
+pytestmark = needs_shared("fhir_samples")
 
 
 def load(folder: str, name: str) -> tuple[Gathered, dict[str, int]]:
