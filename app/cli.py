@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from datetime import date
+
+# Exit status of a command whose output pipe closed early (128 + SIGPIPE), as Unix tools do.
+EXIT_BROKEN_PIPE = 141
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.settings_check import checked_settings
+
+    # Refuse here, before uvicorn starts workers: one line per problem, exit 2.
+    checked_settings(host=args.host)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_config=None, access_log=False, proxy_headers=args.proxy_headers)
     return 0
@@ -55,6 +64,25 @@ def _db(args: argparse.Namespace) -> int:
     return asyncio.run(run_db(args.db_command, check=getattr(args, "check", False)))
 
 
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return value
+
+
+def _evaluation_date(value: str) -> str:
+    """`evaluate --date`: YYYY-MM-DD, 'today' or 'latest'."""
+    if value in ("today", "latest"):
+        return value
+    try:
+        return _iso_date(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not YYYY-MM-DD, 'today' or 'latest'") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="benzo-cds", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="run all rules over a folder of FHIR bundles")
     evaluate.add_argument("directory")
-    evaluate.add_argument("--date", default="latest",
+    evaluate.add_argument("--date", default="latest", type=_evaluation_date,
                           help="evaluation date YYYY-MM-DD, 'today', or 'latest' (each "
                                "patient's latest recorded date; default)")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -110,9 +138,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_problems(command: str) -> int | None:
+    """Exit 2 with one line per problem when the settings cannot be read; warn on stray names."""
+    from app.settings_check import ConfigError, all_warnings, load_settings
+
+    if command == "serve":  # serve refuses with its own lines and the service logs warnings
+        return None
+    try:
+        load_settings()
+    except ConfigError as error:
+        for line in error.lines:
+            print(f"benzo-cds {command}: {line}", file=sys.stderr)
+        return 2
+    for warning in all_warnings(os.environ):
+        print(f"benzo-cds {command}: warning: {warning}", file=sys.stderr)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        problem = _config_problems(args.command)
+        if problem is not None:
+            return problem
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: stop quietly, and keep Python's exit-time flush of
+        # stdout from printing a second error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections import Counter
 from datetime import date
@@ -66,6 +67,8 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"file": path.name}
             try:
                 bundle = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+                    raise ValueError("not a FHIR Bundle")
                 if date_arg == "latest":
                     when = latest_date(bundle) or base.today()
                 elif date_arg == "today":
@@ -76,6 +79,10 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
                 evaluation = await evaluate_call(bundle_to_request(bundle, path.name), service,
                                                  http=http, settings=settings,
                                                  allowed_fhir_servers=None)
+            except OSError as error:
+                row["error"] = f"cannot read: {error.strerror or type(error).__name__}"
+                rows.append(row)
+                continue
             except (ValueError, CdsError) as error:
                 row["error"] = getattr(error, "message", None) or str(error)
                 rows.append(row)
@@ -87,10 +94,26 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
     return rows
 
 
-def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False) -> int:
-    folder = Path(directory)
+def _folder_problem(folder: Path) -> str | None:
+    if not folder.exists():
+        return f"{folder} does not exist"
     if not folder.is_dir():
-        print(f"benzo-cds evaluate: {directory} is not a directory")
+        return f"{folder} is not a directory"
+    try:
+        next(folder.iterdir(), None)
+    except OSError as error:
+        return f"cannot read {folder}: {error.strerror or type(error).__name__}"
+    return None
+
+
+def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False) -> int:
+    """0 when every bundle was evaluated; 1 when some could not be; 2 when the folder cannot."""
+    folder = Path(directory)
+    problem = _folder_problem(folder)
+    if problem is None and not any(folder.glob("*.json")):
+        problem = f"no FHIR bundles (*.json) in {folder}"
+    if problem is not None:
+        print(f"benzo-cds evaluate: {problem}", file=sys.stderr)
         return 2
     rows = asyncio.run(_evaluate_dir(folder, date_arg))
     counts = Counter((card["rule"], card["indicator"]) for row in rows
@@ -99,7 +122,7 @@ def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = Fa
         print(json.dumps({"patients": rows, "counts": [
             {"rule": r, "indicator": i, "cards": n} for (r, i), n in sorted(counts.items())]},
             indent=2))
-        return 0
+        return _failures(rows)
     print(f"{'file':<44} {'as of':<10} {'age':>4}  cards")
     for row in rows:
         if "error" in row:
@@ -115,4 +138,12 @@ def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = Fa
               f"{sum(by.values()):>6}")
     print(f"\n{len(rows)} patients, {sum(1 for r in rows if r.get('cards'))} with cards, "
           f"{sum(1 for r in rows if 'error' in r)} unreadable")
-    return 0
+    return _failures(rows)
+
+
+def _failures(rows: list[dict[str, Any]]) -> int:
+    failed = [row["file"] for row in rows if "error" in row]
+    if failed:
+        print(f"benzo-cds evaluate: {len(failed)} of {len(rows)} files could not be evaluated "
+              f"({', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''})", file=sys.stderr)
+    return 1 if failed else 0

@@ -8,14 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ALL_RULES = ("opioid-benzodiazepine-overlap", "taper-plan", "off-ramp", "geriatric-risk",
              "cbti-referral")
 
-# A development-only key; production start-up refuses it (see Settings.check_production).
+# A development-only key; production start-up refuses it (see Settings.production_problems).
 DEV_HASH_KEY = "benzo-cds-development-key-not-for-production"
+# HMAC-SHA256 keys shorter than the 32-byte hash are weaker than the hash (RFC 2104, section 3).
+MIN_HASH_KEY_LENGTH = 32
 
 
 class TrustedIssuer(BaseModel):
@@ -50,6 +52,31 @@ def _split_list(value: Any) -> Any:
 
 
 CommaList = Annotated[list[str], NoDecode]
+
+
+def _read_issuers_file(path: Path) -> list[TrustedIssuer]:
+    """The issuers in BENZO_CDS_TRUSTED_ISSUERS_FILE; a ValueError says what is wrong with it."""
+    where = f"BENZO_CDS_TRUSTED_ISSUERS_FILE {path}"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{where} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"{where} cannot be read ({error.strerror or error})") from None
+    except ValueError as error:
+        raise ValueError(f"{where} is not JSON ({error})") from None
+    if not isinstance(raw, list):
+        raise ValueError(f"{where} must hold a JSON list of issuers")
+    issuers = []
+    for index, item in enumerate(raw):
+        try:
+            issuers.append(TrustedIssuer.model_validate(item))
+        except ValidationError as error:
+            text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'issuer'}: "
+                             f"{str(e['msg']).removeprefix('Value error, ')}"
+                             for e in error.errors())
+            raise ValueError(f"{where}, issuer {index + 1}: {text}") from None
+    return issuers
 
 
 class Settings(BaseSettings):
@@ -128,6 +155,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    # Accept development mode on a non-loopback address (`benzo-cds serve --host 0.0.0.0`).
+    demo: bool = False
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
     gc_threshold: int = 10_000
 
@@ -137,8 +166,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _load_issuers_file(self) -> Settings:
         if self.trusted_issuers_file is not None:
-            raw = json.loads(Path(self.trusted_issuers_file).read_text(encoding="utf-8"))
-            self.trusted_issuers = [TrustedIssuer.model_validate(item) for item in raw]
+            self.trusted_issuers = _read_issuers_file(Path(self.trusted_issuers_file))
         unknown = set(self.enabled_rules) - set(ALL_RULES)
         if unknown:
             raise ValueError(f"unknown rules in enabled_rules: {sorted(unknown)}")
@@ -154,14 +182,21 @@ class Settings(BaseSettings):
         return self.evaluation_date or datetime.now(UTC).date()
 
     def production_problems(self) -> list[str]:
-        """What makes this configuration unsafe for production (empty when fine)."""
+        """Why this configuration is unsafe for production: one line each, naming the variable."""
         problems = []
         if not self.verify_jwt:
-            problems.append("JWT verification is off")
+            problems.append("BENZO_CDS_JWT_REQUIRED is false: production verifies the CDS "
+                            "Client's JWT on every call")
         if not self.trusted_issuers:
-            problems.append("no trusted issuers are configured")
-        if self.patient_hash_key.get_secret_value() == DEV_HASH_KEY:
-            problems.append("BENZO_CDS_PATIENT_HASH_KEY is the development default")
+            problems.append("no trusted issuers: set BENZO_CDS_TRUSTED_ISSUERS or "
+                            "BENZO_CDS_TRUSTED_ISSUERS_FILE (README, Security)")
+        key = self.patient_hash_key.get_secret_value()
+        if key == DEV_HASH_KEY:
+            problems.append("BENZO_CDS_PATIENT_HASH_KEY is the development default: set a "
+                            f"random key of at least {MIN_HASH_KEY_LENGTH} characters")
+        elif len(key) < MIN_HASH_KEY_LENGTH:
+            problems.append(f"BENZO_CDS_PATIENT_HASH_KEY has {len(key)} characters: production "
+                            f"needs at least {MIN_HASH_KEY_LENGTH}")
         return problems
 
 

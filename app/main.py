@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import preview
+from app import preview, settings_check
 from app.api import metrics_endpoint, routes
 from app.api.metrics_server import start_metrics_server
 from app.config import Settings, get_settings
@@ -164,4 +165,12 @@ def _endpoint(request: Request) -> str:
     return "service" if path.startswith("/cds-services/") else "other"
 
 
-app = create_app()
+def _app_from_environment() -> FastAPI:
+    """`uvicorn app.main:app`: a bad configuration exits 2 with one line per problem."""
+    application = create_app(settings_check.checked_settings())
+    for warning in settings_check.all_warnings(os.environ):
+        log.warning(warning)
+    return application
+
+
+app = _app_from_environment()
