@@ -1,4 +1,4 @@
-"""`benzo-cds` command line: serve, evaluate, review, feedback-report, handout-pdf, db."""
+"""`benzo-cds`: serve, evaluate, review, feedback-report, handout-pdf, db, demo, fhir-server."""
 
 from __future__ import annotations
 
@@ -62,6 +62,30 @@ def _db(args: argparse.Namespace) -> int:
     from app.cli_db import run_db
 
     return asyncio.run(run_db(args.db_command, check=getattr(args, "check", False)))
+
+
+def _today(args: argparse.Namespace) -> date:
+    from app.config import get_settings
+
+    return date.fromisoformat(args.date) if args.date else get_settings().today()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.cli_demo import run_demo
+    from app.preview import fixtures_dir
+
+    folder = Path(args.fixtures) if args.fixtures else fixtures_dir()
+    return run_demo(args.fixture, url=args.url, print_only=args.print, fixtures=folder,
+                    day=_today(args))
+
+
+def _fhir_server(args: argparse.Namespace) -> int:
+    from app.cli_fhir_server import run_fhir_server
+
+    return run_fhir_server(args.directory, port=args.port, day=_today(args),
+                           as_of=args.as_of, shift=not args.no_shift)
 
 
 def _iso_date(value: str) -> str:
@@ -135,6 +159,33 @@ def build_parser() -> argparse.ArgumentParser:
     current.add_argument("--check", action="store_true",
                          help="exit 1 when the schema is behind this release")
     db.set_defaults(func=_db)
+
+    demo = sub.add_parser(
+        "demo", help="send the bundled hook fixtures, dates moved to today, to a running service")
+    demo.add_argument("fixture", nargs="*",
+                      help="fixture names (e.g. patient-view-overlap); default: all")
+    demo.add_argument("--url", default="http://127.0.0.1:8000",
+                      help="the service's base URL (default %(default)s)")
+    demo.add_argument("--print", action="store_true",
+                      help="print the one named request (dates moved) instead of sending it")
+    demo.add_argument("--date", type=_iso_date,
+                      help="move the dates to this day instead of today (YYYY-MM-DD)")
+    demo.add_argument("--fixtures", help="fixtures folder (default: BENZO_CDS_FIXTURES_DIR or "
+                                         "the checkout's fhir_fixtures/)")
+    demo.set_defaults(func=_demo)
+
+    fhir = sub.add_parser(
+        "fhir-server", help="serve a folder of FHIR bundles as a read-only FHIR R4 server "
+                            "on loopback, dates moved to today")
+    fhir.add_argument("directory", help="folder of FHIR Bundle JSON files (one per patient)")
+    fhir.add_argument("--port", type=int, default=8090)
+    fhir.add_argument("--date", type=_iso_date,
+                      help="move the dates to this day instead of today (YYYY-MM-DD)")
+    fhir.add_argument("--as-of", type=_iso_date,
+                      help="the day the bundles describe (default: manifest.csv's as_of, "
+                           "else each bundle's latest clinical date)")
+    fhir.add_argument("--no-shift", action="store_true", help="serve the dates as written")
+    fhir.set_defaults(func=_fhir_server)
     return parser
 
 

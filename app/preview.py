@@ -6,11 +6,14 @@ this module only serves the static page and the bundled fixtures (read-only).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+from app.demo.fixtures import request_for_day
 
 router = APIRouter()
 
@@ -85,8 +88,16 @@ async def preview_fixtures() -> JSONResponse:
 
 
 @router.get("/preview/fixtures/{relative:path}", include_in_schema=False)
-async def preview_fixture(relative: str) -> FileResponse:
+async def preview_fixture(relative: str, request: Request) -> Response:
     path = resolve_fixture(fixtures_dir(), relative)
     if path is None:
         raise HTTPException(status_code=404, detail="No such fixture.")
-    return FileResponse(path, media_type="application/json")
+    try:
+        fixture = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        # Shown as it is: the page reports what the service says about it.
+        return FileResponse(path, media_type="application/json")
+    if not isinstance(fixture, dict):
+        return FileResponse(path, media_type="application/json")
+    # Dates moved to the service's day, so the fixture shows its listed cards on any day.
+    return JSONResponse(request_for_day(fixture, request.app.state.cds.settings.today()))
