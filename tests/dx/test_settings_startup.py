@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -226,3 +227,13 @@ def test_serve_refuses_development_on_all_interfaces_before_binding(tmp_path: Pa
     assert done.returncode == 2
     assert done.stderr.startswith("benzo-cds: refusing to start: development mode")
     assert "BENZO_CDS_DEMO=true" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_readme_configuration_table_gives_full_real_names() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## Configuration"):text.index("## Security")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    names = [name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`",
+                                                          row.split(" | ")[0])]
+    assert names and all(name.startswith("BENZO_CDS_") for name in names), names
+    assert [name for name in names if name not in known_variables()] == []
