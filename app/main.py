@@ -173,4 +173,15 @@ def _app_from_environment() -> FastAPI:
     return application
 
 
-app = _app_from_environment()
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app` is built from the environment on first use (`uvicorn app.main:app`), so importing
+    create_app neither reads the environment nor stops on a configuration meant for serving."""
+    global _app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _app is None:
+        _app = _app_from_environment()
+    return _app

@@ -237,3 +237,13 @@ def test_readme_configuration_table_gives_full_real_names() -> None:
                                                           row.split(" | ")[0])]
     assert names and all(name.startswith("BENZO_CDS_") for name in names), names
     assert [name for name in names if name not in known_variables()] == []
+
+
+def test_importing_the_module_does_not_build_the_app(tmp_path: Path) -> None:
+    # Tests and tools import create_app; only `app` itself (what uvicorn loads) is checked.
+    code = "import app.main; print('imported', flush=True); app.main.app"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                          env=_env(tmp_path, BENZO_CDS_ENVIRONMENT="production"),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout == "imported\n"
+    assert done.returncode == 2 and "BENZO_CDS_TRUSTED_ISSUERS" in done.stderr
