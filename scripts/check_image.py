@@ -193,9 +193,12 @@ def _demo_run(image: Image, env: dict[str, str], home: Path, data: Path, check: 
             healthy = subprocess.run(health, env=demo_env, capture_output=True,
                                      check=False).returncode == 0
             time.sleep(0.5)
-        check(healthy, "with BENZO_CDS_DEMO=true the HEALTHCHECK passes")
         if not healthy:
+            server.terminate()
+            output = server.communicate(timeout=20)[0] or ""
+            check(False, "with BENZO_CDS_DEMO=true the HEALTHCHECK passes", output[-2000:])
             return
+        check(True, "with BENZO_CDS_DEMO=true the HEALTHCHECK passes")
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(f"{base}/preview/fixtures", timeout=10) as answer:
             listed = json.load(answer)

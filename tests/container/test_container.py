@@ -6,11 +6,13 @@ environment; these tests check the files themselves and that the script understa
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,22 @@ def test_cmd_serves_with_the_refusing_launcher() -> None:
         Settings(_env_file=None, demo=True), "0.0.0.0")  # type: ignore[call-arg]
     # Liveness: a database outage makes /health (readiness) fail and must not restart the replica.
     assert "/health/live" in " ".join(IMAGE.healthcheck)
+
+
+def test_every_data_file_of_the_app_is_installed() -> None:
+    # The image installs the project as a wheel: a data file missing from package-data is
+    # missing in the container (found once as app/normalize/sig/vocabulary.json).
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]
+    data = [p for p in (ROOT / "app").rglob("*") if p.is_file()
+            and p.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in p.parts]
+    assert data
+    for path in data:
+        relative = path.relative_to(ROOT)
+        covered = any(fnmatch.fnmatch(relative.as_posix(),
+                                      "/".join([*package.split("."), pattern]))
+                      for package, globs in patterns.items() for pattern in globs)
+        assert covered, f"{relative} is not in [tool.setuptools.package-data]"
 
 
 def test_check_script_finds_every_step_it_replays() -> None:
