@@ -66,13 +66,13 @@ async def run_report(*, as_json: bool = False) -> int:
               f"({error.name}; for PostgreSQL: pip install '.[postgres]')", file=sys.stderr)
         return 1
     try:
-        store = FeedbackStore(engine, settings)
-        await store.init()
-        stats = await store.report()
+        # Read only: no store.init(), which would create or upgrade the schema.
+        stats = await FeedbackStore(engine, settings).report()
     except (SQLAlchemyError, OSError) as error:
         # The error text can echo connection details: name the type only.
         print(f"benzo-cds feedback-report: cannot read the feedback store {where}: "
-              f"{type(error).__name__}", file=sys.stderr)
+              f"{type(error).__name__} (check that it is the service's database and that "
+              "`benzo-cds db current` finds it up to date)", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

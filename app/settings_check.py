@@ -16,9 +16,10 @@ from pydantic_settings import SettingsError
 from app.config import Settings, get_settings
 
 PREFIX = "BENZO_CDS_"
-# Read outside the Settings model: the preview's fixture folder (per request) and the image's
-# worker count (its CMD).
-OTHER_VARIABLES = frozenset({"BENZO_CDS_FIXTURES_DIR", "BENZO_CDS_WORKERS"})
+# Read outside the Settings model: the preview's fixture folder (per request), the image's
+# worker count (its CMD), and the test suite's PostgreSQL server and screenshot folder.
+OTHER_VARIABLES = frozenset({"BENZO_CDS_FIXTURES_DIR", "BENZO_CDS_WORKERS",
+                             "BENZO_CDS_TEST_POSTGRES_URL", "BENZO_CDS_SCREENSHOTS_DIR"})
 EXIT_CONFIG = 2
 _FIELD_IN_MESSAGE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 

@@ -113,7 +113,7 @@ def test_production_start_up_names_the_command(make_settings: Callable[..., Sett
 
     run_async(_at_baseline(url))
     settings = make_settings(database_url=url, environment="production",
-                             patient_hash_key="a-real-secret-0123456789",
+                             patient_hash_key="a-real-secret-0123456789-abcdefghij",
                              trusted_issuers=[{"iss": "https://ehr.example.org",
                                                "jwks_file": str(tmp_path / "jwks.json")}])
     with pytest.raises(RuntimeError) as refused, TestClient(create_app(settings)):
