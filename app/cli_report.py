@@ -84,13 +84,15 @@ async def run_report(*, as_json: bool = False) -> int:
     if not stats:
         print("No cards issued and no feedback stored yet.")
         return 0
-    print(f"{'rule':<32} {'issued':>7} {'accepted':>9} {'overridden':>11} {'accept %':>9} "
-          f"{'override %':>11} {'dismissed':>10}  top override reasons")
+    print(f"{'rule':<32} {'issued':>7} {'silent':>7} {'accepted':>9} {'overridden':>11} "
+          f"{'accept %':>9} {'override %':>11} {'dismissed':>10}  top override reasons")
     for s in stats:
         reasons = ", ".join(f"{code} ({n})" for code, n in
                             sorted(s.override_reasons.items(), key=lambda kv: -kv[1])[:3])
-        print(f"{s.rule_id:<32} {s.issued:>7} {s.accepted:>9} {s.overridden:>11} "
+        print(f"{s.rule_id:<32} {s.issued:>7} {s.silent:>7} {s.accepted:>9} {s.overridden:>11} "
               f"{_pct(s.acceptance_rate):>9} {_pct(s.override_rate):>11} {s.dismissed:>10}  "
               f"{reasons or '-'}")
+    print("issued: distinct cards shown; silent: distinct cards of rules in silent mode "
+          "(evaluated, never shown).")
     print("dismissed: overridden with no reason (a plain Dismiss); recorded, snoozes nothing.")
     return 0

@@ -14,6 +14,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ALL_RULES = ("opioid-benzodiazepine-overlap", "taper-plan", "off-ramp", "geriatric-risk",
              "cbti-referral")
 
+RuleMode = Literal["active", "silent", "off"]
+# active: evaluated and shown; silent: evaluated, counted and logged, never shown (before
+# go-live); off: not evaluated.
+RULE_MODES: tuple[RuleMode, ...] = ("active", "silent", "off")
+
 # A development-only key; production start-up refuses it (see Settings.production_problems).
 DEV_HASH_KEY = "benzo-cds-development-key-not-for-production"
 # HMAC-SHA256 keys shorter than the 32-byte hash are weaker than the hash (RFC 2104, section 3).
@@ -106,6 +111,9 @@ class Settings(BaseSettings):
     # Bushnell et al., JAMA Psychiatry 2017;74(7):747-755, PMC5710248).
     renewal_gap_days: int = 30
     enabled_rules: CommaList = Field(default_factory=lambda: list(ALL_RULES))
+    # Per-rule mode, e.g. {"geriatric-risk": "silent"}; a rule named here ignores enabled_rules,
+    # a rule not named is active when in enabled_rules and off otherwise (see rule_mode).
+    rule_modes: dict[str, RuleMode] = Field(default_factory=dict)
 
     # --- FHIR gathering and limits ---
     fhir_timeout_seconds: float = 5.0
@@ -170,7 +178,16 @@ class Settings(BaseSettings):
         unknown = set(self.enabled_rules) - set(ALL_RULES)
         if unknown:
             raise ValueError(f"unknown rules in enabled_rules: {sorted(unknown)}")
+        unknown = set(self.rule_modes) - set(ALL_RULES)
+        if unknown:
+            raise ValueError(f"unknown rules in rule_modes: {sorted(unknown)}")
         return self
+
+    def rule_mode(self, rule_id: str) -> RuleMode:
+        """The rule's mode: rule_modes first, else active when in enabled_rules, else off."""
+        if rule_id in self.rule_modes:
+            return self.rule_modes[rule_id]
+        return "active" if rule_id in self.enabled_rules else "off"
 
     @property
     def verify_jwt(self) -> bool:

@@ -9,6 +9,9 @@ CALLS = Counter("cds_calls_total", "HTTP calls by endpoint, service and status",
 LATENCY = Histogram("cds_call_duration_seconds", "Hook call latency", ["service"],
                     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 CARDS = Counter("cds_cards_total", "Cards returned by rule and indicator", ["rule", "indicator"])
+SILENT = Counter("cds_cards_silent_total",
+                 "Cards of rules in silent mode: evaluated and counted, not returned",
+                 ["rule", "indicator"])
 SNOOZED = Counter("cds_cards_snoozed_total", "Cards suppressed by an earlier override", ["rule"])
 FHIR_ERRORS = Counter("cds_fhir_fetch_errors_total", "Hook calls that failed to gather data",
                       ["service"])

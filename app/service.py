@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from app.cards import RULES, run_rules
+from app.cards import RULES, fire_rules
 from app.cards.base import current_medications
 from app.cards.response import respond
 from app.config import Settings
@@ -39,6 +39,8 @@ class Evaluation:
     snoozed: list[str]
     # Cards to remember for snooze; stored after the answer is sent (see app/api/routes.py).
     issued: list[IssuedCard]
+    # Cards of silent rules: counted and logged, never returned (snoozes do not apply).
+    silent: list[Card] = field(default_factory=list)
 
 
 def count_resources(body: dict[str, Any]) -> int:
@@ -78,6 +80,14 @@ async def _snoozes(store: FeedbackStore, patient_id: str) -> dict[str, set[str]]
         return {}
 
 
+def silent_issued(evaluation: Evaluation) -> list[IssuedCard]:
+    """Silent cards in the shape issued cards are stored in (patient id hashed by the store)."""
+    key = situation_key(evaluation.record)
+    return [IssuedCard(card_uuid=c.uuid, rule_id=rule_of(c),
+                       patient_id=evaluation.record.patient_id, drugs_key=key)
+            for c in evaluation.silent if c.uuid]
+
+
 async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
                         settings: Settings, allowed_fhir_servers: Sequence[str] | None,
                         store: FeedbackStore | None = None) -> Evaluation:
@@ -93,7 +103,8 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
         FHIR_ERRORS.labels(service.id).inc()
         raise
     record = build_record(gathered, today=settings.today(), settings=settings)
-    cards = run_rules(record, settings)
+    firings = fire_rules(record, settings)
+    cards = firings.shown
     snoozed: list[str] = []
     issued: list[IssuedCard] = []
     if store is not None and cards:
@@ -118,4 +129,4 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
             DATA_MISSING.labels(service.id, key).inc()
         log.info("data missing", extra={"missing": sorted(gathered.missing),
                                         "service": service.id})
-    return Evaluation(request, gathered, record, cards, snoozed, issued)
+    return Evaluation(request, gathered, record, cards, snoozed, issued, firings.silent)

@@ -9,20 +9,24 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 
 from app.api.body import read_json
+from app.config import ALL_RULES
 from app.errors import ServiceNotFound
 from app.feedback.models import parse_feedback
 from app.hooks.definitions import SERVICES, ServiceDefinition
-from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY
+from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, SILENT
 from app.models.cards import CdsResponse
 from app.planner.link import with_public_base
 from app.security import CdsClient, expected_audience
-from app.service import evaluate_call, rule_of
+from app.service import evaluate_call, rule_of, silent_issued
 from app.state import AppState
 
 log = logging.getLogger("app.api")
+# Discovery extension naming each rule's mode (active / silent / off); reverse-domain style as
+# the spec recommends for extension names.
+RULE_MODES_EXTENSION = "org.benzo-safety-cds.rule-modes"
 router = APIRouter()
 
 
@@ -60,7 +64,10 @@ def _service(service_id: str) -> ServiceDefinition:
 async def discovery(request: Request) -> Response:
     await _authenticate(request, _state(request))
     CALLS.labels("discovery", "-", "200").inc()
-    return _json({"services": [s.discovery() for s in SERVICES.values()]})
+    # Which rules are live is non-standard data: a discovery extension (CDS Hooks 2.0).
+    modes = {rule: _state(request).settings.rule_mode(rule) for rule in ALL_RULES}
+    return _json({"services": [s.discovery() | {"extension": {RULE_MODES_EXTENSION: modes}}
+                               for s in SERVICES.values()]})
 
 
 @router.post("/cds-services/{service_id}")
@@ -78,17 +85,26 @@ async def call_service(service_id: str, request: Request) -> Response:
         allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)
     for card in evaluation.cards:
         CARDS.labels(rule_of(card), card.indicator).inc()
+    for card in evaluation.silent:
+        SILENT.labels(rule_of(card), card.indicator).inc()
     LATENCY.labels(service.id).observe(time.perf_counter() - started)
     CALLS.labels("service", service.id, "200").inc()
     log.info("hook answered", extra={
         "service": service.id, "rules": [rule_of(c) for c in evaluation.cards],
         "snoozed": evaluation.snoozed, "sources": evaluation.gathered.sources,
+        "silent": [{"rule": rule_of(c), "indicator": c.indicator} for c in evaluation.silent],
         "ms": round((time.perf_counter() - started) * 1000, 2)})
     response = _json(CdsResponse(cards=tuple(evaluation.cards)).to_json())
+    # Remembering issued cards (for snooze) and silent ones (for the feedback report) does not
+    # delay the clinician's answer.
+    tasks = BackgroundTasks()
     if evaluation.issued:
-        # Remembering issued cards (for snooze) does not delay the clinician's answer.
-        response.background = BackgroundTask(state.store.record_issued, service.id,
-                                             evaluation.issued)
+        tasks.add_task(state.store.record_issued, service.id, evaluation.issued)
+    if evaluation.silent:
+        tasks.add_task(state.store.record_silent, service.id, silent_issued(evaluation),
+                       {c.uuid: c.indicator for c in evaluation.silent if c.uuid})
+    if tasks.tasks:
+        response.background = tasks
     return response
 
 

@@ -1,6 +1,9 @@
-"""The clinical rules (their order breaks ties between cards of one indicator) and the runner."""
+"""The clinical rules (their order breaks ties between cards of one indicator) and the runner
+by rule mode."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from app.cards import cbti_referral, geriatric, off_ramp, opioid_overlap, taper_plan
 from app.cards.base import Rule
@@ -26,11 +29,24 @@ RULES: dict[str, Rule] = {
 }
 
 
-def run_rules(record: PatientRecord, settings: Settings) -> list[Card]:
-    """Cards from every rule in settings.enabled_rules, in registry order."""
-    enabled = set(settings.enabled_rules)
-    cards: list[Card] = []
+@dataclass(frozen=True)
+class Firings:
+    """Cards of active rules (returned to the EHR) and of silent ones (counted, never shown)."""
+
+    shown: list[Card] = field(default_factory=list)
+    silent: list[Card] = field(default_factory=list)
+
+
+def fire_rules(record: PatientRecord, settings: Settings) -> Firings:
+    """Run every rule that is not off, in registry order, and sort its cards by mode."""
+    firings = Firings()
     for rule_id, rule in RULES.items():
-        if rule_id in enabled:
-            cards.extend(rule(record, settings))
-    return cards
+        mode = settings.rule_mode(rule_id)
+        if mode != "off":
+            (firings.shown if mode == "active" else firings.silent).extend(rule(record, settings))
+    return firings
+
+
+def run_rules(record: PatientRecord, settings: Settings) -> list[Card]:
+    """Cards from the active rules, in registry order (what the EHR is shown)."""
+    return fire_rules(record, settings).shown

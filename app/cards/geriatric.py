@@ -150,8 +150,9 @@ def _taper(record: PatientRecord, settings: Settings, card_id: str,
     if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in chart_taking):
         return ["\n**A taper plan is on record:** continue it slowly and review it at each "
                 "visit (ASAM 2025 recs. 6-9)."], []
-    if RULE_TAPER in settings.enabled_rules and taper_plan.fires(record, settings):
-        # The taper-plan card carries the schedule and its CarePlan: one per response.
+    if settings.rule_mode(RULE_TAPER) == "active" and taper_plan.fires(record, settings):
+        # The taper-plan card carries the schedule and its CarePlan: one per response. Only a
+        # shown (active) taper-plan card counts: a silent one reaches no clinician.
         return ["\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "
                 "taper-plan card."], []
     target = primary(chart_taking)

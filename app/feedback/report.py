@@ -8,6 +8,7 @@ from sqlalchemy import and_, case, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.feedback.db import feedback_table, issued_cards_table
+from app.feedback.silent import silent_counts
 
 UNKNOWN_RULE = "unknown"  # feedback for a card this service has no issuance record of
 
@@ -26,6 +27,7 @@ class RuleStats:
     overridden: int
     override_reasons: dict[str, int] = field(default_factory=dict)
     dismissed: int = 0
+    silent: int = 0  # distinct cards of the rule in silent mode: evaluated, never shown
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -40,7 +42,7 @@ class RuleStats:
                 "overridden": self.overridden, "dismissed": self.dismissed,
                 "acceptance_rate": self.acceptance_rate,
                 "override_rate": self.override_rate,
-                "override_reasons": dict(self.override_reasons)}
+                "override_reasons": dict(self.override_reasons), "silent": self.silent}
 
 
 async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
@@ -66,18 +68,19 @@ async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
         issued_rows = (await conn.execute(issued_q)).all()
         outcome_rows = (await conn.execute(outcome_q)).all()
         reason_rows = (await conn.execute(reason_q)).all()
+    silent = await silent_counts(engine)
 
     issued_by_rule: dict[str, int] = {row[0]: row[1] for row in issued_rows}
     outcomes: dict[tuple[str, str], int] = {(r, o): n for r, o, n in outcome_rows}
     reasons: dict[str, dict[str, int]] = {}
     for rule_id, code, count in reason_rows:
         reasons.setdefault(rule_id, {})[code] = count
-    rules = sorted(set(issued_by_rule) | {r for r, _ in outcomes})
+    rules = sorted(set(issued_by_rule) | {r for r, _ in outcomes} | set(silent))
     return [
         RuleStats(rule_id=r, issued=issued_by_rule.get(r, 0),
                   accepted=outcomes.get((r, "accepted"), 0),
                   overridden=outcomes.get((r, "overridden"), 0),
                   override_reasons=reasons.get(r, {}),
-                  dismissed=outcomes.get((r, "dismissed"), 0))
+                  dismissed=outcomes.get((r, "dismissed"), 0), silent=silent.get(r, 0))
         for r in rules
     ]

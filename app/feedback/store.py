@@ -23,6 +23,7 @@ from app.feedback.db import (
     reader,
 )
 from app.feedback.models import FeedbackItem
+from app.feedback.silent import SilentLedger
 
 log = logging.getLogger(__name__)
 _STORED_CAP = 100_000
@@ -46,6 +47,7 @@ class FeedbackStore:
         self.availability = Availability(retry_seconds=settings.database_retry_seconds)
         self.availability.on_contact = self._check_schema
         self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
+        self.silent = SilentLedger(engine, settings)
 
     @property
     def bound_seconds(self) -> float:
@@ -152,6 +154,13 @@ class FeedbackStore:
             self._stored[card_id] = None
             if len(self._stored) > _STORED_CAP:
                 self._stored.popitem(last=False)
+
+    async def record_silent(self, service_id: str, cards: Iterable[IssuedCard],
+                            indicators: dict[str, str]) -> None:
+        """Remember cards of silent rules (never shown); indicators by card uuid."""
+        await self.silent.record(service_id, [
+            (c.card_uuid, c.rule_id, indicators.get(c.card_uuid, "unknown"), c.patient_id,
+             c.drugs_key) for c in cards])
 
     async def snoozed_rules(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
         """rule_id -> drugs_keys snoozed for this patient within settings.snooze_days."""

@@ -112,7 +112,8 @@ def test_override_snoozes_until_the_situation_changes(
     assert result.returncode == 0, result.stderr
     row = next(line.split() for line in result.stdout.splitlines()
                if line.startswith(OVERLAP))
-    assert row[1:4] == ["2", "0", "1"]  # issued (original + the zolpidem variant), acc., over.
+    # issued (original + the zolpidem variant), silent, accepted, overridden.
+    assert row[1:5] == ["2", "0", "0", "1"]
     assert "snooze-3-months (1)" in result.stdout
     as_json = run_cli("feedback-report", "--json", db_path=tmp_path / "test.db")
     stats = {s["rule_id"]: s for s in json.loads(as_json.stdout)}
