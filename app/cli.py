@@ -28,7 +28,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from app.cli_evaluate import run_evaluate
 
-    return run_evaluate(args.directory, date_arg=args.date, as_json=args.json)
+    return run_evaluate(args.directory, date_arg=args.date, as_json=args.json,
+                        bulk={"out": args.out, "engine": args.engine, "workers": args.workers,
+                              "reveal_ids": args.reveal_ids})
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -125,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="evaluation date YYYY-MM-DD, 'today', or 'latest' (each "
                                "patient's latest recorded date; default)")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    dry_run = evaluate.add_argument_group(
+        "Bulk FHIR export (a folder of NDJSON files): population dry run")
+    dry_run.add_argument("--out", default="benzo-dry-run",
+                         help="folder for dry-run.csv, dry-run.html, dry-run.json "
+                              "(default ./benzo-dry-run)")
+    dry_run.add_argument("--engine", choices=["local", "spark"], default="local",
+                         help="local: all cores of this machine; spark: PySpark "
+                              "(pip install '.[spark]')")
+    dry_run.add_argument("--workers", type=int, default=None,
+                         help="processes (local) or local Spark threads (default: all cores)")
+    dry_run.add_argument("--reveal-ids", action="store_true",
+                         help="write real patient ids in the CSV instead of keyed hashes")
     evaluate.set_defaults(func=_evaluate)
 
     review = sub.add_parser("review", help="gather a patient from a FHIR server and show cards")

@@ -106,12 +106,21 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False) -> int:
-    """0 when every bundle was evaluated; 1 when some could not be; 2 when the folder cannot."""
+def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False,
+                 bulk: dict[str, Any] | None = None) -> int:
+    """0 when every bundle was evaluated; 1 when some could not be; 2 when the folder cannot.
+    A folder of NDJSON files is a Bulk FHIR export: a population dry run (app/cli_bulk.py)."""
     folder = Path(directory)
     problem = _folder_problem(folder)
-    if problem is None and not any(folder.glob("*.json")):
-        problem = f"no FHIR bundles (*.json) in {folder}"
+    if problem is None:
+        from app.bulk.files import is_bulk_export
+
+        if is_bulk_export(folder):
+            from app.cli_bulk import run_bulk
+
+            return run_bulk(folder, date_arg=date_arg, as_json=as_json, **(bulk or {}))
+        if not any(folder.glob("*.json")):
+            problem = f"no FHIR bundles (*.json) in {folder}"
     if problem is not None:
         print(f"benzo-cds evaluate: {problem}", file=sys.stderr)
         return 2

@@ -265,3 +265,10 @@ def _suggestions(record: PatientRecord, card_id: str,
                     actions=(delete_draft(med),),
                 ))
     return suggestions
+
+
+def daily_mme(record: PatientRecord) -> tuple[float, int]:
+    """Total MME/day of the pain opioids the card counts, and how many had no known MME."""
+    total, unknown = _mme([o for o in common.pool(record)
+                           if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)])
+    return total, len(unknown)

@@ -1,0 +1,201 @@
+"""One patient of an export through the hook's pure pipeline, as one flat result row.
+
+Gathered -> build_record -> rules, exactly as a patient-view call with full prefetch would
+run them; every rule that is not off is evaluated (silent ones too: the dry run is how a
+committee learns what a rule would do). The row holds no name or raw id: the patient column
+is the keyed hash the feedback tables use, unless ids are revealed on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+from app.cards import RULES, fire_rules
+from app.cards.base import current_medications
+from app.cards.opioid_overlap import RULE_ID as OVERLAP
+from app.cards.opioid_overlap import daily_mme
+from app.config import Settings
+from app.feedback.snooze import patient_key
+from app.fhir.bundles import medication_reference
+from app.gathered import Gathered
+from app.normalize import build_record
+from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse, PatientRecord
+
+HOOK = "patient-view"
+DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
+# Renewals of one sedative with gaps up to this long count as one course of use (a late
+# refill is still continuous use); a longer gap starts a new course.
+EPISODE_GAP_DAYS = 30
+_MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_TARGETS = {"MedicationRequest": "medication_requests", "Condition": "conditions",
+            "CarePlan": "care_plans", "ServiceRequest": "service_requests"}
+# Doses the report's confidence share covers: those the cards compute with (MME, diazepam-eq).
+DOSE_CLASSES = BZRA_CLASSES | {DrugClass.OPIOID}
+DOSE_COLUMNS = {DoseConfidence.EXACT: "doses_exact", DoseConfidence.RANGE: "doses_range",
+                DoseConfidence.AS_NEEDED_MAX: "doses_as_needed_max",
+                DoseConfidence.UNKNOWN: "doses_unknown"}
+AGE_BANDS = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+", "unknown")
+COLUMNS = ("patient", "as_of", "age", "age_band", "sex", "orders", "bzra_active",
+           "opioid_active", *RULES, "cards", "mme_per_day", "mme_incomplete", "bzra_days",
+           "drugs", *DOSE_COLUMNS.values(), "unreadable")
+
+
+class MedicationSource(Protocol):
+    def get(self, rid: str) -> dict[str, Any] | None: ...
+
+
+class NoMedications:
+    def get(self, rid: str) -> dict[str, Any] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What every patient of one run shares."""
+
+    settings: Settings
+    date_arg: str = "latest"    # 'latest' (each patient's latest record), 'today', YYYY-MM-DD
+    reveal_ids: bool = False
+
+
+def age_band(age: int | None) -> str:
+    if age is None:
+        return "unknown"
+    for band, upper in (("0-17", 17), ("18-44", 44), ("45-64", 64), ("65-74", 74),
+                        ("75-84", 84)):
+        if age <= upper:
+            return band
+    return "85+"
+
+
+def latest_date(resources: Iterable[dict[str, Any]]) -> date | None:
+    """The latest clinical date among the resources (same fields as `evaluate` on bundles)."""
+    found: date | None = None
+    for resource in resources:
+        for name in DATE_FIELDS:
+            value = resource.get(name)
+            if isinstance(value, str) and len(value) >= 10:
+                try:
+                    day = date.fromisoformat(value[:10])
+                except ValueError:
+                    continue
+                if found is None or day > found:
+                    found = day
+    return found
+
+
+def gathered_for(patient_id: str, resources: list[dict[str, Any]],
+                 medications: MedicationSource) -> Gathered:
+    """What the hook's gatherer would hand over for this patient with full prefetch."""
+    gathered = Gathered(patient_id=patient_id, hook=HOOK)
+    seen: set[tuple[str, Any]] = set()
+    for resource in resources:
+        kind = resource["resourceType"]
+        if kind == "Patient":
+            if gathered.patient is None:
+                gathered.patient = resource
+            else:
+                gathered.skip("duplicate-resource")
+            continue
+        key = (kind, resource.get("id"))
+        if key[1] is not None and key in seen:
+            gathered.skip("duplicate-resource")  # an export may repeat a resource
+            continue
+        seen.add(key)
+        getattr(gathered, _TARGETS[kind]).append(resource)
+    for order in gathered.medication_requests:
+        ref = medication_reference(order)
+        match = _MEDICATION_REF.search(ref) if ref and not ref.startswith("#") else None
+        if match:
+            found = medications.get(match.group(1))
+            if found is not None:
+                gathered.medications[ref] = gathered.medications[
+                    f"Medication/{match.group(1)}"] = found
+    return gathered
+
+
+def _course_days(med: MedicationUse, record: PatientRecord) -> int | None:
+    """Days since the start of the unbroken course of use that `med` continues."""
+    if med.start is None:
+        return None
+    same = sorted((m for m in record.medications if m.drug_class in BZRA_CLASSES
+                   and m.ingredient == med.ingredient and m.start is not None
+                   and m.start <= med.start and not m.is_draft), key=lambda m: m.start or date.min)
+    start = med.start
+    for earlier in reversed(same):
+        ends = earlier.end or record.evaluated_on
+        if earlier.start is not None and earlier.start < start \
+                and ends + timedelta(days=EPISODE_GAP_DAYS) >= start:
+            start = earlier.start
+    return max(0, (record.evaluated_on - start).days)
+
+
+def _when(resources: list[dict[str, Any]], options: RunOptions) -> date:
+    if options.date_arg == "latest":
+        return latest_date(resources) or options.settings.today()
+    if options.date_arg == "today":
+        return options.settings.today()
+    return date.fromisoformat(options.date_arg)
+
+
+def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
+                     medications: MedicationSource, options: RunOptions
+                     ) -> dict[str, Any] | None:
+    """The result row for one patient's NDJSON lines; None when no Patient resource came."""
+    resources = [orjson.loads(line) for line in lines]
+    gathered = gathered_for(patient_id, resources, medications)
+    if gathered.patient is None:
+        return None  # the hook answers 412 without a Patient; the run counts these
+    when = _when(resources, options)
+    settings = options.settings
+    record = build_record(gathered, today=when, settings=settings)
+    row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
+    current = current_medications(record)
+    bzras = [m for m in current if m.drug_class in BZRA_CLASSES and m.is_active]
+    opioids = [m for m in current if m.drug_class is DrugClass.OPIOID and m.is_active]
+    sex = gathered.patient.get("gender")
+    row.update(
+        patient=patient_id if options.reveal_ids else patient_key(settings, patient_id),
+        as_of=when.isoformat(), age="" if record.age is None else record.age,
+        age_band=age_band(record.age), sex=sex if sex in ("female", "male", "other")
+        else "unknown", orders=len(record.medications), bzra_active=len(bzras),
+        opioid_active=len(opioids), unreadable=sum(record.skipped.values()))
+    firings = fire_rules(record, settings)
+    for card in firings.shown + firings.silent:
+        if card.source.topic is not None:
+            row[card.source.topic.code] = card.indicator
+    row["cards"] = len(firings.shown) + len(firings.silent)
+    if opioids or row[OVERLAP]:
+        total, unknown = daily_mme(record)
+        row["mme_per_day"] = round(total, 1)
+        row["mme_incomplete"] = "yes" if unknown else "no"
+    courses = [d for d in (_course_days(m, record) for m in bzras) if d is not None]
+    row["bzra_days"] = max(courses) if courses else ""
+    row["drugs"] = ";".join(sorted({m.ingredient or m.name.lower() for m in current
+                                    if m.drug_class not in (DrugClass.OTHER,
+                                                            DrugClass.RESCUE_NALOXONE)}))
+    for column in DOSE_COLUMNS.values():
+        row[column] = 0
+    for med in current:
+        if med.drug_class in DOSE_CLASSES:
+            row[DOSE_COLUMNS[med.dose_confidence]] += 1
+    return row
+
+
+def evaluate_group(groups: Mapping[str, list[bytes]], medications: MedicationSource,
+                   options: RunOptions) -> tuple[list[dict[str, Any]], int]:
+    """Rows for every patient of a group, by patient id; and how many lacked a Patient."""
+    rows, orphans = [], 0
+    for patient_id in sorted(groups):
+        row = evaluate_patient(patient_id, groups[patient_id], medications, options)
+        if row is None:
+            orphans += 1
+        else:
+            rows.append(row)
+    return rows, orphans
