@@ -43,7 +43,7 @@ def _init_worker(workdir: Path, options: RunOptions) -> None:
     _worker["medications"] = None
 
 
-def _evaluate_bucket(bucket: int) -> tuple[list[dict[str, Any]], int]:
+def _evaluate_bucket(bucket: int) -> tuple[list[dict[str, Any]], ReadStats]:
     workdir: Path = _worker["workdir"]
     if _worker["medications"] is None:  # the index exists only once reading has finished
         _worker["medications"] = MedicationLookup(workdir / MEDICATION_INDEX)
@@ -54,8 +54,8 @@ def _evaluate_bucket(bucket: int) -> tuple[list[dict[str, Any]], int]:
 def evaluate_export(listing: ExportListing, options: RunOptions, *, workers: int,
                     progress: Progress, temp_root: Path | None = None,
                     on_read: Callable[[ReadStats], None] | None = None
-                    ) -> Iterator[tuple[list[dict[str, Any]], int]]:
-    """Yield (rows, patients without a Patient resource) bucket by bucket, in bucket order."""
+                    ) -> Iterator[tuple[list[dict[str, Any]], ReadStats]]:
+    """Yield (rows, what was read) bucket by bucket, in bucket order."""
     tasks = plan_tasks(listing)
     buckets = choose_buckets(listing, workers)
     with tempfile.TemporaryDirectory(prefix="benzo-dry-run-", dir=temp_root) as tmp:

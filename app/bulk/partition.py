@@ -37,10 +37,12 @@ class ReadStats:
     """What was read and what was left out, by count only (no patient data)."""
 
     lines: int = 0
-    resources: Counter[str] = field(default_factory=Counter)   # kept, by type
+    # Resources evaluated, by type (counted as patients are evaluated; Medication when indexed)
+    resources: Counter[str] = field(default_factory=Counter)
     malformed: int = 0              # not JSON, or not an object with a resourceType
     without_patient: Counter[str] = field(default_factory=Counter)  # no usable patient ref
     other_types: Counter[str] = field(default_factory=Counter)  # types the pipeline reads not
+    no_patient_resource: int = 0    # patients with resources but no Patient (not evaluated)
 
     def merge(self, other: ReadStats) -> ReadStats:
         self.lines += other.lines
@@ -48,19 +50,22 @@ class ReadStats:
         self.malformed += other.malformed
         self.without_patient.update(other.without_patient)
         self.other_types.update(other.other_types)
+        self.no_patient_resource += other.no_patient_resource
         return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"lines": self.lines, "resources": dict(sorted(self.resources.items())),
                 "malformed_lines": self.malformed,
                 "without_patient": dict(sorted(self.without_patient.items())),
-                "other_types": dict(sorted(self.other_types.items()))}
+                "other_types": dict(sorted(self.other_types.items())),
+                "without_patient_resource": self.no_patient_resource}
 
 
 @dataclass(frozen=True)
 class ReadTask:
     index: int
     path: Path
+    resource_type: str
     start: int = 0
     end: int | None = None
     size: int = 0   # bytes this task reads from disk, for progress
@@ -71,11 +76,13 @@ def plan_tasks(listing: ExportListing, task_bytes: int = TASK_BYTES) -> list[Rea
     tasks: list[ReadTask] = []
     for export_file in listing.files:
         if export_file.compressed or export_file.size <= task_bytes:
-            tasks.append(ReadTask(len(tasks), export_file.path, size=export_file.size))
+            tasks.append(ReadTask(len(tasks), export_file.path, export_file.resource_type,
+                                  size=export_file.size))
             continue
         for start in range(0, export_file.size, task_bytes):
             end = min(start + task_bytes, export_file.size)
-            tasks.append(ReadTask(len(tasks), export_file.path, start, end, end - start))
+            tasks.append(ReadTask(len(tasks), export_file.path, export_file.resource_type,
+                                  start, end, end - start))
     return tasks
 
 
@@ -85,8 +92,27 @@ def choose_buckets(listing: ExportListing, workers: int) -> int:
     return max(workers * 4, math.ceil(raw / TARGET_BUCKET_BYTES))
 
 
-def bucket_of(patient_id: str, buckets: int) -> int:
-    return zlib.crc32(patient_id.encode()) % buckets
+_SUBJECT = b'"subject":{"reference":"Patient/'
+_ID_BYTES = re.compile(rb"[A-Za-z0-9\-.]{1,64}")
+
+
+def quick_patient(line: bytes) -> bytes | None:
+    """The patient id of a compact line whose only subject is ``{"reference":"Patient/<id>"``.
+
+    Bulk exports write compact JSON, where this is nearly every line: finding it costs a few
+    byte searches instead of a parse. A quote cannot appear unescaped inside a JSON string, so
+    the match is a real key; with a second "subject" or "patient" key, or contained resources
+    (which have their own), the line takes the full parse instead.
+    """
+    start = line.find(_SUBJECT)
+    if start < 0 or line.find(b'"subject"', start + 10) >= 0 \
+            or line.find(b'"subject"', 0, start) >= 0 \
+            or b'"patient"' in line or b'"contained"' in line:
+        return None
+    begin = start + len(_SUBJECT)
+    end = line.find(b'"', begin)
+    candidate = line[begin:end]
+    return candidate if end > 0 and _ID_BYTES.fullmatch(candidate) else None
 
 
 def patient_key_of(resource: dict[str, Any], kind: str) -> str | None:
@@ -122,42 +148,57 @@ class _Writer:
             self.flush(name)
 
 
+def route_line(line: bytes, file_type: str, stats: ReadStats) -> tuple[str, bytes] | None:
+    """("p", patient id) or ("m", Medication id) for a line worth keeping; else counted, None.
+
+    A line placed by `quick_patient` is parsed only when its patient is evaluated; one that
+    turns out malformed or of another type is counted then (app/bulk/patient.py).
+    """
+    if file_type not in ("Patient", "Medication"):
+        found = quick_patient(line)
+        if found is not None:
+            return "p", found
+    try:
+        resource = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        stats.malformed += 1
+        return None
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    if not isinstance(kind, str):
+        stats.malformed += 1
+        return None
+    if kind not in READ_TYPES:
+        stats.other_types[kind if kind.isalpha() and len(kind) <= 40 else "unknown"] += 1
+        return None
+    if kind == "Medication":
+        rid = resource.get("id")
+        if isinstance(rid, str) and _ID.match(rid):
+            stats.resources[kind] += 1
+            return "m", rid.encode()
+        stats.without_patient["Medication without id"] += 1
+        return None
+    patient = patient_key_of(resource, kind)
+    if patient is None:
+        stats.without_patient[kind] += 1
+        return None
+    return "p", patient.encode()
+
+
 def partition_task(task: ReadTask, workdir: Path, buckets: int) -> ReadStats:
     """Read one task's lines into bucket files; a bad line is counted and skipped."""
     stats = ReadStats()
     writer = _Writer(workdir, task.index)
-    loads = orjson.loads
     for raw in read_lines(task.path, task.start, task.end):
         line = raw.strip()
         if not line:
             continue
         stats.lines += 1
-        try:
-            resource = loads(line)
-        except orjson.JSONDecodeError:
-            stats.malformed += 1
+        routed = route_line(line, task.resource_type, stats)
+        if routed is None:
             continue
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
-        if not isinstance(kind, str):
-            stats.malformed += 1
-            continue
-        if kind not in READ_TYPES:
-            stats.other_types[kind if kind.isalpha() and len(kind) <= 40 else "unknown"] += 1
-            continue
-        if kind == "Medication":
-            rid = resource.get("id")
-            if isinstance(rid, str) and _ID.match(rid):
-                writer.add("m", rid.encode() + b"\t" + line + b"\n")
-                stats.resources[kind] += 1
-            else:
-                stats.without_patient["Medication without id"] += 1
-            continue
-        patient = patient_key_of(resource, kind)
-        if patient is None:
-            stats.without_patient[kind] += 1
-            continue
-        writer.add(f"b{bucket_of(patient, buckets):05d}", patient.encode() + b"\t" + line + b"\n")
-        stats.resources[kind] += 1
+        tag, key = routed
+        name = "m" if tag == "m" else f"b{zlib.crc32(key) % buckets:05d}"
+        writer.add(name, key + b"\t" + line + b"\n")
     writer.close()
     return stats
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from app.bulk.partition import ReadStats
 from app.cards import RULES, fire_rules
 from app.cards.base import current_medications
 from app.cards.opioid_overlap import RULE_ID as OVERLAP
@@ -144,14 +145,36 @@ def _when(resources: list[dict[str, Any]], options: RunOptions) -> date:
     return date.fromisoformat(options.date_arg)
 
 
+def parse_lines(lines: Iterable[bytes | str], stats: ReadStats) -> list[dict[str, Any]]:
+    """The patient's resources of the types read; anything else is counted and left out."""
+    resources = []
+    for line in lines:
+        try:
+            resource = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            stats.malformed += 1
+            continue
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str):
+            stats.malformed += 1
+        elif kind in _TARGETS or kind == "Patient":
+            stats.resources[kind] += 1
+            resources.append(resource)
+        else:
+            stats.other_types[kind if kind.isalpha() and len(kind) <= 40 else "unknown"] += 1
+    return resources
+
+
 def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
-                     medications: MedicationSource, options: RunOptions
-                     ) -> dict[str, Any] | None:
+                     medications: MedicationSource, options: RunOptions,
+                     stats: ReadStats | None = None) -> dict[str, Any] | None:
     """The result row for one patient's NDJSON lines; None when no Patient resource came."""
-    resources = [orjson.loads(line) for line in lines]
+    stats = stats if stats is not None else ReadStats()
+    resources = parse_lines(lines, stats)
     gathered = gathered_for(patient_id, resources, medications)
     if gathered.patient is None:
-        return None  # the hook answers 412 without a Patient; the run counts these
+        stats.no_patient_resource += 1  # the hook answers 412 without a Patient
+        return None
     when = _when(resources, options)
     settings = options.settings
     record = build_record(gathered, today=when, settings=settings)
@@ -189,13 +212,11 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
 
 
 def evaluate_group(groups: Mapping[str, list[bytes]], medications: MedicationSource,
-                   options: RunOptions) -> tuple[list[dict[str, Any]], int]:
-    """Rows for every patient of a group, by patient id; and how many lacked a Patient."""
-    rows, orphans = [], 0
+                   options: RunOptions) -> tuple[list[dict[str, Any]], ReadStats]:
+    """Rows for every patient of a group, by patient id, and what was read and left out."""
+    rows, stats = [], ReadStats()
     for patient_id in sorted(groups):
-        row = evaluate_patient(patient_id, groups[patient_id], medications, options)
-        if row is None:
-            orphans += 1
-        else:
+        row = evaluate_patient(patient_id, groups[patient_id], medications, options, stats)
+        if row is not None:
             rows.append(row)
-    return rows, orphans
+    return rows, stats

@@ -43,13 +43,11 @@ class ResultSink:
         self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS)
         self.writer.writeheader()
         self.summary = Summary()
-        self.orphans = 0
 
-    def add(self, rows: Iterable[dict[str, Any]], orphans: int = 0) -> None:
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self.writer.writerow(row)
             self.summary.add(row)
-        self.orphans += orphans
 
     def close(self) -> None:
         self.handle.close()
@@ -82,13 +80,13 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
         else:
             from app.bulk.local import evaluate_export
 
-            for rows, orphans in evaluate_export(listing, options, workers=workers,
+            for rows, counted in evaluate_export(listing, options, workers=workers,
                                                  progress=progress, on_read=stats.merge):
-                sink.add(rows, orphans)
+                sink.add(rows)
+                stats.merge(counted)
     finally:
         sink.close()
     reading = stats.as_dict() | {"ignored_files": dict(listing.ignored),
-                                 "without_patient_resource": sink.orphans,
                                  "files": len(listing.files)}
     elapsed = time.monotonic() - started
     meta = {"export folder": folder.name, "engine": engine, "workers": workers,
