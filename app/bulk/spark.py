@@ -9,6 +9,7 @@ writes the same CSV and report as the local engine. PySpark is an optional extra
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -83,6 +84,7 @@ def evaluate_with_spark(listing: ExportListing, options: RunOptions, sink: Any,
     """Evaluate the export on Spark; rows go to `sink`, counts into `stats`."""
     from pyspark.sql import SparkSession
 
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines outlive pytest's streams
     # Workers must run this interpreter (the one with the app installed), not `python3`.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (SparkSession.builder.master(master or f"local[{workers}]")
@@ -93,8 +95,8 @@ def evaluate_with_spark(listing: ExportListing, options: RunOptions, sink: Any,
     try:
         sc = spark.sparkContext
         sc.setLogLevel("ERROR")
-        texts = sc.union([sc.textFile(str(f.path)).map(lambda t, k=f.resource_type: (k, t))
-                          for f in listing.files])
+        texts = sc.union([sc.textFile(str(f.path), minPartitions=1)
+                          .map(lambda t, k=f.resource_type: (k, t)) for f in listing.files])
         routed = texts.mapPartitions(_route_partition).persist()
         read = routed.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1])
         if not read.isEmpty():
@@ -109,7 +111,7 @@ def evaluate_with_spark(listing: ExportListing, options: RunOptions, sink: Any,
         partitions = max(workers * 4, sc.defaultParallelism)
         grouped = chart.union(joined).groupByKey(partitions)
         results = grouped.mapPartitions(lambda items: _evaluate_partition(options, items))
-        for kind, value in results.toLocalIterator():
+        for kind, value in results.toLocalIterator(prefetchPartitions=True):
             if kind == "row":
                 sink.add([value])
             else:

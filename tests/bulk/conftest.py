@@ -1,0 +1,29 @@
+"""One messy generated export and its local dry run, shared by the dry-run tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.bulk.progress import Progress
+from app.bulk.run import DryRun, dry_run
+from app.config import Settings
+from tests.bulk.export import MessyExport, write_messy_export
+from tests.conftest import EVALUATION_DATE
+from tests.dx.conftest import run_cli  # noqa: F401 - the CLI fixture, shared
+
+
+def settings() -> Settings:
+    return Settings(_env_file=None, evaluation_date=EVALUATION_DATE)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> MessyExport:
+    return write_messy_export(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="session")
+def local_run(messy: MessyExport, tmp_path_factory: pytest.TempPathFactory) -> DryRun:
+    """The local engine on two workers, ids revealed so rows can be matched to patients."""
+    return dry_run(messy.folder, tmp_path_factory.mktemp("local"), settings=settings(),
+                   date_arg=EVALUATION_DATE.isoformat(), reveal_ids=True, workers=2,
+                   progress=Progress(enabled=False))
