@@ -121,6 +121,9 @@ def stages(folder: Path, sample: int = 2000) -> dict[str, float]:
     from app.cards import fire_rules
     from app.normalize import build_record
 
+    from app.bulk.local import _tune_gc
+
+    _tune_gc()  # as in the workers
     settings = Settings(_env_file=None, evaluation_date=EVALUATION_DATE)  # type: ignore[call-arg]
     options = RunOptions(settings=settings, date_arg=EVALUATION_DATE.isoformat())
     listing = list_export(folder)
