@@ -107,6 +107,7 @@ def stages(folder: Path, sample: int = 2000) -> dict[str, float]:
     """Milliseconds per patient for each stage, in one process, on the first patients."""
     from collections.abc import Callable
 
+    from app.bulk.local import _tune_gc
     from app.bulk.partition import (
         MEDICATION_INDEX,
         MedicationLookup,
@@ -120,8 +121,6 @@ def stages(folder: Path, sample: int = 2000) -> dict[str, float]:
     from app.bulk.patient import _when, gathered_for, parse_lines
     from app.cards import fire_rules
     from app.normalize import build_record
-
-    from app.bulk.local import _tune_gc
 
     _tune_gc()  # as in the workers
     settings = Settings(_env_file=None, evaluation_date=EVALUATION_DATE)  # type: ignore[call-arg]
