@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from app.bulk.progress import Progress
@@ -9,7 +14,7 @@ from app.bulk.run import DryRun, dry_run
 from app.config import Settings
 from tests.bulk.export import MessyExport, write_messy_export
 from tests.conftest import EVALUATION_DATE
-from tests.dx.conftest import run_cli  # noqa: F401 - the CLI fixture, shared
+from tests.dx.conftest import cli_env
 
 
 def settings() -> Settings:
@@ -27,3 +32,13 @@ def local_run(messy: MessyExport, tmp_path_factory: pytest.TempPathFactory) -> D
     return dry_run(messy.folder, tmp_path_factory.mktemp("local"), settings=settings(),
                    date_arg=EVALUATION_DATE.isoformat(), reveal_ids=True, workers=2,
                    progress=Progress(enabled=False))
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`python -m app.cli ARGS` as tests/dx runs it, with room for a dry run on a busy machine."""
+    def runner(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=tmp_path,
+                              env=cli_env(tmp_path / "cli.db"), capture_output=True, text=True,
+                              timeout=600, check=False)
+    return runner
