@@ -115,18 +115,24 @@ def list_export(folder: Path) -> ExportListing:
     return ExportListing(tuple(files), ignored)
 
 
-def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """Lines of one file; with a byte range (plain files only), the lines that start in it."""
-    if start == 0 and end is None:
-        with open_binary(path) as handle:
-            yield from handle
-        return
-    with path.open("rb") as handle:
+BLOCK_BYTES = 4 * 1024 * 1024
+
+
+def read_blocks(path: Path, start: int = 0, end: int | None = None,
+                block: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The file's lines a few MiB at a time, each block ending at a line's end (the file's last
+    line may lack its newline). With a byte range (plain files only): the lines that start in
+    it, whole, however far the last one runs past `end`."""
+    with (open_binary(path) if start == 0 and end is None else path.open("rb")) as handle:
         if start:
             handle.seek(start - 1)
             handle.readline()  # finish the line that straddles `start`; its owner reads it
-        while end is None or handle.tell() < end:
-            line = handle.readline()
-            if not line:
+        position = handle.tell()
+        while end is None or position < end:
+            data = handle.read(block if end is None else min(block, end - position))
+            if not data:
                 return
-            yield line
+            if not data.endswith(b"\n"):
+                data += handle.readline()  # complete the line that starts in this block
+            position += len(data)
+            yield data

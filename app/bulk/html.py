@@ -49,6 +49,14 @@ def _by_band(summary: Summary) -> tuple[str, str]:
     return chart, _table(["rule \\ age band", *bands], rows)
 
 
+def _failed(summary: Summary) -> str:
+    if not summary.failed:
+        return ""
+    return (f"<p><strong>{summary.failed:,} patients could not be evaluated</strong> (a bug in "
+            "the service; see \"Data read\" for where). They are left out of every figure below."
+            "</p>")
+
+
 def render(summary: Summary, reading: dict[str, Any], meta: dict[str, Any]) -> str:
     """The whole report page; `reading` is what was read and skipped, `meta` the run."""
     modes: dict[str, str] = meta.get("rule_modes", {})
@@ -72,6 +80,8 @@ def render(summary: Summary, reading: dict[str, Any], meta: dict[str, Any]) -> s
                    for kind, n in reading.get("ignored_files", {}).items()],
                  ["patients without a Patient resource (not evaluated)",
                   reading.get("without_patient_resource", 0)],
+                 *[[f"patients whose evaluation failed: {site}", n]
+                   for site, n in reading.get("failed_patients", {}).items()],
                  ["resources normalization could not read", summary.unreadable]]
     return "".join([
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -82,16 +92,20 @@ def render(summary: Summary, reading: dict[str, Any], meta: dict[str, Any]) -> s
         f"<strong>{summary.with_cards:,}</strong> ({_pct(summary.with_cards, summary.patients)})"
         " would see at least one card on opening the chart (patient-view). Every rule that is "
         "not off was evaluated, silent ones included.</p>",
+        _failed(summary),
         "<h2>Cards per 1,000 patients, by rule and indicator</h2>", _rates(summary, modes),
         "<h2>By age band</h2>", f"<figure>{band_chart}</figure>", band_table,
         "<h2>Opioid dose on overlap cards</h2>",
         f"<figure>{bar_chart(mme, 'Overlap cards by total MME/day (CDC 2022 factors)')}</figure>",
         f"<p class=\"note\">{summary.mme_incomplete:,} overlap cards had an opioid whose MME "
-        "could not be computed; they are counted at the MME of the others.</p>",
+        "could not be computed; they are counted at the MME of the others. "
+        f"{summary.mme_upper_bound:,} totals are upper bounds (a PRN maximum or the top of a "
+        "range), as the cards say.</p>",
         "<h2>How long benzodiazepines and Z-drugs have been taken</h2>",
         f"<figure>{bar_chart(days, 'Patients on a BZRA, by length of the current course')}"
-        "</figure><p class=\"note\">Course: renewals of one ingredient with gaps of at most 30 "
-        "days count as one; the longest current course per patient.</p>",
+        "</figure><p class=\"note\">Course: renewals of one ingredient with gaps of at most "
+        f"{meta.get('renewal gap (days)', '?')} days count as one (the episode the taper-plan "
+        "rule reads); the longest current course per patient.</p>",
         "<h2>Top drugs among patients with a card</h2>",
         f"<figure>{bar_chart(drugs, 'Patients with a card, by CNS-active drug taken')}</figure>",
         "<h2>Doses read with confidence</h2>",

@@ -9,14 +9,16 @@ is the keyed hash the feedback tables use, unless ids are revealed on purpose.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from app.bulk.partition import ReadStats
+from app.bulk.route import ReadStats, type_label
 from app.cards import RULES, fire_rules
 from app.cards.base import current_medications
 from app.cards.opioid_overlap import RULE_ID as OVERLAP
@@ -26,13 +28,10 @@ from app.feedback.snooze import patient_key
 from app.fhir.bundles import medication_reference
 from app.gathered import Gathered
 from app.normalize import build_record
-from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse, PatientRecord
+from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse
 
 HOOK = "patient-view"
 DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
-# Renewals of one sedative with gaps up to this long count as one course of use (a late
-# refill is still continuous use); a longer gap starts a new course.
-EPISODE_GAP_DAYS = 30
 _MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _TARGETS = {"MedicationRequest": "medication_requests", "Condition": "conditions",
             "CarePlan": "care_plans", "ServiceRequest": "service_requests"}
@@ -41,10 +40,11 @@ DOSE_CLASSES = BZRA_CLASSES | {DrugClass.OPIOID}
 DOSE_COLUMNS = {DoseConfidence.EXACT: "doses_exact", DoseConfidence.RANGE: "doses_range",
                 DoseConfidence.AS_NEEDED_MAX: "doses_as_needed_max",
                 DoseConfidence.UNKNOWN: "doses_unknown"}
+_PROJECT = Path(__file__).resolve().parents[2]   # the folder that holds app/
 AGE_BANDS = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+", "unknown")
 COLUMNS = ("patient", "as_of", "age", "age_band", "sex", "orders", "bzra_active",
-           "opioid_active", *RULES, "cards", "mme_per_day", "mme_incomplete", "bzra_days",
-           "drugs", *DOSE_COLUMNS.values(), "unreadable")
+           "opioid_active", *RULES, "cards", "mme_per_day", "mme_incomplete", "mme_upper_bound",
+           "bzra_days", "drugs", *DOSE_COLUMNS.values(), "unreadable", "error")
 
 
 class MedicationSource(Protocol):
@@ -121,23 +121,15 @@ def gathered_for(patient_id: str, resources: list[dict[str, Any]],
     return gathered
 
 
-def _course_days(med: MedicationUse, record: PatientRecord) -> int | None:
-    """Days since the start of the unbroken course of use that `med` continues."""
-    if med.start is None:
-        return None
-    same = sorted((m for m in record.medications if m.drug_class in BZRA_CLASSES
-                   and m.ingredient == med.ingredient and m.start is not None
-                   and m.start <= med.start and not m.is_draft), key=lambda m: m.start or date.min)
-    start = med.start
-    for earlier in reversed(same):
-        ends = earlier.end or record.evaluated_on
-        if earlier.start is not None and earlier.start < start \
-                and ends + timedelta(days=EPISODE_GAP_DAYS) >= start:
-            start = earlier.start
-    return max(0, (record.evaluated_on - start).days)
+def _course_days(med: MedicationUse, today: date) -> int | None:
+    """Days since the first day of the episode (renewals across gaps of at most
+    settings.renewal_gap_days, app/normalize/episodes.py) that `med` belongs to: the span the
+    taper-plan rule judges long-term use by."""
+    since = med.episode_start or med.start
+    return None if since is None else max(0, (today - since).days)
 
 
-def _when(resources: list[dict[str, Any]], options: RunOptions) -> date:
+def when(resources: list[dict[str, Any]], options: RunOptions) -> date:
     if options.date_arg == "latest":
         return latest_date(resources) or options.settings.today()
     if options.date_arg == "today":
@@ -161,7 +153,7 @@ def parse_lines(lines: Iterable[bytes | str], stats: ReadStats) -> list[dict[str
             stats.resources[kind] += 1
             resources.append(resource)
         else:
-            stats.other_types[kind if kind.isalpha() and len(kind) <= 40 else "unknown"] += 1
+            stats.other_types[type_label(kind)] += 1
     return resources
 
 
@@ -175,17 +167,17 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
     if gathered.patient is None:
         stats.no_patient_resource += 1  # the hook answers 412 without a Patient
         return None
-    when = _when(resources, options)
+    as_of = when(resources, options)
     settings = options.settings
-    record = build_record(gathered, today=when, settings=settings)
+    record = build_record(gathered, today=as_of, settings=settings)
     row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
     current = current_medications(record)
     bzras = [m for m in current if m.drug_class in BZRA_CLASSES and m.is_active]
     opioids = [m for m in current if m.drug_class is DrugClass.OPIOID and m.is_active]
     sex = gathered.patient.get("gender")
     row.update(
-        patient=patient_id if options.reveal_ids else patient_key(settings, patient_id),
-        as_of=when.isoformat(), age="" if record.age is None else record.age,
+        patient=_patient_column(patient_id, options),
+        as_of=as_of.isoformat(), age="" if record.age is None else record.age,
         age_band=age_band(record.age), sex=sex if sex in ("female", "male", "other")
         else "unknown", orders=len(record.medications), bzra_active=len(bzras),
         opioid_active=len(opioids), unreadable=sum(record.skipped.values()))
@@ -195,10 +187,11 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
             row[card.source.topic.code] = card.indicator
     row["cards"] = len(firings.shown) + len(firings.silent)
     if opioids or row[OVERLAP]:
-        total, unknown = daily_mme(record)
-        row["mme_per_day"] = round(total, 1)
-        row["mme_incomplete"] = "yes" if unknown else "no"
-    courses = [d for d in (_course_days(m, record) for m in bzras) if d is not None]
+        mme = daily_mme(record)
+        row["mme_per_day"] = round(mme.total, 3)  # as precise as the card states it
+        row["mme_incomplete"] = "yes" if mme.unknown else "no"
+        row["mme_upper_bound"] = "yes" if mme.upper_bound else "no"
+    courses = [d for d in (_course_days(m, record.evaluated_on) for m in bzras) if d is not None]
     row["bzra_days"] = max(courses) if courses else ""
     row["drugs"] = ";".join(sorted({m.ingredient or m.name.lower() for m in current
                                     if m.drug_class not in (DrugClass.OTHER,
@@ -211,12 +204,46 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
     return row
 
 
-def evaluate_group(groups: Mapping[str, list[bytes]], medications: MedicationSource,
-                   options: RunOptions) -> tuple[list[dict[str, Any]], ReadStats]:
-    """Rows for every patient of a group, by patient id, and what was read and left out."""
-    rows, stats = [], ReadStats()
+def _patient_column(patient_id: str, options: RunOptions) -> str:
+    return patient_id if options.reveal_ids else patient_key(options.settings, patient_id)
+
+
+def failure_site(error: BaseException) -> str:
+    """The exception type and the innermost line of this project's code it passed through,
+    never its message: a message may quote patient data (a date, an id, a dose)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(_PROJECT / "app")]
+    if not (ours or frames):
+        return type(error).__name__
+    frame = (ours or frames)[-1]
+    where = Path(frame.filename).resolve()
+    shown = where.relative_to(_PROJECT) if where.is_relative_to(_PROJECT) else where.name
+    return f"{type(error).__name__} at {shown}:{frame.lineno}"
+
+
+def evaluate_or_report(patient_id: str, lines: Iterable[bytes | str],
+                       medications: MedicationSource, options: RunOptions,
+                       stats: ReadStats) -> dict[str, Any] | None:
+    """`evaluate_patient`, where a patient that raises becomes a row naming where it failed.
+
+    A population run takes hours and a bug may hit one chart in 100,000: the run goes on,
+    the failure is counted by code line (ReadStats.failed) and the CLI exits 1 saying so.
+    """
+    try:
+        return evaluate_patient(patient_id, lines, medications, options, stats)
+    except Exception as error:  # any bug in one patient: counted and reported, not hidden
+        site = failure_site(error)
+        stats.failed[site] += 1
+        row = dict.fromkeys(COLUMNS, "")
+        row.update(patient=_patient_column(patient_id, options), error=site)
+        return row
+
+
+def evaluate_rows(groups: Mapping[str, list[bytes]], medications: MedicationSource,
+                  options: RunOptions, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    """Rows for every patient of a group, by patient id; what was read and left out goes
+    into `stats`."""
     for patient_id in sorted(groups):
-        row = evaluate_patient(patient_id, groups[patient_id], medications, options, stats)
+        row = evaluate_or_report(patient_id, groups[patient_id], medications, options, stats)
         if row is not None:
-            rows.append(row)
-    return rows, stats
+            yield row

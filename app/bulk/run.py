@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.bulk import html
-from app.bulk.files import list_export
-from app.bulk.partition import ReadStats
+from app.bulk.files import ExportListing, list_export
 from app.bulk.patient import COLUMNS, RunOptions
 from app.bulk.progress import Progress
+from app.bulk.route import ReadStats
 from app.bulk.summary import Summary
 from app.cards import RULES
 from app.config import Settings
@@ -49,13 +50,49 @@ class ResultSink:
             self.writer.writerow(row)
             self.summary.add(row)
 
+    def add_part(self, part: Path, summary: Summary) -> None:
+        """Rows a worker wrote (same CSV dialect, no header) and their summary."""
+        self.handle.flush()
+        with part.open("rb") as rows:
+            shutil.copyfileobj(rows, self.handle.buffer)
+        part.unlink()
+        self.summary.merge(summary)
+
     def close(self) -> None:
         self.handle.close()
 
 
+class BadArgument(Exception):
+    """The run cannot start as asked (the CLI exits 2); bugs are not this, and surface as such."""
+
+
 def _check_date(date_arg: str) -> None:
-    if date_arg not in ("latest", "today"):
-        datetime.strptime(date_arg, "%Y-%m-%d")  # ValueError names the bad value
+    if date_arg in ("latest", "today"):
+        return
+    try:
+        datetime.strptime(date_arg, "%Y-%m-%d")
+    except ValueError:
+        raise BadArgument(f"--date {date_arg!r} is not YYYY-MM-DD, 'today' or 'latest'") from None
+
+
+def _run_local(listing: ExportListing, options: RunOptions, sink: ResultSink, stats: ReadStats,
+               *, workers: int, progress: Progress) -> float:
+    """The local engine into `sink` and `stats`; returns the seconds the reading pass took."""
+    from app.bulk.local import evaluate_export
+
+    started = time.monotonic()
+    read_seconds = 0.0
+
+    def read_done(read: ReadStats) -> None:
+        nonlocal read_seconds
+        stats.merge(read)
+        read_seconds = round(time.monotonic() - started, 1)
+
+    for bucket in evaluate_export(listing, options, workers=workers, progress=progress,
+                                  on_read=read_done):
+        sink.add_part(bucket.part, bucket.summary)
+        stats.merge(bucket.stats)
+    return read_seconds
 
 
 def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "local",
@@ -63,6 +100,8 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
             progress: Progress | None = None) -> DryRun:
     """Evaluate every patient of the export and write dry-run.csv / .html / .json to `out`."""
     _check_date(date_arg)
+    if workers is not None and workers < 1:
+        raise BadArgument("--workers must be at least 1")
     started = time.monotonic()
     options = RunOptions(settings=settings, date_arg=date_arg, reveal_ids=reveal_ids)
     listing = list_export(folder)
@@ -71,6 +110,7 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
     out.mkdir(parents=True, exist_ok=True)
     sink = ResultSink(out / CSV_NAME)
     stats = ReadStats()
+    phases: dict[str, float] = {}
     try:
         if engine == "spark":
             from app.bulk.spark import evaluate_with_spark
@@ -78,12 +118,8 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
             evaluate_with_spark(listing, options, sink, stats, workers=workers,
                                 progress=progress)
         else:
-            from app.bulk.local import evaluate_export
-
-            for rows, counted in evaluate_export(listing, options, workers=workers,
-                                                 progress=progress, on_read=stats.merge):
-                sink.add(rows)
-                stats.merge(counted)
+            phases["seconds reading (partition)"] = _run_local(
+                listing, options, sink, stats, workers=workers, progress=progress)
     finally:
         sink.close()
     reading = stats.as_dict() | {"ignored_files": dict(listing.ignored),
@@ -95,6 +131,8 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
             else "keyed hash of the patient id (BENZO_CDS_PATIENT_HASH_KEY)",
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": round(elapsed, 1),
+            **phases,
+            "renewal gap (days)": settings.renewal_gap_days,
             "rule_modes": {rule: settings.rule_mode(rule) for rule in RULES}}
     run = DryRun(sink.summary, reading, meta, out)
     (out / HTML_NAME).write_text(html.render(run.summary, reading, meta), encoding="utf-8")

@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 
 from app.bulk.files import ExportListing
-from app.bulk.partition import ReadStats, route_line
-from app.bulk.patient import RunOptions, evaluate_patient
+from app.bulk.patient import RunOptions, evaluate_or_report
 from app.bulk.progress import Progress
+from app.bulk.route import ReadStats, route_line
 from app.fhir.bundles import medication_reference
 
 _MEDICATION_ID = b"Medication/"
@@ -68,7 +68,7 @@ def _evaluate_partition(options: RunOptions, items: Iterator[tuple[str, Iterable
         lines, meds = [], []
         for kind, line in values:
             (meds if kind == "M" else lines).append(line)
-        row = evaluate_patient(patient_id, lines, _Medications(meds), options, stats)
+        row = evaluate_or_report(patient_id, lines, _Medications(meds), options, stats)
         if row is not None:
             yield "row", row
     yield "stats", stats

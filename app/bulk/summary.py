@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from app.bulk.patient import AGE_BANDS, DOSE_COLUMNS
@@ -37,8 +37,13 @@ class Summary:
     drugs: Counter[str] = field(default_factory=Counter)       # patients with a card, by drug
     doses: Counter[str] = field(default_factory=Counter)       # current BZRA/opioid orders
     unreadable: int = 0                                         # resources normalization skipped
+    failed: int = 0            # patients whose evaluation raised (rows with an error, not counted)
+    mme_upper_bound: int = 0   # overlap cards whose MME includes a PRN maximum or range top
 
     def add(self, row: dict[str, Any]) -> None:
+        if row.get("error"):
+            self.failed += 1
+            return
         self.patients += 1
         band = row["age_band"]
         self.by_band[band] += 1
@@ -53,12 +58,25 @@ class Summary:
         if row.get("opioid-benzodiazepine-overlap"):
             if row["mme_incomplete"] == "yes":
                 self.mme_incomplete += 1
+            if row["mme_upper_bound"] == "yes":
+                self.mme_upper_bound += 1
             self.mme[_bin(float(row["mme_per_day"] or 0), MME_BINS)] += 1
         if row["bzra_days"] != "":
             self.bzra_days[_bin(int(row["bzra_days"]), DAY_BINS)] += 1
         for column in DOSE_COLUMNS.values():
             self.doses[column] += int(row[column])
         self.unreadable += int(row["unreadable"])
+
+    def merge(self, other: Summary) -> Summary:
+        """Fold another part's summary in (workers summarize their buckets): every field is
+        a count or a Counter, so the whole is the sum of the parts."""
+        for name in (f.name for f in fields(self)):
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, name))
+            else:
+                setattr(self, name, mine + getattr(other, name))
+        return self
 
     def per_thousand(self, rule: str, indicator: str | None = None,
                      band: str | None = None) -> float:
@@ -82,8 +100,10 @@ class Summary:
             "per_1000": {r: round(self.per_thousand(r), 2) for r in RULES},
             "overlap_mme": {label: self.mme[label] for label, _ in MME_BINS},
             "overlap_mme_incomplete": self.mme_incomplete,
+            "overlap_mme_upper_bound": self.mme_upper_bound,
             "bzra_course": {label: self.bzra_days[label] for label, _ in DAY_BINS},
             "top_drugs": dict(self.drugs.most_common(TOP_DRUGS)),
             "doses": {c: self.doses[c] for c in DOSE_COLUMNS.values()},
             "unreadable_resources": self.unreadable,
+            "patients_failed": self.failed,
         }

@@ -29,6 +29,7 @@ Scope decisions (documented):
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 from app.cards import common, scope
 from app.cards.base import card_uuid, current_medications, suggestion_uuid
@@ -267,8 +268,15 @@ def _suggestions(record: PatientRecord, card_id: str,
     return suggestions
 
 
-def daily_mme(record: PatientRecord) -> tuple[float, int]:
-    """Total MME/day of the pain opioids the card counts, and how many had no known MME."""
-    total, unknown = _mme([o for o in common.pool(record)
-                           if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)])
-    return total, len(unknown)
+class DailyMme(NamedTuple):
+    total: float        # MME/day over the pain opioids with a known value
+    unknown: int        # pain opioids whose MME could not be computed
+    upper_bound: bool   # a PRN maximum or the top of a range is in the total
+
+
+def daily_mme(record: PatientRecord) -> DailyMme:
+    """The card's MME total (outpatient pain opioids, MOUD left out), for the population dry
+    run (app/bulk), so its MME distribution is the one the cards state."""
+    total, unknown, upper = _mme([o for o in _meds(record)
+                                  if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)])
+    return DailyMme(total, len(unknown), upper)

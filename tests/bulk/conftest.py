@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.bulk.progress import Progress
-from app.bulk.run import DryRun, dry_run
+from app.bulk.run import CSV_NAME, DryRun, dry_run
 from app.config import Settings
 from tests.bulk.export import MessyExport, write_messy_export
 from tests.conftest import EVALUATION_DATE
@@ -32,6 +34,14 @@ def local_run(messy: MessyExport, tmp_path_factory: pytest.TempPathFactory) -> D
     return dry_run(messy.folder, tmp_path_factory.mktemp("local"), settings=settings(),
                    date_arg=EVALUATION_DATE.isoformat(), reveal_ids=True, workers=2,
                    progress=Progress(enabled=False))
+
+
+@pytest.fixture(scope="session")
+def local_rows(local_run: DryRun) -> list[dict[str, Any]]:
+    """The local run's CSV rows, typed back as the engine wrote them (numbers as numbers)."""
+    with (local_run.out / CSV_NAME).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: (int(v) if v.isdigit() else v) for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture

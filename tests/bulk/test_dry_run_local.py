@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from tests.bulk.conftest import settings
 from tests.bulk.export import MessyExport
 
 PV = "benzo-safety-patient-view"
+OVERLAP = "opioid-benzodiazepine-overlap"
+# "**up to 120 MME/day**": the total the overlap card states, bold
+_MME_TOTAL = re.compile(r"\*\*(up to )?([0-9.]+) MME/day\*\*")
 
 
 def _rows(run: DryRun) -> dict[str, dict[str, str]]:
@@ -59,7 +63,7 @@ def test_every_patient_gets_the_cards_the_hook_gives(
     rows = _rows(local_run)
     assert set(rows) == set(messy.patients) - {messy.orphan_patient}
     client = make_client()
-    fired = 0
+    fired = mme_compared = 0
     for pid, patient in messy.patients.items():
         if pid == messy.orphan_patient:
             continue
@@ -73,11 +77,21 @@ def test_every_patient_gets_the_cards_the_hook_gives(
                 "code": _medication_code(messy)}})
         response = client.post(f"/cds-services/{PV}", json=body)
         assert response.status_code == 200, response.text
-        by_hook = {c["source"]["topic"]["code"]: c["indicator"] for c in response.json()["cards"]}
+        cards = response.json()["cards"]
+        by_hook = {c["source"]["topic"]["code"]: c["indicator"] for c in cards}
         by_dry_run = {rule: rows[pid][rule] for rule in RULES if rows[pid][rule]}
         assert by_dry_run == by_hook, pid
         fired += len(by_hook)
+        # The MME total the overlap card states is the one the report bins.
+        for card in cards:
+            stated = _MME_TOTAL.search(card["detail"]) if card["source"]["topic"]["code"] \
+                == OVERLAP else None
+            if stated:
+                assert float(stated.group(2)) == float(rows[pid]["mme_per_day"]), pid
+                assert (stated.group(1) is not None) == (rows[pid]["mme_upper_bound"] == "yes")
+                mme_compared += 1
     assert fired > len(rows)  # the `all` mix makes most rules fire: this compared real cards
+    assert mme_compared >= 10
     # The order resolved through Medication.ndjson was read as the benzodiazepine it is.
     assert rows[messy.medication_ref_patient]["bzra_active"] != "0"
 
