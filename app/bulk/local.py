@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gc
 import multiprocessing
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -109,10 +110,10 @@ def _pool(workers: int, workdir: Path, options: RunOptions) -> Iterator[Any]:
             gc.set_threshold(*previous)
         return
     # fork: workers start with the app already imported (a spawned worker spends about 2 s
-    # importing it). Only when this process runs one thread: a fork copies locks other threads
-    # may hold. Otherwise (a test runner's threads, a host application) spawn, as before.
-    method = "fork" if threading.active_count() == 1 \
-        and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # importing it). Only on Linux (macOS system libraries are not fork-safe) and only when
+    # this process runs one thread: a fork copies locks other threads may hold. Otherwise (a
+    # test runner's threads, a host application) spawn.
+    method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
     with context.Pool(workers, initializer=_init_worker, initargs=(workdir, options)) as pool:
         yield pool

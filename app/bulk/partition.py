@@ -8,8 +8,9 @@ for app/bulk/medications.py to index.
 
 This pass touches every byte of the export once, so it is written for speed: blocks of whole
 lines instead of one read per line, a byte search for the patient instead of a parse
-(app/bulk/route.py), and each task's output buffered and written a few MiB at a time (one
-open per bucket per flush; opening a file per small write was a fifth of the pass).
+(app/bulk/route.py), and each task's output buffered and written a few MiB at a time, one
+write per bucket per flush to files kept open (small appends, each opening its file, were
+half of the pass).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from app.bulk.files import ExportListing, read_blocks
 from app.bulk.route import QUICK_TYPES, ReadStats, quick_patient, route_parsed
@@ -73,11 +75,32 @@ def bucket_name(bucket: int) -> str:
     return "m" if bucket == _MEDICATIONS else f"b{bucket:05d}"
 
 
-def _flush(buffers: dict[int, list[bytes]], workdir: Path, task: int) -> None:
-    for bucket, records in buffers.items():
-        with (workdir / f"{bucket_name(bucket)}.t{task:05d}").open("ab") as handle:
-            handle.writelines(records)
-    buffers.clear()
+class _Outputs:
+    """A task's bucket files, kept open across flushes (an open was a fifth of a flush), up to
+    MAX_OPEN of them; past that (a huge export's many buckets), opened for each write."""
+
+    MAX_OPEN = 256
+
+    def __init__(self, workdir: Path, task: int) -> None:
+        self.workdir, self.task = workdir, task
+        self.handles: dict[int, BinaryIO] = {}
+
+    def write(self, buffers: dict[int, list[bytes]]) -> None:
+        for bucket, records in buffers.items():
+            handle = self.handles.get(bucket)
+            if handle is None:
+                handle = (self.workdir / f"{bucket_name(bucket)}.t{self.task:05d}").open("ab")
+                if len(self.handles) < self.MAX_OPEN:
+                    self.handles[bucket] = handle
+            # One write of the joined records: writelines() of ~1 KiB items cost 2.5x more.
+            handle.write(b"".join(records))
+            if self.handles.get(bucket) is not handle:
+                handle.close()
+        buffers.clear()
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
 
 
 def partition_task(task: ReadTask, workdir: Path, buckets: int) -> ReadStats:
@@ -87,31 +110,35 @@ def partition_task(task: ReadTask, workdir: Path, buckets: int) -> ReadStats:
     buffered = lines = 0
     quick = task.resource_type in QUICK_TYPES
     crc32 = zlib.crc32
-    for block in read_blocks(task.path, task.start, task.end):
-        for raw in block.split(b"\n"):
-            line = raw.strip()
-            if not line:
-                continue
-            lines += 1
-            key = quick_patient(line) if quick else None
-            if key is None:
-                routed = route_parsed(line, stats)
-                if routed is None:
+    outputs = _Outputs(workdir, task.index)
+    try:
+        for block in read_blocks(task.path, task.start, task.end):
+            for raw in block.split(b"\n"):
+                line = raw.strip()
+                if not line:
                     continue
-                tag, key = routed
-                bucket = _MEDICATIONS if tag == "m" else crc32(key) % buckets
-            else:
-                bucket = crc32(key) % buckets
-            record = key + b"\t" + line + b"\n"
-            if bucket in buffers:
-                buffers[bucket].append(record)
-            else:
-                buffers[bucket] = [record]
-            buffered += len(record)
-            if buffered >= FLUSH_BYTES:
-                _flush(buffers, workdir, task.index)
-                buffered = 0
-    _flush(buffers, workdir, task.index)
+                lines += 1
+                key = quick_patient(line) if quick else None
+                if key is None:
+                    routed = route_parsed(line, stats)
+                    if routed is None:
+                        continue
+                    tag, key = routed
+                    bucket = _MEDICATIONS if tag == "m" else crc32(key) % buckets
+                else:
+                    bucket = crc32(key) % buckets
+                record = key + b"\t" + line + b"\n"
+                if bucket in buffers:
+                    buffers[bucket].append(record)
+                else:
+                    buffers[bucket] = [record]
+                buffered += len(record)
+                if buffered >= FLUSH_BYTES:
+                    outputs.write(buffers)
+                    buffered = 0
+        outputs.write(buffers)
+    finally:
+        outputs.close()
     stats.lines = lines
     return stats
 

@@ -111,6 +111,8 @@ def gathered_for(patient_id: str, resources: list[dict[str, Any]],
         seen.add(key)
         getattr(gathered, _TARGETS[kind]).append(resource)
     for order in gathered.medication_requests:
+        if "medicationReference" not in order:  # most orders carry their code inline
+            continue
         ref = medication_reference(order)
         match = _MEDICATION_REF.search(ref) if ref and not ref.startswith("#") else None
         if match:

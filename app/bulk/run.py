@@ -75,6 +75,13 @@ def _check_date(date_arg: str) -> None:
         raise BadArgument(f"--date {date_arg!r} is not YYYY-MM-DD, 'today' or 'latest'") from None
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's or taskset's cpuset, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _run_local(listing: ExportListing, options: RunOptions, sink: ResultSink, stats: ReadStats,
                *, workers: int, progress: Progress) -> float:
     """The local engine into `sink` and `stats`; returns the seconds the reading pass took."""
@@ -105,7 +112,7 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
     started = time.monotonic()
     options = RunOptions(settings=settings, date_arg=date_arg, reveal_ids=reveal_ids)
     listing = list_export(folder)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or _usable_cores()
     progress = progress or Progress()
     out.mkdir(parents=True, exist_ok=True)
     sink = ResultSink(out / CSV_NAME)
