@@ -8,6 +8,7 @@ from silent to active must start its issued count at zero.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.feedback import snooze
+from app.feedback.availability import Availability, DatabaseUnavailable
 from app.feedback.db import UtcDateTime, insert_ignoring_duplicates, metadata
 
 silent_cards_table = Table(
@@ -33,15 +35,22 @@ silent_cards_table = Table(
     Index("ix_silent_cards_rule_id", "rule_id"),
 )
 
+log = logging.getLogger(__name__)
 _SEEN_CAP = 100_000
 
 
 class SilentLedger:
-    """Writes silent firings once per card uuid (EHRs call again and again for one chart)."""
+    """Writes silent firings once per card uuid (EHRs call again and again for one chart).
 
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
+    Like issued cards, through the store's availability guard: while the database is down
+    nothing is written (the next firing of the card tries again) and the call never waits
+    longer than `timeout`.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, availability: Availability,
+                 *, timeout: float) -> None:
+        self.engine, self.settings = engine, settings
+        self.availability, self.timeout = availability, timeout
         self._seen: OrderedDict[str, None] = OrderedDict()
 
     async def record(self, service_id: str,
@@ -56,9 +65,17 @@ class SilentLedger:
                 if uuid not in self._seen}
         if not rows:
             return
-        async with self.engine.begin() as conn:
-            stmt = insert_ignoring_duplicates(conn.dialect.name, silent_cards_table)
-            await conn.execute(stmt, list(rows.values()))
+
+        async def insert() -> None:
+            async with self.engine.begin() as conn:
+                stmt = insert_ignoring_duplicates(conn.dialect.name, silent_cards_table)
+                await conn.execute(stmt, list(rows.values()))
+
+        try:
+            await self.availability.run(insert, timeout=self.timeout)
+        except DatabaseUnavailable as error:
+            log.info("silent cards not stored: database unavailable (%s)", error.reason)
+            return
         for uuid in rows:
             self._seen[uuid] = None
             if len(self._seen) > _SEEN_CAP:

@@ -47,7 +47,8 @@ class FeedbackStore:
         self.availability = Availability(retry_seconds=settings.database_retry_seconds)
         self.availability.on_contact = self._check_schema
         self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
-        self.silent = SilentLedger(engine, settings)
+        self.silent = SilentLedger(engine, settings, self.availability,
+                                   timeout=self.bound_seconds)
 
     @property
     def bound_seconds(self) -> float:

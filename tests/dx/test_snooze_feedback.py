@@ -182,5 +182,5 @@ def test_only_the_snooze_reason_silences_a_card(make_client: Callable[..., TestC
     assert table.startswith("Feedback store: ")  # which database it read
     assert "dismissed" in table.splitlines()[1]
     row = next(line.split() for line in table.splitlines() if line.startswith(OVERLAP))
-    # rule, issued, accepted, overridden, accept %, override %, dismissed
-    assert row[3] == "1" and row[6] == "1"
+    # rule, issued, silent, accepted, overridden, accept %, override %, dismissed
+    assert row[4] == "1" and row[7] == "1"

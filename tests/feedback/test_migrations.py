@@ -20,7 +20,7 @@ from app.feedback import migrate
 from app.feedback.db import feedback_table, issued_cards_table, make_engine, metadata
 from app.main import create_app
 
-ALL_TABLES = {"feedback", "issued_cards", "jwt_replay", "alembic_version"}
+ALL_TABLES = {"feedback", "issued_cards", "jwt_replay", "silent_cards", "alembic_version"}
 
 
 def _settings(url: str, **overrides: Any) -> Settings:
