@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,29 @@ def test_feedback_report_shows_silent_beside_shown(
     as_json = json.loads(run_cli("feedback-report", "--json", db_path=db_path).stdout)
     stats = {s["rule_id"]: s for s in as_json}
     assert (stats[GERIATRIC]["issued"], stats[GERIATRIC]["silent"]) == (0, 1)
+
+
+@pytest.fixture
+def hung_database() -> Iterator[int]:
+    """A port whose listener never accepts: connections open (the kernel's backlog) and then
+    nothing is said, like a hung server."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:
+        yield server.getsockname()[1]
+
+
+def test_a_hung_database_does_not_fail_or_hold_a_call_with_a_silent_card(
+        make_client: Callable[..., TestClient], hung_database: int) -> None:
+    """Silent firings are written after the answer, through the store's time bound: a database
+    that never answers costs one bounded wait and no error (the next firing tries again)."""
+    client = make_client(database_url=f"postgresql+asyncpg://cds@127.0.0.1:{hung_database}/cds",
+                         database_timeout_seconds=0.5, database_retry_seconds=60,
+                         rule_modes={GERIATRIC: "silent"})
+    before = client.get("/metrics").text
+    started = time.monotonic()
+    response = client.post(f"/cds-services/{PV}", json=load_fixture(FALLS))
+    assert response.status_code == 200
+    assert GERIATRIC not in _topics(response.json())
+    assert time.monotonic() - started < 10  # the black hole never answers: waits were bounded
+    after = client.get("/metrics").text
+    assert sample(after, "cds_cards_silent_total", rule=GERIATRIC) \
+        - sample(before, "cds_cards_silent_total", rule=GERIATRIC) == 1
