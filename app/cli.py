@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="trust X-Forwarded-* from a reverse proxy")
     serve.set_defaults(func=_serve)
 
-    evaluate = sub.add_parser("evaluate", help="run all rules over a folder of FHIR bundles")
+    evaluate = sub.add_parser("evaluate", help="run all rules over a folder of FHIR bundles, "
+                              "or over a Bulk FHIR export (NDJSON): a population dry run")
     evaluate.add_argument("directory")
     evaluate.add_argument("--date", default="latest", type=_evaluation_date,
                           help="evaluation date YYYY-MM-DD, 'today', or 'latest' (each "

@@ -13,7 +13,7 @@ import pytest
 import app.bulk.patient
 import app.bulk.run
 import app.cli_bulk
-from app.bulk.run import CSV_NAME, HTML_NAME, JSON_NAME
+from app.bulk.run import CSV_NAME, HTML_NAME, JSON_NAME, BadArgument, dry_run
 from app.cli import main
 from tests.bulk.conftest import settings
 from tests.bulk.export import MessyExport
@@ -27,8 +27,11 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.chdir(tmp_path)
 
     def run(folder: Path, *args: str) -> int:
-        return main(["evaluate", str(folder), "--out", str(tmp_path / "out"),
-                     "--date", EVALUATION_DATE.isoformat(), *args])
+        try:
+            return main(["evaluate", str(folder), "--out", str(tmp_path / "out"),
+                         "--date", EVALUATION_DATE.isoformat(), *args])
+        except SystemExit as stop:  # argparse refuses some arguments by exiting, as the CLI does
+            return int(stop.code or 0)
     return run
 
 
@@ -81,6 +84,13 @@ def test_bad_arguments_exit_2_naming_them(messy: MessyExport, cli: Any, args: tu
                                           says: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(messy.folder, *args) == 2
     assert says in capsys.readouterr().err
+
+
+def test_the_python_entry_refuses_a_bad_date_before_reading(messy: MessyExport,
+                                                            tmp_path: Path) -> None:
+    with pytest.raises(BadArgument, match="2026-13-01"):
+        dry_run(messy.folder, tmp_path / "out", settings=settings(), date_arg="2026-13-01")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_missing_spark_install_exits_2(messy: MessyExport, cli: Any,
