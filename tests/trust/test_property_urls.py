@@ -77,7 +77,9 @@ def test_next_link_reference_and_full_url(service: Service,
     response = service.post(body)
     assert response.status_code in (200, 412), response.text[:2000]
     if response.status_code == 412:
-        assert "next link" in response.text  # only a next link that is no URL at all
+        # Only a next link that is no URL at all, or one (inside the base) that the stand-in
+        # answers with something other than a Bundle (its Medication route).
+        assert "next link" in response.text or "page 2 of the search was" in response.text
     assert service.sent_off_base(since) == []
     assert all(call.request.headers.get("authorization") == f"Bearer {TOKEN}"
                for call in list(service.fhir.calls)[since:])
