@@ -50,6 +50,9 @@ class Unauthorized(CdsError):
         # The reason is for our log only; the client gets a fixed message.
         super().__init__("Unauthorized")
         self.reason = reason
+        # The token's unverified issuer, cut short, when one was read: logged once by the
+        # error handler, never sent to the client.
+        self.iss: str | None = None
 
     def challenge(self) -> str:
         """The WWW-Authenticate value (RFC 6750 section 3), the same for every bad token."""

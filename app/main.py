@@ -119,8 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(CdsError)
     async def cds_error(request: Request, error: CdsError) -> Response:
         if isinstance(error, Unauthorized):
-            log.warning("client authentication failed", extra={"reason": error.reason,
-                                                               "path": request.url.path})
+            log.warning("client authentication failed: reason=%s iss=%r", error.reason,
+                        error.iss, extra={"reason": error.reason, "iss": error.iss,
+                                          "path": request.url.path})
         else:
             log.info("request refused", extra={"status": error.status_code,
                                                "path": request.url.path,

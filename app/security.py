@@ -99,10 +99,9 @@ class JwtVerifier:
             return CdsClient(iss=iss, tenant=tenant, jti=jti,
                              fhir_servers=tuple(issuer.fhir_servers))
         except Unauthorized as error:
-            # iss is unverified here and may be attacker-made: quoted and cut short.
-            shown = iss[:_LOG_ISS_CHARS] if iss else None
-            logger.warning("jwt rejected: reason=%s iss=%r", error.reason, shown,
-                           extra={"reason": error.reason, "iss": shown})
+            # iss is unverified here and may be attacker-made: cut short, and logged (quoted)
+            # once, by the app's error handler, with the request's path.
+            error.iss = iss[:_LOG_ISS_CHARS] if iss else None
             raise
 
     def fhir_server_allowed(self, client: CdsClient, fhir_server: str) -> bool:
