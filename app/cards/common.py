@@ -108,6 +108,9 @@ def same_drug(a: MedicationUse, b: MedicationUse) -> bool:
 # rec. 2.
 NEVER_STOP = ("**Never stop abruptly**: withdrawal can cause seizures (FDA 2020 boxed "
               "warning; ASAM 2025 rec. 2).")
+# A card's pointer to the taper-plan card; the response pass drops it when that card is not shown
+# (snoozed: rule modes are known before the rules run, snoozes only after).
+SEE_TAPER_CARD = ": see the taper-plan card."
 MAX_LISTED = 3   # orders listed on one card; more are counted
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|]")
 

@@ -153,8 +153,8 @@ def _taper(record: PatientRecord, settings: Settings, card_id: str,
     if settings.rule_mode(RULE_TAPER) == "active" and taper_plan.fires(record, settings):
         # The taper-plan card carries the schedule and its CarePlan: one per response. Only a
         # shown (active) taper-plan card counts: a silent one reaches no clinician.
-        return ["\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+): see the "
-                "taper-plan card."], []
+        return ["\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+)"
+                + common.SEE_TAPER_CARD], []
     target = primary(chart_taking)
     schedule = build_schedule(target, record.evaluated_on, settings)
     name = common.short_name(target)

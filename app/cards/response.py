@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.cards.common import NEVER_STOP
+from app.cards.common import NEVER_STOP, SEE_TAPER_CARD
+from app.cards.taper_plan import RULE_ID as RULE_TAPER
 from app.models.cards import Card
 
 # CDS Hooks 2.0 indicators, most urgent first.
@@ -60,6 +61,14 @@ def said_once(cards: Sequence[Card]) -> list[Card]:
     return out
 
 
+def pointers_to_shown(cards: Sequence[Card]) -> list[Card]:
+    """No card points to a taper-plan card the clinician will not see (one snoozed)."""
+    if any(_rule_of(card) == RULE_TAPER for card in cards):
+        return list(cards)
+    return [card.model_copy(update={"detail": card.detail.replace(SEE_TAPER_CARD, ".")})
+            if card.detail and SEE_TAPER_CARD in card.detail else card for card in cards]
+
+
 def respond(cards: Sequence[Card], rule_ids: Sequence[str]) -> list[Card]:
-    """The final list: reading order, then repeated advice removed from the later cards."""
-    return said_once(in_reading_order(cards, rule_ids))
+    """The final list: reading order, then repeated advice and dangling pointers removed."""
+    return said_once(pointers_to_shown(in_reading_order(cards, rule_ids)))

@@ -184,3 +184,19 @@ def test_only_the_snooze_reason_silences_a_card(make_client: Callable[..., TestC
     row = next(line.split() for line in table.splitlines() if line.startswith(OVERLAP))
     # rule, issued, silent, accepted, overridden, accept %, override %, dismissed
     assert row[4] == "1" and row[7] == "1"
+
+
+def test_geriatric_card_stops_pointing_to_a_snoozed_taper_card(
+        make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    falls = load_fixture("hooks/patient-view-geriatric-falls.json")
+    first = _cards(client, falls)
+    assert "see the taper-plan card" in first["geriatric-risk"]["detail"]
+    _override(client, first["taper-plan"])
+    later = _cards(client, falls)
+    assert "taper-plan" not in later
+    detail = later["geriatric-risk"]["detail"]
+    assert "taper-plan card" not in detail
+    assert "**Offer a slow taper** (Pottie 2018: offer to all adults 65+)." in detail
+    # The clinician declined the taper: the geriatric card does not bring its CarePlan back.
+    assert not later["geriatric-risk"].get("suggestions")
