@@ -16,12 +16,14 @@ EXIT_BROKEN_PIPE = 141
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.metrics_workers import metrics_shared_by_workers
     from app.settings_check import checked_settings
 
     # Refuse here, before uvicorn starts workers: one line per problem, exit 2.
     checked_settings(host=args.host)
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_config=None, access_log=False, proxy_headers=args.proxy_headers)
+    with metrics_shared_by_workers(args.workers):
+        uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
+                    log_config=None, access_log=False, proxy_headers=args.proxy_headers)
     return 0
 
 

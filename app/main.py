@@ -27,6 +27,7 @@ from app.gc_tuning import tune_gc
 from app.hooks.definitions import SERVICES
 from app.logging_setup import configure_logging
 from app.metrics import CALLS, service_label
+from app.metrics_workers import worker_stopped
 from app.planner import routes as planner_routes
 from app.request_id import RequestIdMiddleware
 from app.security import JwtVerifier
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if state.verifier is not None:
             await state.verifier.aclose()
         await engine.dispose()
+        worker_stopped()
 
     docs = _enabled(settings.api_docs_enabled, settings)
     app = FastAPI(title="benzo-safety-cds", version="0.1.0", lifespan=lifespan,

@@ -1,8 +1,25 @@
-"""Prometheus metrics (no patient data in any label)."""
+"""Prometheus metrics (no patient data in any label).
+
+With several worker processes (`benzo-cds serve --workers N`) each worker writes its values to
+files in PROMETHEUS_MULTIPROC_DIR and a scrape of any worker sums them all; otherwise a scrape
+would show whichever worker answered, and counters would seem to reset between scrapes.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 CALLS = Counter("cds_calls_total", "HTTP calls by endpoint, service and status",
                 ["endpoint", "service", "status"])
@@ -23,8 +40,9 @@ INVALID_SUGGESTIONS = Counter("cds_suggestions_invalid_total",
                               "Suggested resources left out because R4B validation failed",
                               ["resource"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
+# Across workers: what the workers alive now saw last.
 DATABASE_UP = Gauge("cds_database_up", "1 while the database answers, 0 while it does not",
-                    multiprocess_mode="max")
+                    multiprocess_mode="livemostrecent")
 SNOOZE_SKIPPED = Counter("cds_snooze_skipped_total",
                          "Hook calls answered without the snooze filter (database unavailable)")
 REPLAY_DEGRADED = Counter("cds_jti_replay_local_only_total",
@@ -46,4 +64,9 @@ def service_label(path: str, known: set[str] | frozenset[str]) -> str:
 
 
 def render() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+    """The exposition text: this process's metrics, or every worker's when there are several."""
+    if not os.environ.get(MULTIPROC_DIR_VARIABLE):
+        return generate_latest(), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
