@@ -21,7 +21,13 @@ from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.resources import cbti_referral, create_suggestion
 from app.config import Settings
 from app.models.cards import Card, Link
-from app.record import ConditionCategory, PatientRecord, PlanKind
+from app.record import (
+    ConditionCategory,
+    ConditionFact,
+    MedicationUse,
+    PatientRecord,
+    PlanKind,
+)
 
 RULE_ID = "cbti-referral"
 # Data this rule cannot run without (read by the registry); Condition is optional.
@@ -29,21 +35,35 @@ REQUIRES = frozenset({"Patient", "MedicationRequest", "ServiceRequest", "CarePla
 TOPIC = "CBT-I for insomnia treated with a benzodiazepine or Z-drug"
 
 
-def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
-    """One info card offering a draft CBT-I referral."""
+def _findings(record: PatientRecord, settings: Settings
+              ) -> tuple[list[MedicationUse], list[ConditionFact]] | None:
+    """(sedatives in focus, insomnia conditions) when the card applies, else None."""
     if record.age is not None and record.age < settings.adult_age:
-        return []
+        return None
     # Any CBT-I referral on record (revoked / cancelled ones are dropped by normalization).
     if any(p.kind is PlanKind.CBTI_REFERRAL for p in record.plans):
-        return []
+        return None
     focus = common.focus_refs(record)
     involved = [m for m in common.bzras(common.outpatient(common.pool(record)))
                 if m.ref in focus]
     insomnia = record.conditions_in(ConditionCategory.INSOMNIA)
     for_sleep = [m for m in involved if ConditionCategory.INSOMNIA in m.reason_categories]
     if not involved or not (insomnia or for_sleep):
-        return []
+        return None
+    return involved, insomnia
 
+
+def verdict(record: PatientRecord, settings: Settings) -> str | None:
+    """The indicator of the card `evaluate` returns, or None; builds no referral."""
+    return "info" if _findings(record, settings) is not None else None
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One info card offering a draft CBT-I referral."""
+    found = _findings(record, settings)
+    if found is None:
+        return []
+    involved, insomnia = found
     names = common.drug_names(involved)
     evidence = common.md_text(", ".join(
         f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")

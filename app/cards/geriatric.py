@@ -25,6 +25,8 @@ plan may not have been seen (its taper suggestion may duplicate one).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from app.cards import common, scope, taper_plan
 from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.resources import create_suggestion
@@ -66,15 +68,25 @@ def _cns_active(meds: list[MedicationUse]) -> list[str]:
     return common.drug_names(m for m in meds if m.drug_class in CNS_ACTIVE)
 
 
-def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
-    """One card when an older adult takes or is about to take a BZRA."""
+class _Finding(NamedTuple):
+    """The sedatives the card is about, their exceptions and escalations, and its severity."""
+
+    involved: list[MedicationUse]
+    exceptions: dict[str, ConditionCategory | None]
+    at_risk: list[MedicationUse]
+    escalations: list[str]
+    indicator: str
+
+
+def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:
+    """The card's finding, or None when the rule does not fire."""
     if record.age is None or record.age < settings.geriatric_age or scope.end_of_life(record):
-        return []
+        return None
     meds = common.pool(record)
     focus = common.focus_refs(record)
     involved = [m for m in common.bzras(meds) if m.ref in focus and not _periprocedural(m)]
     if not involved:
-        return []
+        return None
     exceptions = {m.ref: scope.benzo_exception(m, record, BENZO_EXCEPTIONS) for m in involved}
     at_risk = [m for m in involved if exceptions[m.ref] is None]
     cns = _cns_active(meds)
@@ -82,6 +94,21 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if len(cns) >= settings.cns_active_count_escalation:
         escalations.append(f"{len(cns)} CNS-active drugs ({', '.join(cns)})")
     indicator = "info" if not at_risk else "critical" if escalations else "warning"
+    return _Finding(involved, exceptions, at_risk, escalations, indicator)
+
+
+def verdict(record: PatientRecord, settings: Settings) -> str | None:
+    """The indicator of the card `evaluate` returns, or None; builds no text or taper plan."""
+    found = _assess(record, settings)
+    return None if found is None else found.indicator
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One card when an older adult takes or is about to take a BZRA."""
+    found = _assess(record, settings)
+    if found is None:
+        return []
+    involved, exceptions, at_risk, escalations, indicator = found
 
     names = common.drug_names(involved)
     if at_risk:

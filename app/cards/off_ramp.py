@@ -72,8 +72,8 @@ def _taper_step(med: MedicationUse) -> bool:
             and drug is not None and drug.acting == "long")
 
 
-def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
-    """One info card naming each new open-ended or long BZRA draft order."""
+def _flagged(record: PatientRecord, settings: Settings) -> list[tuple[MedicationUse, str]]:
+    """Each new open-ended or long BZRA draft order in focus, with what is wrong with it."""
     if scope.end_of_life(record):
         return []
     ongoing = long_term(record, settings)
@@ -86,6 +86,17 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         problem = _too_long(med, settings)
         if problem:
             flagged.append((med, problem))
+    return flagged
+
+
+def verdict(record: PatientRecord, settings: Settings) -> str | None:
+    """The indicator of the card `evaluate` returns, or None; builds no text."""
+    return "info" if _flagged(record, settings) else None
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One info card naming each new open-ended or long BZRA draft order."""
+    flagged = _flagged(record, settings)
     if not flagged:
         return []
     meds = [m for m, _ in flagged]

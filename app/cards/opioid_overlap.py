@@ -149,13 +149,28 @@ def _advice(moud: list[MedicationUse], pain: bool, benzo: bool, naloxone: str | 
     return text
 
 
-def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
-    """One card when an opioid and a CNS depressant are taken or ordered together."""
+class _Finding(NamedTuple):
+    """What the card is about and how severe it is, before any text or suggestion is built."""
+
+    pairs: list[tuple[MedicationUse, MedicationUse]]
+    opioids: list[MedicationUse]
+    depressants: list[MedicationUse]
+    moud: list[MedicationUse]
+    pain_opioids: list[MedicationUse]
+    total: float
+    unknown: list[MedicationUse]
+    upper: bool
+    risks: list[str]
+    indicator: str
+
+
+def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:
+    """The card's finding, or None when the rule does not fire."""
     if _excluded(record, settings):
-        return []
+        return None
     pairs = _pairs(record)
     if not pairs:
-        return []
+        return None
     opioids = _unique([o for o, _ in pairs])
     depressants = _unique([d for _, d in pairs])
     moud = [o for o in opioids if _is_moud(o, record)]
@@ -163,9 +178,6 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                     if o.drug_class is DrugClass.OPIOID and not _is_moud(o, record)]
     total, unknown, upper = _mme(pain_opioids)
     up_to = "up to " if upper else ""
-    benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
-    sedative = any(d.drug_class in BZRA_CLASSES for d in depressants)
-
     risks = [text for category, text in _CRITICAL_CONDITIONS.items()
              if record.has_condition(category)]
     if total >= settings.mme_critical:
@@ -173,7 +185,28 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                         f"(>= {common.mg(settings.mme_critical)})")
     if record.age is not None and record.age >= settings.geriatric_age:
         risks.append(f"age {record.age}")
-    indicator = "critical" if risks else "warning"
+    return _Finding(pairs, opioids, depressants, moud, pain_opioids, total, unknown, upper,
+                    risks, "critical" if risks else "warning")
+
+
+def verdict(record: PatientRecord, settings: Settings) -> str | None:
+    """The indicator of the card `evaluate` returns, or None; builds no text or suggestion."""
+    found = _assess(record, settings)
+    return None if found is None else found.indicator
+
+
+def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
+    """One card when an opioid and a CNS depressant are taken or ordered together."""
+    found = _assess(record, settings)
+    if found is None:
+        return []
+    pairs, opioids, depressants, moud = found.pairs, found.opioids, found.depressants, found.moud
+    pain_opioids, total, unknown, risks = found.pain_opioids, found.total, found.unknown, \
+        found.risks
+    indicator = found.indicator
+    up_to = "up to " if found.upper else ""
+    benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
+    sedative = any(d.drug_class in BZRA_CLASSES for d in depressants)
 
     kind = "benzodiazepine" if benzo else "other CNS depressant"
     names = common.drug_names(opioids) + common.drug_names(depressants)

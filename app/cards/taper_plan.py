@@ -108,6 +108,11 @@ def fires(record: PatientRecord, settings: Settings) -> bool:
     return _findings(record, settings) is not None
 
 
+def verdict(record: PatientRecord, settings: Settings) -> str | None:
+    """The indicator of the card `evaluate` returns, or None; builds no schedule or plan."""
+    return "warning" if fires(record, settings) else None
+
+
 def _switch_line(switched: TaperSchedule) -> str:
     """ASAM 2025 rec. 7 as one line, with the equivalence range the table gives."""
     first = switched.steps[0]
@@ -164,7 +169,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         uuid=card_id,
         summary=summary,
         detail="\n".join(lines),
-        indicator="warning",
+        indicator="warning",   # as `verdict` says
         source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
         suggestions=suggestions or None,
         # One taper plan at a time (ASAM: taper one drug at a time).
