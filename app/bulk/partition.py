@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.bulk.files import ExportListing, read_blocks
-from app.bulk.route import QUICK_TYPES, ReadStats, quick_patient, route_parsed
+from app.bulk.route import QUICK_TYPES, ReadStats, quick_block, quick_patient, route_parsed
 
 TARGET_BUCKET_BYTES = 32 * 1024 * 1024   # raw NDJSON per bucket: memory per worker stays small
 MIN_BUCKETS = 32                         # work to share among up to 32 workers, small exports too
@@ -85,7 +85,7 @@ class _Outputs:
         self.workdir, self.task = workdir, task
         self.handles: dict[int, BinaryIO] = {}
 
-    def write(self, buffers: dict[int, list[bytes]]) -> None:
+    def write(self, buffers: dict[int, list[bytes | memoryview]]) -> None:
         for bucket, records in buffers.items():
             handle = self.handles.get(bucket)
             if handle is None:
@@ -103,43 +103,90 @@ class _Outputs:
             handle.close()
 
 
+class _Buffers:
+    """A task's records by bucket, written out a few MiB at a time."""
+
+    def __init__(self, outputs: _Outputs) -> None:
+        self.outputs = outputs
+        self.by_bucket: dict[int, list[bytes | memoryview]] = {}
+        self.size = 0
+
+    def add(self, bucket: int, *parts: bytes | memoryview) -> None:
+        if bucket in self.by_bucket:
+            self.by_bucket[bucket] += parts
+        else:
+            self.by_bucket[bucket] = list(parts)
+
+    def grew(self, size: int) -> None:
+        self.size += size
+        if self.size >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        self.outputs.write(self.by_bucket)
+        self.size = 0
+
+
+def _route_lines(block: bytes, quick: bool, buckets: int, out: _Buffers,
+                 stats: ReadStats) -> int:
+    """Each line of the block to its bucket, one at a time; returns the lines read."""
+    lines = 0
+    for raw in block.split(b"\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        lines += 1
+        key = quick_patient(line) if quick else None
+        if key is None:
+            routed = route_parsed(line, stats)
+            if routed is None:
+                continue
+            tag, key = routed
+            bucket = _MEDICATIONS if tag == "m" else zlib.crc32(key) % buckets
+        else:
+            bucket = zlib.crc32(key) % buckets
+        out.add(bucket, key, b"\t", line, b"\n")
+    return lines
+
+
+def _route_quick(block: bytes, found: list[tuple[int, int, bytes | None]], buckets: int,
+                 out: _Buffers, stats: ReadStats) -> None:
+    """A block `quick_block` placed: each line goes out as a view of the block, not a copy."""
+    view, crc32 = memoryview(block), zlib.crc32
+    for start, end, key in found:
+        if key is None:
+            routed = route_parsed(block[start:end], stats)
+            if routed is None:
+                continue
+            tag, key = routed
+            bucket = _MEDICATIONS if tag == "m" else crc32(key) % buckets
+        else:
+            bucket = crc32(key) % buckets
+        # The line with its newline; the file's last line may lack one.
+        if end < len(block):
+            out.add(bucket, key, b"\t", view[start:end + 1])
+        else:
+            out.add(bucket, key, b"\t", view[start:end], b"\n")
+
+
 def partition_task(task: ReadTask, workdir: Path, buckets: int) -> ReadStats:
     """Read one task's lines into bucket files; a bad line is counted and skipped."""
     stats = ReadStats()
-    buffers: dict[int, list[bytes]] = {}
-    buffered = lines = 0
     quick = task.resource_type in QUICK_TYPES
-    crc32 = zlib.crc32
     outputs = _Outputs(workdir, task.index)
+    out = _Buffers(outputs)
     try:
         for block in read_blocks(task.path, task.start, task.end):
-            for raw in block.split(b"\n"):
-                line = raw.strip()
-                if not line:
-                    continue
-                lines += 1
-                key = quick_patient(line) if quick else None
-                if key is None:
-                    routed = route_parsed(line, stats)
-                    if routed is None:
-                        continue
-                    tag, key = routed
-                    bucket = _MEDICATIONS if tag == "m" else crc32(key) % buckets
-                else:
-                    bucket = crc32(key) % buckets
-                record = key + b"\t" + line + b"\n"
-                if bucket in buffers:
-                    buffers[bucket].append(record)
-                else:
-                    buffers[bucket] = [record]
-                buffered += len(record)
-                if buffered >= FLUSH_BYTES:
-                    outputs.write(buffers)
-                    buffered = 0
-        outputs.write(buffers)
+            found = quick_block(block) if quick else None
+            if found is None:
+                stats.lines += _route_lines(block, quick, buckets, out, stats)
+            else:
+                stats.lines += len(found)
+                _route_quick(block, found, buckets, out, stats)
+            out.grew(len(block))
+        out.flush()
     finally:
         outputs.close()
-    stats.lines = lines
     return stats
 
 

@@ -79,6 +79,40 @@ def quick_patient(line: bytes) -> bytes | None:
     return candidate if end > 0 and _ID_BYTES.fullmatch(candidate) else None
 
 
+def quick_block(block: bytes) -> list[tuple[int, int, bytes | None]] | None:
+    """(start, end, patient id or None) for each line of a block whose every line is compact
+    JSON with one subject reference: `quick_patient`'s answers without its per-line scans.
+
+    The scans `quick_patient` makes on each line (a second "subject", a "patient" key,
+    contained resources) are made once over the block instead: with neither key in the block,
+    and as many "subject" keys in it as lines (each line holds at least the one found), every
+    line holds exactly one. None when that does not hold (or a line is not ``{...}``: blank,
+    padded with spaces or \\r): the caller routes that block line by line. An id that is no
+    FHIR id, or no closing quote, gives None for that line as `quick_patient` does.
+    """
+    if b'"patient"' in block or b'"contained"' in block:
+        return None
+    find, size, fullmatch = block.find, len(block), _ID_BYTES.fullmatch
+    skip = len(_SUBJECT)
+    found: list[tuple[int, int, bytes | None]] = []
+    pos = 0
+    while pos < size:
+        end = find(b"\n", pos)
+        if end < 0:
+            end = size            # the file's last line, without its newline
+        if block[pos] != 0x7B or block[end - 1] != 0x7D:   # "{" ... "}"
+            return None
+        begin = find(_SUBJECT, pos, end)
+        if begin < 0:
+            return None
+        begin += skip
+        close = find(b'"', begin, end)
+        key = block[begin:close] if close > 0 else None
+        found.append((pos, end, key if key is not None and fullmatch(key) else None))
+        pos = end + 1
+    return found if block.count(b'"subject"') == len(found) else None
+
+
 def patient_key_of(resource: dict[str, Any], kind: str) -> str | None:
     """The one patient a resource belongs to: a Patient's id, else its subject/patient."""
     if kind == "Patient":
