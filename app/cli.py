@@ -32,7 +32,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     return run_evaluate(args.directory, date_arg=args.date, as_json=args.json,
                         bulk={"out": args.out, "engine": args.engine, "workers": args.workers,
-                              "reveal_ids": args.reveal_ids})
+                              "reveal_ids": args.reveal_ids, "shortcuts": not args.no_shortcuts})
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="processes (local) or local Spark threads (default: all cores)")
     dry_run.add_argument("--reveal-ids", action="store_true",
                          help="write real patient ids in the CSV instead of keyed hashes")
+    dry_run.add_argument("--no-shortcuts", action="store_true",
+                         help="build every card in full, as the hook does, instead of asking "
+                              "rules for their verdicts: the same results, several times "
+                              "slower (to check the fast path)")
     evaluate.set_defaults(func=_evaluate)
 
     review = sub.add_parser("review", help="gather a patient from a FHIR server and show cards")

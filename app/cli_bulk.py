@@ -15,13 +15,14 @@ _SPARK_MODULES = ("pyspark", "py4j")
 
 def run_bulk(folder: Path, *, date_arg: str = "latest", as_json: bool = False,
              out: str = "benzo-dry-run", engine: Engine = "local", workers: int | None = None,
-             reveal_ids: bool = False) -> int:
+             reveal_ids: bool = False, shortcuts: bool = True) -> int:
     """Exit 0 when every patient was evaluated; 1 when some raised (their rows in the CSV name
     where; counted in the report); 2 on a bad argument or a missing Spark install. Any other
     exception is a bug in the run itself and ends it with its traceback."""
     try:
         run = dry_run(folder, Path(out), settings=get_settings(), engine=engine,
-                      date_arg=date_arg, reveal_ids=reveal_ids, workers=workers)
+                      date_arg=date_arg, reveal_ids=reveal_ids, workers=workers,
+                      shortcuts=shortcuts)
     except BadArgument as error:
         print(f"benzo-cds evaluate: {error}", file=sys.stderr)
         return 2

@@ -39,14 +39,14 @@ def test_a_patient_that_raises_is_counted_and_the_run_goes_on(
         messy: MessyExport, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     victims = sorted(messy.patients)[3:5]
-    real = app.bulk.patient.fire_rules
+    real = app.bulk.patient.rule_verdicts
 
     def buggy(record: Any, chosen: Any) -> Any:
         if record.patient_id in victims:  # the message quotes patient data, as real ones may
             raise RuntimeError(f"cannot handle {record.patient_id}")
         return real(record, chosen)
 
-    monkeypatch.setattr(app.bulk.patient, "fire_rules", buggy)
+    monkeypatch.setattr(app.bulk.patient, "rule_verdicts", buggy)
     assert cli(messy.folder, "--workers", "1", "--reveal-ids") == 1
     out, err = capsys.readouterr()
     assert "2 patients could not be evaluated" in err
