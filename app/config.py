@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     # Accept development mode on a non-loopback address (`benzo-cds serve --host 0.0.0.0`).
     demo: bool = False
+    # Read hook bodies with the typed decoder (msgspec) when they fit it; off: always the
+    # lenient reader (both give the same answer; the typed one is faster).
+    typed_decode: bool = True
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
     gc_threshold: int = 10_000
 

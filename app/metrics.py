@@ -39,6 +39,10 @@ DATA_MISSING = Counter("cds_data_missing_total",
 INVALID_SUGGESTIONS = Counter("cds_suggestions_invalid_total",
                               "Suggested resources left out because R4B validation failed",
                               ["resource"])
+# "typed": the body fitted the typed schema and was answered from prefetch alone; "lenient":
+# anything else (odd shapes, data to fetch, errors). A high lenient share is worth a look.
+DECODE_PATH = Counter("cds_decode_path_total", "Hook calls by the reader that answered them",
+                      ["path"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback items received by outcome", ["outcome"])
 # Across workers: what the workers alive now saw last.
 DATABASE_UP = Gauge("cds_database_up", "1 while the database answers, 0 while it does not",

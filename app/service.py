@@ -21,10 +21,10 @@ from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
 from app.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
-from app.metrics import DATA_MISSING, FHIR_ERRORS, SNOOZE_SKIPPED, SNOOZED
+from app.metrics import DATA_MISSING, DECODE_PATH, FHIR_ERRORS, SNOOZE_SKIPPED, SNOOZED
 from app.models.cards import Card
-from app.models.hooks import HookRequest, parse_hook_request
-from app.normalize import build_record
+from app.models.hooks import HookRequest, parse_hook_request, parse_json
+from app.normalize import build_record, typed
 from app.record import DrugClass, PatientRecord
 
 log = logging.getLogger("app.service")
@@ -88,6 +88,40 @@ def silent_issued(evaluation: Evaluation) -> list[IssuedCard]:
             for c in evaluation.silent if c.uuid]
 
 
+def _typed(raw: bytes, service: ServiceDefinition, settings: Settings,
+           allowed_fhir_servers: Sequence[str] | None
+           ) -> tuple[HookRequest, Gathered, PatientRecord] | None:
+    """The typed reading of a body answered from prefetch alone; None when it needs the
+    lenient path (which then answers exactly as it always has)."""
+    try:
+        chart = typed.read_chart(typed.decode(raw), service, allowed_fhir_servers,
+                                 settings.max_resources_per_call)
+        record = typed.build_record(chart, today=settings.today(), settings=settings)
+    except typed.NotFast:
+        return None
+    # The Gathered the rest of the call reads: where each key came from, no resources.
+    gathered = Gathered(patient_id=chart.patient_id, hook=chart.hook,
+                        sources=chart.sources,  # type: ignore[arg-type]
+                        skipped=chart.skipped, selections=chart.selections)
+    return chart.request, gathered, record
+
+
+async def evaluate_body(raw: bytes, service: ServiceDefinition, *, http: httpx.AsyncClient,
+                        settings: Settings, allowed_fhir_servers: Sequence[str] | None,
+                        store: FeedbackStore | None = None) -> Evaluation:
+    """A hook call from its body's bytes: the typed reader when the body fits it, else the
+    lenient one (settings.typed_decode turns the typed reader off)."""
+    fast = _typed(raw, service, settings, allowed_fhir_servers) if settings.typed_decode \
+        else None
+    if fast is None:
+        DECODE_PATH.labels("lenient").inc()
+        return await evaluate_call(parse_json(raw), service, http=http, settings=settings,
+                                   allowed_fhir_servers=allowed_fhir_servers, store=store)
+    DECODE_PATH.labels("typed").inc()
+    request, gathered, record = fast
+    return await _conclude(request, gathered, record, service, settings, store)
+
+
 async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
                         settings: Settings, allowed_fhir_servers: Sequence[str] | None,
                         store: FeedbackStore | None = None) -> Evaluation:
@@ -103,6 +137,13 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
         FHIR_ERRORS.labels(service.id).inc()
         raise
     record = build_record(gathered, today=settings.today(), settings=settings)
+    return await _conclude(request, gathered, record, service, settings, store)
+
+
+async def _conclude(request: HookRequest, gathered: Gathered, record: PatientRecord,
+                    service: ServiceDefinition, settings: Settings,
+                    store: FeedbackStore | None) -> Evaluation:
+    """Rules, snoozes and what is logged: the same for both readers."""
     firings = fire_rules(record, settings)
     cards = firings.shown
     snoozed: list[str] = []

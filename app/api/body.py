@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import Request
 
 from app.errors import InvalidRequest, PayloadTooLarge
+from app.models.hooks import parse_json
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """Return the parsed body; 413 past `max_bytes`, 400 when it is not JSON."""
+    return parse_json(await read_body(request, max_bytes))
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """Return the body's bytes; 413 past `max_bytes`, 400 when empty."""
     declared = request.headers.get("content-length")
     too_large = PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
     if declared is not None and declared.isdigit():
@@ -30,8 +35,4 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raw = b"".join(chunks)
     if not raw:
         raise InvalidRequest("The request body is empty; a JSON object is expected.")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidRequest(f"The request body is not valid JSON ({error.msg} at byte "
-                             f"{error.pos}).") from None
+    return raw

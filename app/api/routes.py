@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTasks
 
-from app.api.body import read_json
+from app.api.body import read_body, read_json
 from app.config import ALL_RULES
 from app.errors import ServiceNotFound
 from app.feedback.models import parse_feedback
@@ -20,7 +20,7 @@ from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, SILENT
 from app.models.cards import CdsResponse
 from app.planner.link import with_public_base
 from app.security import CdsClient, expected_audience
-from app.service import evaluate_call, rule_of, silent_issued
+from app.service import evaluate_body, rule_of, silent_issued
 from app.state import AppState
 
 log = logging.getLogger("app.api")
@@ -76,12 +76,12 @@ async def call_service(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     client = await _authenticate(request, state)
     started = time.perf_counter()
-    body = await read_json(request, state.settings.max_body_bytes)
+    raw = await read_body(request, state.settings.max_body_bytes)
     # The taper card links to this service's planner: the configured public URL, else this
     # request's base URL.
     settings = with_public_base(state.settings, str(request.base_url))
-    evaluation = await evaluate_call(
-        body, service, http=state.http, settings=settings,
+    evaluation = await evaluate_body(
+        raw, service, http=state.http, settings=settings,
         allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)
     for card in evaluation.cards:
         CARDS.labels(rule_of(card), card.indicator).inc()

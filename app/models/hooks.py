@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import InvalidRequest
@@ -119,6 +120,15 @@ def _describe(error: ValidationError, prefix: str = "") -> list[str]:
         where = ".".join(str(p) for p in item["loc"]) or "body"
         lines.append(f"{prefix}{where}: {item['msg']}")
     return lines
+
+
+def parse_json(raw: bytes) -> Any:
+    """The parsed body, or 400 saying where it stops being JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"The request body is not valid JSON ({error.msg} at byte "
+                             f"{error.pos}).") from None
 
 
 def parse_hook_request(body: Any, expected_hook: str) -> tuple[HookRequest, BaseContext]:

@@ -29,7 +29,7 @@ DISCARDED_VERIFICATION = frozenset({"entered-in-error", "refuted"})
 
 
 @lru_cache(maxsize=4096)
-def _classify(triples: tuple[Coding, ...], text: str | None) -> frozenset[ConditionCategory]:
+def classify(triples: tuple[Coding, ...], text: str | None) -> frozenset[ConditionCategory]:
     return classify_condition(triples, text)
 
 
@@ -85,7 +85,7 @@ def normalize_condition(resource: dict[str, Any], today: date) -> ConditionFact:
     return ConditionFact(
         ref=ref,
         name=concept_name(code) or "unnamed condition",
-        categories=_classify(triples, text),
+        categories=classify(triples, text),
         is_active=_is_active(resource, today),
         onset=_onset(resource),
         codes=code_strings(triples),

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.normalize.dates import parse_date
-from app.normalize.dosage import DoseResult, daily_dose
+from app.normalize.dosage import daily_dose
 from app.normalize.errors import Malformed
 from app.normalize.fhir import (
     RXNORM_SYSTEMS,
@@ -46,7 +46,7 @@ UNNAMED = "unnamed medication"
 _TAPER_RE = re.compile(r"\btaper|\bwean|\bdose reduction|\bdecrease (?:the dose )?by\b"
                        r"|\breduce (?:the dose )?by\b", re.IGNORECASE)
 _TRANSDERMAL_RE = re.compile(r"transdermal|\bpatch", re.IGNORECASE)
-_NO_REASONS = Reasons(frozenset(), ())
+NO_REASONS = Reasons(frozenset(), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,8 @@ def _drug_concept(resource: dict[str, Any],
     return (as_dict(medication.get("code")) if medication else None), display
 
 
-def _name(concept_txt: str | None, triples: tuple[Coding, ...], info: DrugInfo | None,
-          ref_display: str | None) -> str:
+def name_of(concept_txt: str | None, triples: tuple[Coding, ...], info: DrugInfo | None,
+            ref_display: str | None) -> str:
     """The most readable label: the order's own text, an RxNorm display, any display, ..."""
     rx_display = next((d for s, _, d in triples if d and s in RXNORM_SYSTEMS), None)
     any_display = next((d for _, _, d in triples if d), None)
@@ -144,41 +144,62 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
     concept, ref_display = _drug_concept(resource, ctx.medications)
     triples = codings(concept)
     text = concept_text(concept)
-    info = _classify_drug(triples, text or ref_display) if (triples or text or ref_display) \
-        else None
-    name = _name(text, triples, info, ref_display)
-    rxnorm = None
-    for system, code, _ in triples:
-        if code and system in RXNORM_SYSTEMS:
-            rxnorm = code
-            break
-
+    info = classify_drug(triples, text, ref_display)
+    name = name_of(text, triples, info, ref_display)
     authored = parse_date(resource.get("authoredOn") if rtype == "MedicationRequest"
                           else resource.get("dateWritten"))
     status = (opt_str(resource.get("status")) or "unknown").lower()
     if info is None:
-        # No rule reads a drug outside our classes beyond its name and status: skip its dates,
-        # dose and notes (most of a real medication list; this is the hot path).
-        return MedicationUse(
-            ref=ref, name=name, drug_class=DrugClass.OTHER, rxnorm=rxnorm, status=status,
-            start=authored, is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
-            is_active=(not is_draft and status in ACTIVE_STATUSES and (
-                authored is None or (ctx.today - authored).days <= ctx.max_age_days)),
-            authored_on=authored)
+        return other_use(ref, name, triples, status, authored, ctx, is_draft=is_draft)
     dosages = [d for d in (as_dict(i) for i in as_list(resource.get("dosageInstruction"))) if d]
-    start, end, has_stop, ended = order_dates(resource, dosages, authored,
-                                              ctx.today if is_draft else None)
+    dates = order_dates(resource, dosages, authored, ctx.today if is_draft else None)
+    # Reasons and taper notes are read only for sedatives: no rule looks at them elsewhere.
+    relevant = info.drug_class in BZRA_CLASSES
+    reasons = order_reasons(resource, ctx.condition_categories, ctx.condition_names) \
+        if relevant else NO_REASONS
+    return classified_use(ref, name, triples, info, status, authored, ctx, dosages, dates,
+                          _notes(resource) if relevant else [], reasons,
+                          is_inpatient(resource.get("category")), is_draft=is_draft)
 
-    strength_mg = info.strength_mg if info else None
-    strength_unit = info.strength_unit if info else None
-    # Doses matter only for the drug classes the rules read; others keep just their text.
+
+def classify_drug(triples: tuple[Coding, ...], text: str | None,
+                  ref_display: str | None) -> DrugInfo | None:
+    """The drug an order names, from its codings, its text, else its reference's display."""
+    return _classify_drug(triples, text or ref_display) if (triples or text or ref_display) \
+        else None
+
+
+def _rxnorm(triples: tuple[Coding, ...]) -> str | None:
+    for system, code, _ in triples:
+        if code and system in RXNORM_SYSTEMS:
+            return code
+    return None
+
+
+def other_use(ref: str, name: str, triples: tuple[Coding, ...], status: str,
+              authored: date | None, ctx: MedContext, *, is_draft: bool) -> MedicationUse:
+    """A drug outside our classes: no rule reads it beyond its name and status, so its dates,
+    dose and notes are not read (most of a real medication list; this is the hot path)."""
+    return MedicationUse(
+        ref=ref, name=name, drug_class=DrugClass.OTHER, rxnorm=_rxnorm(triples), status=status,
+        start=authored, is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
+        is_active=(not is_draft and status in ACTIVE_STATUSES and (
+            authored is None or (ctx.today - authored).days <= ctx.max_age_days)),
+        authored_on=authored)
+
+
+def classified_use(ref: str, name: str, triples: tuple[Coding, ...], info: DrugInfo,
+                   status: str, authored: date | None, ctx: MedContext,
+                   dosages: list[dict[str, Any]],
+                   dates: tuple[date | None, date | None, bool, date | None],
+                   note_texts: list[str], reasons: Reasons,
+                   inpatient: bool, *, is_draft: bool) -> MedicationUse:
+    """An order of a drug class the rules read, from what both readers extracted."""
+    start, end, has_stop, ended = dates
     # A draft starts today; the start tells which phase of a sequenced (taper) order is today's.
-    dose = daily_dose(dosages, strength_mg, strength_unit,
-                      start=start or (ctx.today if is_draft else None), today=ctx.today) \
-        if info is not None \
-        else DoseResult(None, opt_str(dosages[0].get("text")) if dosages else None)
-    drug_class = info.drug_class if info else DrugClass.OTHER
-    ingredient = info.ingredient if info else None
+    dose = daily_dose(dosages, info.strength_mg, info.strength_unit,
+                      start=start or (ctx.today if is_draft else None), today=ctx.today)
+    drug_class, ingredient = info.drug_class, info.ingredient
 
     mme = None
     if drug_class is DrugClass.OPIOID and ingredient and dose.daily_mg is not None:
@@ -204,32 +225,26 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
                  and (ref_date is None
                       or (ctx.today - ref_date).days <= ctx.max_age_days))
 
-    # Reasons and taper notes are read only for sedatives: no rule looks at them elsewhere.
     relevant = drug_class in BZRA_CLASSES
-    reasons = order_reasons(resource, ctx.condition_categories, ctx.condition_names) \
-        if relevant else _NO_REASONS
     # A taper is documented by the order's note, instructions or reason ("switch to diazepam
     # for taper"), or by a dosage whose phases step the dose down.
-    taper_texts = [*_notes(resource), *reasons.names] if relevant else []
+    taper_texts = [*note_texts, *reasons.names] if relevant else []
     for dosage in dosages if relevant else ():
         taper_texts += [t for t in (opt_str(dosage.get("text")),
                                     opt_str(dosage.get("patientInstruction"))) if t]
 
     return MedicationUse(
-        ref=ref, name=name, drug_class=drug_class, ingredient=ingredient, rxnorm=rxnorm,
-        strength_mg=strength_mg, strength_unit=strength_unit,
+        ref=ref, name=name, drug_class=drug_class, ingredient=ingredient,
+        rxnorm=_rxnorm(triples), strength_mg=info.strength_mg, strength_unit=info.strength_unit,
         daily_dose_mg=_round(dose.daily_mg), dose_text=dose.text,
         dose_confidence=dose.confidence, daily_dose_low_mg=_round(dose.low_mg),
         as_needed=dose.as_needed, dose_unreadable=dose.unreadable,
         start=start, end=end, has_stop_date=has_stop, status=status,
         is_draft=is_draft, is_selected=is_draft and ref in ctx.selections,
-        is_active=is_active,
-        is_injectable=info.is_injectable if info else False,
-        is_moud=info.is_moud if info else False,
+        is_active=is_active, is_injectable=info.is_injectable, is_moud=info.is_moud,
         mme_per_day=_round(mme), diazepam_eq_mg_per_day=_round(diazepam_eq),
         reason_categories=reasons.categories,
         reason_text="; ".join(reasons.names) or None,
         mentions_taper=relevant and (dose.steps_down or mentions_taper("\n".join(taper_texts))),
-        authored_on=authored,
-        is_inpatient=is_inpatient(resource.get("category")),
+        authored_on=authored, is_inpatient=inpatient,
     )

@@ -64,8 +64,8 @@ def order_dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authore
 # category): inpatient | outpatient | community | discharge. CDC Opioid CDS counts only
 # "community" orders; we also count outpatient and discharge orders, and orders with no
 # category (Synthea, the CDS Hooks Sandbox and many EHR feeds send none), as outpatient use.
-_INPATIENT = "inpatient"
-_OUTPATIENT = frozenset({"outpatient", "community", "discharge"})
+INPATIENT = "inpatient"
+OUTPATIENT = frozenset({"outpatient", "community", "discharge"})
 
 
 def is_inpatient(category: Any) -> bool:
@@ -81,4 +81,4 @@ def is_inpatient(category: Any) -> bool:
     except Malformed:
         # An unreadable category must not drop a sedative order: read it as outpatient.
         return False
-    return _INPATIENT in words and not words & _OUTPATIENT
+    return INPATIENT in words and not words & OUTPATIENT

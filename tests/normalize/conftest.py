@@ -87,7 +87,7 @@ def fake_terms(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reasons_mod, "_classify_reason", fake_classify_condition)
     monkeypatch.setattr(medications_mod, "mme_factor", fake_mme)
     monkeypatch.setattr(medications_mod, "diazepam_equivalent", DIAZEPAM_EQ.get)
-    monkeypatch.setattr(conditions_mod, "_classify", fake_classify_condition)
+    monkeypatch.setattr(conditions_mod, "classify", fake_classify_condition)
     monkeypatch.setattr(plans_mod, "_classify", fake_classify_plan)
 
 

@@ -1,0 +1,144 @@
+"""A typed MedicationRequest -> MedicationUse, mirroring app/normalize/medications.py.
+
+Only the extraction differs: the decoder already checked every type, so the fields are read
+directly. Classification, dates, doses and the MedicationUse itself come from the lenient
+module's shared functions (``classified_use``, ``other_use``), fed the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from msgspec import UNSET, Raw
+
+from app.normalize import medications
+from app.normalize.dates import parse_date
+from app.normalize.errors import Malformed
+from app.normalize.fhir import Coding, as_dict, as_list, codings, concept_text, local_ref
+from app.normalize.medications import MedContext, classified_use, classify_drug, name_of, other_use
+from app.normalize.order_scope import INPATIENT, OUTPATIENT, order_dates
+from app.normalize.typed import schema as s
+from app.normalize.typed.chart import NotFast
+from app.record import BZRA_CLASSES, ConditionCategory, MedicationUse
+
+
+def text(value: str | None) -> str | None:
+    """app.normalize.fhir.opt_str for a value the decoder proved a string or null."""
+    return (value.strip() or None) if value else None
+
+
+def triples(concept: s.CodeableConcept | None) -> tuple[Coding, ...]:
+    """app.normalize.fhir.codings over a typed CodeableConcept."""
+    if concept is None:
+        return ()
+    raw = concept.coding
+    if raw is None:
+        if concept.code is UNSET and concept.system is UNSET:
+            return ()
+        return ((text(concept.system or None), text(concept.code or None),  # type: ignore[arg-type]
+                 text(concept.display)),)
+    return tuple((text(c.system), text(c.code), text(c.display)) for c in raw)
+
+
+def parse_raw(value: Raw) -> Any:
+    """A raw JSON field as the lenient reader sees it (orjson, as the lenient body parse)."""
+    try:
+        return orjson.loads(memoryview(value))
+    except orjson.JSONDecodeError:
+        raise NotFast from None  # e.g. an integer past 64 bits: the lenient parse refuses it
+
+
+def _resolve(ref: str, order: s.MedicationRequest, ctx: MedContext) -> Any:
+    """medications._resolve_medication: a contained (dict) or a typed Medication, or None."""
+    if ref.startswith("#"):
+        for item in as_list(order.contained):
+            contained = as_dict(item)
+            if contained and contained.get("resourceType") == "Medication" \
+                    and contained.get("id") == ref[1:]:
+                return contained
+        return ctx.medications.get(ref)
+    found = ctx.medications.get(ref)
+    if found is None:
+        local = local_ref(ref, "Medication")
+        found = ctx.medications.get(local) if local else None
+    return found
+
+
+def _drug(order: s.MedicationRequest, ctx: MedContext
+          ) -> tuple[tuple[Coding, ...], str | None, str | None]:
+    """(codings, text, reference display) of the drug an order names."""
+    if order.medicationCodeableConcept is not UNSET:
+        concept = order.medicationCodeableConcept
+        return triples(concept), text(concept.text) if concept else None, None
+    if order.medication is not UNSET:
+        raise NotFast  # R5 CodeableReference
+    holder = order.medicationReference
+    if holder is None:
+        raise Malformed("no medication")
+    display, ref = text(holder.display), text(holder.reference)
+    found = _resolve(ref, order, ctx) if ref else None
+    if isinstance(found, dict):  # a contained Medication: read as the lenient path reads it
+        code = as_dict(found.get("code"))
+        return codings(code), concept_text(code), display
+    if found is None:
+        return (), None, display
+    if not isinstance(found, s.Medication):
+        raise Malformed("expected an object")
+    return triples(found.code), text(found.code.text) if found.code else None, display
+
+
+def _reasons(order: s.MedicationRequest, index: dict[str, frozenset[ConditionCategory]]
+             ) -> frozenset[ConditionCategory]:
+    if order.reason is not UNSET or order.reasonCodeableConcept is not UNSET:
+        raise NotFast  # R5 / DSTU2 reasons
+    found: set[ConditionCategory] = set()
+    for concept in order.reasonCode or ():
+        found_triples, found_text = triples(concept), text(concept.text)
+        if found_triples or found_text:
+            found |= medications.classify_reason(found_triples, found_text)
+    for item in order.reasonReference or ():
+        ref = text(item.reference)
+        if not ref:
+            continue
+        key = ref if ref in index else local_ref(ref, "Condition")
+        if key and key in index:
+            found |= index[key]
+    return frozenset(found)
+
+
+def _inpatient(category: list[s.CodeableConcept] | None) -> bool:
+    words: set[str] = set()
+    for concept in category or ():
+        for _, code, display in triples(concept):
+            words.update(w.lower() for w in (code, display) if w)
+        label = text(concept.text)
+        if label:
+            words.add(label.lower())
+    return INPATIENT in words and not words & OUTPATIENT
+
+
+def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bool
+                    ) -> MedicationUse:
+    """One typed MedicationRequest; raises Malformed where the lenient reader would."""
+    rid = text(order.id)
+    if not rid:
+        raise Malformed("no id")
+    ref = f"MedicationRequest/{rid}"
+    found_triples, found_text, ref_display = _drug(order, ctx)
+    info = classify_drug(found_triples, found_text, ref_display)
+    authored = parse_date(order.authoredOn)
+    status = (text(order.status) or "unknown").lower()
+    if info is None:
+        return other_use(ref, name_of(found_text, found_triples, None, ref_display),
+                         found_triples, status, authored, ctx, is_draft=is_draft)
+    raw_dosages = parse_raw(order.dosageInstruction)
+    dosages = [d for d in (as_dict(i) for i in as_list(raw_dosages)) if d]
+    view = {"dispenseRequest": parse_raw(order.dispenseRequest), "dateEnded": order.dateEnded}
+    dates = order_dates(view, dosages, authored, ctx.today if is_draft else None)
+    relevant = info.drug_class in BZRA_CLASSES
+    notes = [t for t in (text(n.text) for n in order.note or ()) if t] if relevant else []
+    reasons = _reasons(order, ctx.condition_categories) if relevant else frozenset()
+    return classified_use(ref, name_of(found_text, found_triples, info, ref_display),
+                          found_triples, info, status, authored, ctx, dosages, dates, notes,
+                          reasons, _inpatient(order.category), is_draft=is_draft)

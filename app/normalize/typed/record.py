@@ -1,0 +1,77 @@
+"""A typed Chart -> PatientRecord: app.normalize.build_record over the decoded structures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from app.config import Settings
+from app.normalize.assemble import DISCARDED_ORDER_STATUSES, Skips, condition_index, finish, safe
+from app.normalize.episodes import with_episodes
+from app.normalize.medications import MedContext
+from app.normalize.patient import birth_and_age
+from app.normalize.typed import schema as s
+from app.normalize.typed.chart import Chart
+from app.normalize.typed.facts import care_plan_facts, read_condition, service_request_facts
+from app.normalize.typed.orders import normalize_order
+from app.record import ConditionFact, MedicationUse, PatientRecord, PlanFact
+
+_KIND = "MedicationRequest"
+
+
+def _medications(chart: Chart, ctx: MedContext, skips: Skips) -> list[MedicationUse]:
+    drafts = [r for r in chart.draft_orders if type(r) is s.MedicationRequest]
+    draft_refs = {f"{_KIND}/{r.id}" for r in drafts}
+    meds: list[MedicationUse] = []
+    for order, is_draft in [(r, False) for r in chart.medication_requests] \
+            + [(r, True) for r in drafts]:
+        if not is_draft and f"{_KIND}/{order.id}" in draft_refs:
+            continue  # the chart copy of a draft being signed: the draft version wins
+        if isinstance(order.status, str) and order.status.lower() in DISCARDED_ORDER_STATUSES:
+            continue
+        if order.doNotPerform is True:
+            continue
+        med = safe(_KIND, lambda o=order, d=is_draft: normalize_order(o, ctx, is_draft=d),
+                   skips)
+        if med is not None:
+            meds.append(med)
+            if med.dose_unreadable:
+                skips.add(f"{_KIND}: dose unreadable")
+    return meds
+
+
+def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRecord:
+    """The same PatientRecord app.normalize.build_record makes of the lenient Gathered."""
+    skips = Skips(chart.skipped)
+    patient = {"birthDate": chart.patient.birthDate} if chart.patient is not None else None
+    birth, age = birth_and_age(patient, today, skips.add)
+
+    conditions: list[ConditionFact] = []
+    for resource in chart.conditions:
+        fact = safe("Condition", lambda r=resource: read_condition(r, today), skips)
+        if fact is not None:
+            conditions.append(fact)
+
+    ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
+                     medications=chart.medications,  # type: ignore[arg-type]
+                     condition_categories=condition_index(conditions),
+                     selections=chart.selections)
+    meds = with_episodes(_medications(chart, ctx, skips), today, settings.renewal_gap_days)
+
+    plans: list[PlanFact] = []
+    for plan in chart.care_plans:
+        plans += safe("CarePlan", lambda r=plan: care_plan_facts(r), skips) or []
+    for request in chart.service_requests:
+        plans += safe("ServiceRequest", lambda r=request: service_request_facts(r), skips) or []
+    for resource in chart.draft_orders:
+        if type(resource) is s.CarePlan:
+            facts = safe("CarePlan", lambda r=resource: care_plan_facts(r, draft=True), skips)
+        elif type(resource) is s.ServiceRequest:
+            facts = safe("ServiceRequest",
+                         lambda r=resource: service_request_facts(r, draft=True), skips)
+        else:
+            continue
+        plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts or []]
+    return finish(patient_id=chart.patient_id, hook=chart.hook, today=today, settings=settings,
+                  birth=birth, age=age, meds=meds, conditions=conditions, plans=plans,
+                  skips=skips, missing=())
