@@ -173,6 +173,26 @@ def _bundle_entries(bundle: s.Bundle) -> tuple[list[tuple[Any, Any]], int]:
     return found, bad
 
 
+_OTHER = object()  # a draft of a type no reader reads (NutritionOrder, ...)
+
+
+def _draft(raw: msgspec.Raw) -> Any:
+    """A draft entry's typed resource, _OTHER, or None when it holds no resource object."""
+    try:
+        return s.DRAFT_DECODER.decode(raw)
+    except msgspec.ValidationError:
+        pass
+    try:
+        kind = s.KIND_DECODER.decode(raw).resourceType
+    except msgspec.ValidationError:
+        return None  # not an object
+    if not isinstance(kind, str):
+        return None
+    if kind in s.READ_DRAFT_TYPES:
+        raise NotFast  # a draft the readers read, in a shape the schema does not fit
+    return _OTHER
+
+
 def _unresolved(chart: Chart) -> bool:
     """A medicationReference the body does not carry (the lenient path reads or counts it)."""
     orders = [*chart.medication_requests,
@@ -225,14 +245,18 @@ def read_chart(body: s.HookBody, service: ServiceDefinition,
     if drafts is not UNSET and isinstance(getattr(context, "draftOrders", None),
                                            DraftOrdersBundle):
         chart.sources["draftOrders"] = "context"
-        chart.draft_orders = [e.resource for e in drafts.entry if e.resource is not None]
-        if len(drafts.entry) > len(chart.draft_orders):
-            chart.skip("draft-entry-without-resource",
-                       len(drafts.entry) - len(chart.draft_orders))
+        without = 0
         for entry in drafts.entry:
-            if type(entry.resource) is s.Medication:
-                router.index_medication(
-                    entry.fullUrl if isinstance(entry.fullUrl, str) else None, entry.resource)
+            resource = _draft(entry.resource)
+            if resource is None:
+                without += 1
+            elif resource is not _OTHER:
+                chart.draft_orders.append(resource)
+                if type(resource) is s.Medication:
+                    router.index_medication(
+                        entry.fullUrl if isinstance(entry.fullUrl, str) else None, resource)
+        if without:
+            chart.skip("draft-entry-without-resource", without)
     selections = getattr(context, "selections", None)
     if isinstance(selections, list):
         chart.selections = frozenset(selections)

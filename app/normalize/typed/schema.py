@@ -164,7 +164,15 @@ class Bundle(_Type, tag_field="resourceType", tag="Bundle"):
 
 class DraftEntry(_Type):
     fullUrl: Any = None
-    resource: DraftResource | None = None
+    # Raw: draft orders of other types (NutritionOrder, ...) are common and no rule reads
+    # them; each resource is decoded on its own (app/normalize/typed/chart.py).
+    resource: Raw = ABSENT
+
+
+class Kind(_Type):
+    """Just the resourceType of an object (for resources of types the schema leaves out)."""
+
+    resourceType: Any = None
 
 
 class DraftOrders(_Type, tag_field="resourceType", tag="Bundle"):
@@ -204,3 +212,8 @@ class HookBody(_Type, kw_only=True):
 
 
 DECODER = msgspec.json.Decoder(HookBody)
+DRAFT_DECODER = msgspec.json.Decoder(DraftResource)
+KIND_DECODER = msgspec.json.Decoder(Kind)
+# Draft types the lenient reader reads: one that does not fit the schema sends the call there.
+READ_DRAFT_TYPES = frozenset({"Medication", "MedicationRequest", "MedicationOrder", "CarePlan",
+                              "ServiceRequest"})
