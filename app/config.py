@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # Read hook bodies with the typed decoder (msgspec) when they fit it; off: always the
     # lenient reader (both give the same answer; the typed one is faster).
     typed_decode: bool = True
+    # Validate every suggested resource as its fhir.resources R4B model (~0.1-1 ms each)
+    # instead of checking only the values copied from the EHR (app/cards/fhir_values.py).
+    full_suggestion_validation: bool = False
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
     gc_threshold: int = 10_000
 

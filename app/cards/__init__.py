@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.cards import cbti_referral, geriatric, off_ramp, opioid_overlap, taper_plan
 from app.cards.base import Rule
+from app.cards.resources import FULL_VALIDATION
 from app.config import Settings
 from app.models.cards import Card
 from app.record import PatientRecord
@@ -40,10 +41,15 @@ class Firings:
 def fire_rules(record: PatientRecord, settings: Settings) -> Firings:
     """Run every rule that is not off, in registry order, and sort its cards by mode."""
     firings = Firings()
-    for rule_id, rule in RULES.items():
-        mode = settings.rule_mode(rule_id)
-        if mode != "off":
-            (firings.shown if mode == "active" else firings.silent).extend(rule(record, settings))
+    token = FULL_VALIDATION.set(settings.full_suggestion_validation)
+    try:
+        for rule_id, rule in RULES.items():
+            mode = settings.rule_mode(rule_id)
+            if mode != "off":
+                (firings.shown if mode == "active" else firings.silent).extend(
+                    rule(record, settings))
+    finally:
+        FULL_VALIDATION.reset(token)
     return firings
 
 

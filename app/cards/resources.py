@@ -1,9 +1,15 @@
-"""FHIR resources offered in suggestions, validated as R4B models before they leave the service."""
+"""FHIR resources offered in suggestions, checked before they leave the service.
+
+Each builder marks the values it copies from EHR data (an EhrValues); a resource whose marked
+values break the FHIR primitive rules is left out. With ``full_suggestion_validation`` on, every
+resource is validated as an R4B model instead (app/cards/fhir_values.py says why both agree).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -11,6 +17,7 @@ from fhir.resources.R4B.resource import Resource as FhirResource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
+from app.cards.fhir_values import EhrValues
 from app.metrics import INVALID_SUGGESTIONS
 from app.models.cards import Action, Suggestion
 from app.record import ConditionFact, MedicationUse, PatientRecord
@@ -22,6 +29,8 @@ _INSOMNIA_TEXT = "Insomnia"
 # `uri` has no whitespace at all.
 _FHIR_CODE = re.compile(r"[^\s]+(\s[^\s]+)*")
 _FHIR_URI = re.compile(r"\S+")
+# Set per rule run from settings.full_suggestion_validation (app/cards/__init__.py).
+FULL_VALIDATION: ContextVar[bool] = ContextVar("full_suggestion_validation", default=False)
 
 
 def coding(system: str | None, code: str | None, display: str | None = None
@@ -43,23 +52,31 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def validated(model: type[FhirResource], body: dict[str, Any]) -> dict[str, Any] | None:
-    """`body` checked against its R4B model and returned as built, or None if it is invalid.
+def validated(model: type[FhirResource], body: dict[str, Any], ehr: EhrValues
+              ) -> dict[str, Any] | None:
+    """`body` as built when its EHR values are valid FHIR, else None (logged and counted).
 
-    Validation is what guarantees a valid resource; re-dumping the model would cost more than
-    the rule run itself, so the checked dict is emitted instead. An invalid resource (EHR data
-    we did not foresee) drops only its suggestion: the card's warning still reaches the clinician.
+    The builder owns the structure, so only ``ehr`` is checked; with full validation on, the
+    whole resource is validated as its R4B model. The checked dict is emitted either way. An
+    invalid resource (EHR data we did not foresee) drops only its suggestion: the card's
+    warning still reaches the clinician.
     """
     body = _prune(body)
-    try:
-        model.model_validate(body)
-    except ValidationError as error:
-        # Counts only: validation messages quote the values, which may be patient data.
-        log.error("suggested resource failed R4B validation and was left out",
-                  extra={"resource": model.__name__, "errors": error.error_count()})
-        INVALID_SUGGESTIONS.labels(model.__name__).inc()
-        return None
+    if FULL_VALIDATION.get():
+        try:
+            model.model_validate(body)
+        except ValidationError as error:
+            # Counts only: validation messages quote the values, which may be patient data.
+            return _left_out(model, error.error_count())
+    elif not ehr.ok:
+        return _left_out(model, 1)
     return body
+
+
+def _left_out(model: type[FhirResource], errors: int) -> None:
+    log.error("suggested resource failed R4B validation and was left out",
+              extra={"resource": model.__name__, "errors": errors})
+    INVALID_SUGGESTIONS.labels(model.__name__).inc()
 
 
 def _concept(key: str) -> dict[str, Any]:
@@ -69,12 +86,13 @@ def _concept(key: str) -> dict[str, Any]:
 
 def naloxone_request(record: PatientRecord) -> dict[str, Any] | None:
     """A draft order for rescue naloxone nasal spray (CDC 2022 rec. 8)."""
+    ehr = EhrValues()
     return validated(MedicationRequest, {
         "resourceType": "MedicationRequest",
         "status": "draft",
         # The clinician accepting the suggestion makes it their own draft order.
         "intent": "order",
-        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "subject": {"reference": ehr.text(f"Patient/{record.patient_id}")},
         "medicationCodeableConcept": _concept("rescue-naloxone"),
         "dosageInstruction": [{
             "text": ("For suspected opioid overdose: spray into one nostril, call emergency "
@@ -82,19 +100,19 @@ def naloxone_request(record: PatientRecord) -> dict[str, Any] | None:
                      "2-3 minutes if there is no response."),
             "asNeededBoolean": True,
         }],
-    })
+    }, ehr)
 
 
-def _reason(condition: ConditionFact | None) -> dict[str, Any]:
+def _reason(condition: ConditionFact | None, ehr: EhrValues) -> dict[str, Any]:
     if condition is None:
         return {"text": _INSOMNIA_TEXT}
     codings = []
     for pair in condition.codes:
         system, _, code = pair.partition("|")
-        found = coding(system, code)
+        found = ehr.coding(coding(system, code))
         if found:
             codings.append(found)
-    concept: dict[str, Any] = {"text": condition.name or _INSOMNIA_TEXT}
+    concept: dict[str, Any] = {"text": ehr.string(condition.name) or _INSOMNIA_TEXT}
     if codings:
         concept["coding"] = codings
     return concept
@@ -103,19 +121,20 @@ def _reason(condition: ConditionFact | None) -> dict[str, Any]:
 def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None
                   ) -> dict[str, Any] | None:
     """A draft referral to cognitive behavioural therapy for insomnia (ACP 2016; AASM 2021)."""
+    ehr = EhrValues()
     body: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "order",
-        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "subject": {"reference": ehr.text(f"Patient/{record.patient_id}")},
         "code": _concept("cbti-referral"),
-        "reasonCode": [_reason(insomnia)],
+        "reasonCode": [_reason(insomnia, ehr)],
         "patientInstruction": ("Cognitive behavioural therapy for insomnia (in person, group or "
                                "digital), usually 4-8 sessions."),
     }
     if insomnia is not None and "/" in insomnia.ref:
-        body["reasonReference"] = [{"reference": insomnia.ref}]
-    return validated(ServiceRequest, body)
+        body["reasonReference"] = [{"reference": ehr.text(insomnia.ref)}]
+    return validated(ServiceRequest, body, ehr)
 
 
 def create_suggestion(label: str, uuid: str, description: str,

@@ -21,6 +21,7 @@ from typing import Any
 from fhir.resources.R4B.careplan import CarePlan
 
 from app.cards.common import day, mg
+from app.cards.fhir_values import EhrValues
 from app.cards.resources import coding, validated
 from app.config import Settings
 from app.record import MedicationUse, PatientRecord
@@ -195,24 +196,25 @@ def schedule_summary(schedule: TaperSchedule) -> str:
     return "\n".join([f"- First step {first}", f"- Pace: {schedule.pace}", *ends])
 
 
-def _product(med: MedicationUse, ingredient: str | None = None) -> dict[str, Any]:
+def _product(med: MedicationUse, ehr: EhrValues, ingredient: str | None = None
+             ) -> dict[str, Any]:
     if ingredient and ingredient != (med.ingredient or med.name):
         return {"text": f"{ingredient} oral tablet"}   # the long-acting drug switched to
-    concept: dict[str, Any] = {"text": med.name}
-    rxnorm = coding(_RXNORM, med.rxnorm, med.name)
+    concept: dict[str, Any] = {"text": ehr.string(med.name)}
+    rxnorm = ehr.coding(coding(_RXNORM, med.rxnorm, med.name))
     if rxnorm:
         concept["coding"] = [rxnorm]
     return concept
 
 
-def _activity(description: str, kind: str, starts: date, ends: date | None,
+def _activity(description: str, kind: str, starts: date, ends: date | None, ehr: EhrValues,
               med: MedicationUse | None = None, dose: float | None = None,
               ingredient: str | None = None) -> dict[str, Any]:
     period = {"start": day(starts)} | ({"end": day(ends)} if ends else {})
     detail: dict[str, Any] = {"kind": kind, "status": "not-started", "description": description,
                               "scheduledPeriod": period}
     if med is not None:
-        detail["productCodeableConcept"] = _product(med, ingredient)
+        detail["productCodeableConcept"] = _product(med, ehr, ingredient)
     if dose is not None:
         detail["dailyAmount"] = {"value": dose, "unit": "mg", "system": _UCUM, "code": "mg"}
     return {"detail": detail}
@@ -226,20 +228,24 @@ def careplan(record: PatientRecord, schedule: TaperSchedule) -> dict[str, Any] |
 def careplan_for(subject: dict[str, Any], schedule: TaperSchedule) -> dict[str, Any] | None:
     """The card's CarePlan for any ``subject`` reference (the planner has no patient id)."""
     med = schedule.med
+    ehr = EhrValues()
+    ehr.text(subject.get("reference"))
     name = med.ingredient or med.name
+    # The drug's name is written into titles, steps and notes: text of the builder's own.
+    ehr.text(name)
     activities = []
     for index, step in enumerate(schedule.steps):
         following = schedule.steps[index + 1] if index + 1 < len(schedule.steps) else None
         ends = following.starts - timedelta(days=1) if following else None
         activities.append(_activity(step_text(step, name), "MedicationRequest", step.starts,
-                                    ends, med, step.dose_mg, step.ingredient))
+                                    ends, ehr, med, step.dose_mg, step.ingredient))
     if not schedule.steps:
         activities.append(_activity(" ".join(schedule.instructions), "MedicationRequest",
-                                    schedule.starts, None, med))
+                                    schedule.starts, None, ehr, med))
     activities.append(_activity(
         f"Follow-up visit by {day(schedule.follow_up)}: withdrawal symptoms, sleep/anxiety, "
         "adjust the pace; then review at least every 3 months (ASAM 2025 rec. 1).",
-        "Appointment", schedule.starts, schedule.follow_up))
+        "Appointment", schedule.starts, schedule.follow_up, ehr))
     period = {"start": day(schedule.starts)}
     if schedule.ends:
         period["end"] = day(schedule.ends)
@@ -257,4 +263,4 @@ def careplan_for(subject: dict[str, Any], schedule: TaperSchedule) -> dict[str, 
         "period": period,
         "activity": activities,
         "note": [{"text": text} for text in schedule.instructions],
-    })
+    }, ehr)

@@ -57,9 +57,17 @@ def test_codes_with_double_spaces_are_left_out_of_suggestions(
     assert not [c for c in _codes(careplan) + _codes(referral) if "  " in c]
 
 
+@pytest.fixture
+def full_client(make_client: Callable[..., TestClient]) -> TestClient:
+    """Every suggested resource validated as its R4B model (built before caplog attaches)."""
+    return make_client(full_suggestion_validation=True)
+
+
 def test_an_invalid_resource_drops_its_suggestion_not_the_card(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch,
+        full_client: TestClient, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
+    """With full validation on, even a broken constant of a builder drops the suggestion."""
+    client = full_client
     real: Callable[[str], dict[str, str]] = resources.suggestion_code
 
     def broken(key: str) -> dict[str, str]:
@@ -84,3 +92,28 @@ def test_an_invalid_resource_drops_its_suggestion_not_the_card(
     [record] = [r for r in caplog.records if "R4B validation" in r.getMessage()]
     assert record.__dict__["resource"] == "MedicationRequest"
     assert body["context"]["patientId"] not in f"{record.getMessage()} {record.__dict__}"
+
+
+def test_an_invalid_ehr_value_drops_its_suggestion_with_the_quick_check(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The default check reads the values copied from the EHR: a builder that copied an
+    invalid code (here: one that stopped filtering them) loses that suggestion, not the card."""
+    monkeypatch.setattr(resources, "coding", lambda system, code, display=None: (
+        {"system": system, "code": code} if system and code else None))
+    body = _typical()
+    for entry in body["prefetch"]["conditions"]["entry"]:
+        for coding in entry["resource"]["code"]["coding"]:
+            coding["code"] += "  1"  # not a FHIR `code`: double space
+    before = INVALID_SUGGESTIONS.labels("ServiceRequest")._value.get()
+    caplog.set_level(logging.ERROR, logger="app.cards")
+
+    response = client.post(PATH, json=body)
+
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert _suggested(cards, "ServiceRequest") == []
+    assert [c for c in cards if c["source"]["topic"]["code"] == "cbti-referral"]
+    assert _suggested(cards, "MedicationRequest") and _suggested(cards, "CarePlan")
+    assert INVALID_SUGGESTIONS.labels("ServiceRequest")._value.get() == before + 1
+    assert body["context"]["patientId"] not in caplog.text
