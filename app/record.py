@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from app.fast_init import fast_init
+
 
 class DrugClass(StrEnum):
     BENZODIAZEPINE = "benzodiazepine"
@@ -68,6 +70,7 @@ class PlanKind(StrEnum):
     END_OF_LIFE_CARE = "end-of-life-care"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MedicationUse:
     """One medication order (MedicationRequest, or a DSTU2 MedicationOrder) in normalized form."""
@@ -117,6 +120,7 @@ class MedicationUse:
         return self.daily_dose_mg if self.dose_confidence is DoseConfidence.EXACT else None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConditionFact:
     """One Condition (problem-list item or diagnosis) reduced to category flags."""
@@ -129,6 +133,7 @@ class ConditionFact:
     codes: tuple[str, ...] = ()      # "system|code" pairs, for traceability in tests
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlanFact:
     """Evidence of an existing plan: a taper CarePlan, a review, a CBT-I referral."""

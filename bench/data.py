@@ -144,27 +144,66 @@ def _form(display: str) -> tuple[str, str]:
     return ("capsule", "CAP") if "Capsule" in display else ("tablet", "TAB")
 
 
+# How EHRs write the same instruction (Epic's "(two)", abbreviations, Oracle Health's
+# "PO BID", totals in brackets); {n} tablets, {f} times a day, {h} hours, {u} the unit.
+_DAILY_TEXTS = (
+    "Take {n} {u} by mouth {f} times daily",
+    "Take {n} {u} by mouth {f} ({fw}) times daily.",
+    "{n} {u} po {fa}",
+    "{N} {U} PO {FA}",
+    "Take {n} {u} ({mg} mg total) by mouth {f} times a day",
+    "take {n} {u} orally {fw} times a day",
+)
+_PRN_TEXTS = (
+    "Take {n} {u} by mouth every {h} hours as needed for pain",
+    "Take {n} {u} by mouth every {h} (hours) as needed for pain. Max {mx} {u}s per day.",
+    "{n} {u} po q{h}h prn pain",
+    "Take {n}-{n2} {u}s by mouth every {h} hours as needed",
+)
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+_ABBREV = {1: "daily", 2: "bid", 3: "tid", 4: "qid"}
+
+
+def _strength(display: str) -> float | None:
+    found = re.search(r"(\d+(?:\.\d+)?) MG", display)
+    return float(found.group(1)) if found else None
+
+
+def _sig(template: str, *, n: float, f: int, h: int, unit: str, display: str) -> str:
+    count = f"{n:g}"
+    strength = _strength(display)
+    return template.format(
+        n=count, n2=f"{n * 2:g}", N=count, u=unit, U=unit.upper(), f=f, fw=_WORDS.get(f, f),
+        fa=_ABBREV.get(f, f"{f} times daily"), FA=_ABBREV.get(f, "").upper() or f"{f}X DAILY",
+        h=h, mx=int(24 / h * n), mg=f"{n * strength:g}" if strength else count)
+
+
 def _dosage(drug: Drug, rng: random.Random) -> tuple[dict[str, Any], float]:
-    """One dosageInstruction and the units taken per day."""
+    """One dosageInstruction (EHR-style text beside the structure) and units taken per day."""
     unit, form_code = _form(drug.display)
     as_needed = False
+    count = 1.0
     if drug.drug_class == "opioid":
         repeat: dict[str, Any] = {"frequency": 1, "period": rng.choice([4, 6, 8]),
                                   "periodUnit": "h"}
         per_day = 24 / repeat["period"]
         as_needed = True
-        text = f"Take 1 {unit} by mouth every {repeat['period']} hours as needed for pain"
+        text = _sig(rng.choice(_PRN_TEXTS), n=count, f=1, h=repeat["period"], unit=unit,
+                    display=drug.display)
     else:
         per_day_count = (rng.choice([1, 2, 3]) if drug.drug_class == "benzodiazepine"
                          else drug.per_day)
+        if drug.drug_class == "benzodiazepine":
+            count = rng.choice([0.5, 1.0, 1.0, 2.0])
         repeat = {"frequency": per_day_count, "period": 1, "periodUnit": "d"}
-        per_day = float(per_day_count)
+        per_day = per_day_count * count
         as_needed = drug.drug_class == "benzodiazepine" and rng.random() < 0.3
-        text = f"Take 1 {unit} by mouth {per_day_count} times daily" + (
+        text = _sig(rng.choice(_DAILY_TEXTS), n=count, f=per_day_count, h=24 // per_day_count,
+                    unit=unit, display=drug.display) + (
             " as needed for anxiety" if as_needed else "")
         if drug.drug_class == "cns":
             repeat["when"] = ["HS"]
-    dose = {"value": 1, "unit": unit,
+    dose = {"value": count, "unit": unit,
             "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm",
             "code": form_code}
     return {"sequence": 1, "text": text, "timing": {"repeat": repeat},
@@ -315,6 +354,14 @@ def make_patient(size: PatientSize = TYPICAL, seed: int = DEFAULT_SEED,
         conditions=_conditions(size, pid, catalog, rng),
         care_plans=_care_plans(size, pid, catalog, rng),
         service_requests=_service_requests(size, pid, catalog, rng))
+
+
+def rotation(size: PatientSize, count: int, seed: int = DEFAULT_SEED
+             ) -> Iterator[SyntheticPatient]:
+    """``count`` distinct patients of one size (own ids, drugs, sigs, conditions, dates), so a
+    benchmark that rotates through them cannot be flattered by caches keyed by content."""
+    for index in range(count):
+        yield make_patient(size, seed=seed + index, patient_id=f"bench-{size.name}-{index:05d}")
 
 
 def searchset(resources: list[dict[str, Any]], base: str = "http://bench.invalid/fhir"

@@ -12,23 +12,10 @@ from app.normalize import conditions as lenient_conditions
 from app.normalize import plans as lenient_plans
 from app.normalize.dates import parse_date
 from app.normalize.errors import Malformed
-from app.normalize.fhir import code_strings
+from app.normalize.typed import concepts
 from app.normalize.typed import schema as s
-from app.normalize.typed.orders import text, triples
+from app.normalize.typed.concepts import text
 from app.record import ConditionFact, PlanFact, PlanKind
-
-
-def status_code(value: str | s.CodeableConcept | None) -> str | None:
-    """app.normalize.fhir.status_code over a typed code or CodeableConcept."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() or None
-    for _, code, _ in triples(value):
-        if code:
-            return code.lower()
-    label = text(value.text)
-    return label.lower() if label else None
 
 
 def _abated_before(condition: s.Condition, today: date) -> bool:
@@ -42,7 +29,7 @@ def _abated_before(condition: s.Condition, today: date) -> bool:
 
 
 def _is_active(condition: s.Condition, today: date) -> bool:
-    status = status_code(condition.clinicalStatus)
+    status = concepts.status(condition.clinicalStatus)
     if status in lenient_conditions.ACTIVE_CLINICAL:
         return True
     if status in lenient_conditions.INACTIVE_CLINICAL:
@@ -63,27 +50,19 @@ def _onset(condition: s.Condition) -> date | None:
 
 def read_condition(condition: s.Condition, today: date) -> ConditionFact | None:
     """conditions.read_condition: None for a refuted / entered-in-error Condition."""
-    if status_code(condition.verificationStatus) in lenient_conditions.DISCARDED_VERIFICATION:
+    verification = condition.verificationStatus
+    if verification is not None and \
+            concepts.status(verification) in lenient_conditions.DISCARDED_VERIFICATION:
         return None
     rid = text(condition.id)
     if not rid:
         raise Malformed("no id")
-    found = triples(condition.code)
-    label = text(condition.code.text) if condition.code else None
+    found, label, name, categories, codes = concepts.problem(condition.code)
     if not label and not any(c or d for _, c, d in found):
         raise Malformed("no code")
-    name = label or next((d for _, _, d in found if d), None) \
-        or next((c for _, c, _ in found if c), None)
     return ConditionFact(
-        ref=f"Condition/{rid}", name=name or "unnamed condition",
-        categories=lenient_conditions.classify(found, label),
-        is_active=_is_active(condition, today), onset=_onset(condition),
-        codes=code_strings(found))
-
-
-def _kind(concept: s.CodeableConcept | None) -> PlanKind | None:
-    found, label = triples(concept), text(concept.text) if concept else None
-    return lenient_plans.classify(found, label) if (found or label) else None
+        ref=f"Condition/{rid}", name=name or "unnamed condition", categories=categories,
+        is_active=_is_active(condition, today), onset=_onset(condition), codes=codes)
 
 
 def _status(value: str | None, draft: bool) -> str:
@@ -98,11 +77,11 @@ def care_plan_facts(plan: s.CarePlan, *, draft: bool = False) -> list[PlanFact]:
     status = _status(plan.status, draft)
     if status in lenient_plans.DISCARDED:
         return []
-    kinds: set[PlanKind | None] = {_kind(c) for c in plan.category or ()}
+    kinds: set[PlanKind | None] = {concepts.plan_kind(c) for c in plan.category or ()}
     texts = [text(plan.title), text(plan.description)]
     for activity in plan.activity or ():
         detail = activity.detail
-        kinds.add(_kind(detail.code if detail else None))
+        kinds.add(concepts.plan_kind(detail.code if detail else None))
         texts.append(text(detail.description) if detail else None)
     kinds |= {lenient_plans.classify((), label) for label in texts if label}
     period = plan.period
@@ -118,7 +97,7 @@ def service_request_facts(request: s.ServiceRequest, *, draft: bool = False) -> 
     status = _status(request.status, draft)
     if status in lenient_plans.DISCARDED:
         return []
-    kind = _kind(request.code)
+    kind = concepts.plan_kind(request.code)
     occurrence = request.occurrencePeriod
     recorded = (parse_date(request.authoredOn) or parse_date(request.occurrenceDateTime)
                 or parse_date(occurrence.start if occurrence else None))

@@ -12,33 +12,17 @@ from typing import Any
 import orjson
 from msgspec import UNSET, Raw
 
-from app.normalize import medications
 from app.normalize.dates import parse_date
 from app.normalize.errors import Malformed
 from app.normalize.fhir import Coding, as_dict, as_list, codings, concept_text, local_ref
 from app.normalize.medications import MedContext, classified_use, classify_drug, name_of, other_use
-from app.normalize.order_scope import INPATIENT, OUTPATIENT, order_dates
+from app.normalize.order_scope import order_dates
+from app.normalize.typed import concepts
 from app.normalize.typed import schema as s
 from app.normalize.typed.chart import NotFast
+from app.normalize.typed.concepts import text
 from app.record import BZRA_CLASSES, ConditionCategory, MedicationUse
-
-
-def text(value: str | None) -> str | None:
-    """app.normalize.fhir.opt_str for a value the decoder proved a string or null."""
-    return (value.strip() or None) if value else None
-
-
-def triples(concept: s.CodeableConcept | None) -> tuple[Coding, ...]:
-    """app.normalize.fhir.codings over a typed CodeableConcept."""
-    if concept is None:
-        return ()
-    raw = concept.coding
-    if raw is None:
-        if concept.code is UNSET and concept.system is UNSET:
-            return ()
-        return ((text(concept.system or None), text(concept.code or None),  # type: ignore[arg-type]
-                 text(concept.display)),)
-    return tuple((text(c.system), text(c.code), text(c.display)) for c in raw)
+from app.terminology import DrugInfo
 
 
 def parse_raw(value: Raw) -> Any:
@@ -66,11 +50,10 @@ def _resolve(ref: str, order: s.MedicationRequest, ctx: MedContext) -> Any:
 
 
 def _drug(order: s.MedicationRequest, ctx: MedContext
-          ) -> tuple[tuple[Coding, ...], str | None, str | None]:
-    """(codings, text, reference display) of the drug an order names."""
+          ) -> tuple[tuple[Coding, ...], str | None, DrugInfo | None, str]:
+    """(codings, text, drug class info, name) of the drug an order names."""
     if order.medicationCodeableConcept is not UNSET:
-        concept = order.medicationCodeableConcept
-        return triples(concept), text(concept.text) if concept else None, None
+        return concepts.drug(order.medicationCodeableConcept, None)
     if order.medication is not UNSET:
         raise NotFast  # R5 CodeableReference
     holder = order.medicationReference
@@ -80,12 +63,12 @@ def _drug(order: s.MedicationRequest, ctx: MedContext
     found = _resolve(ref, order, ctx) if ref else None
     if isinstance(found, dict):  # a contained Medication: read as the lenient path reads it
         code = as_dict(found.get("code"))
-        return codings(code), concept_text(code), display
-    if found is None:
-        return (), None, display
-    if not isinstance(found, s.Medication):
+        found_triples, label = codings(code), concept_text(code)
+        info = classify_drug(found_triples, label, display)
+        return found_triples, label, info, name_of(label, found_triples, info, display)
+    if found is not None and not isinstance(found, s.Medication):
         raise Malformed("expected an object")
-    return triples(found.code), text(found.code.text) if found.code else None, display
+    return concepts.drug(found.code if found is not None else None, display)
 
 
 def _reasons(order: s.MedicationRequest, index: dict[str, frozenset[ConditionCategory]]
@@ -94,9 +77,7 @@ def _reasons(order: s.MedicationRequest, index: dict[str, frozenset[ConditionCat
         raise NotFast  # R5 / DSTU2 reasons
     found: set[ConditionCategory] = set()
     for concept in order.reasonCode or ():
-        found_triples, found_text = triples(concept), text(concept.text)
-        if found_triples or found_text:
-            found |= medications.classify_reason(found_triples, found_text)
+        found |= concepts.reason(concept)
     for item in order.reasonReference or ():
         ref = text(item.reference)
         if not ref:
@@ -107,17 +88,6 @@ def _reasons(order: s.MedicationRequest, index: dict[str, frozenset[ConditionCat
     return frozenset(found)
 
 
-def _inpatient(category: list[s.CodeableConcept] | None) -> bool:
-    words: set[str] = set()
-    for concept in category or ():
-        for _, code, display in triples(concept):
-            words.update(w.lower() for w in (code, display) if w)
-        label = text(concept.text)
-        if label:
-            words.add(label.lower())
-    return INPATIENT in words and not words & OUTPATIENT
-
-
 def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bool
                     ) -> MedicationUse:
     """One typed MedicationRequest; raises Malformed where the lenient reader would."""
@@ -125,13 +95,11 @@ def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bo
     if not rid:
         raise Malformed("no id")
     ref = f"MedicationRequest/{rid}"
-    found_triples, found_text, ref_display = _drug(order, ctx)
-    info = classify_drug(found_triples, found_text, ref_display)
+    found_triples, _, info, name = _drug(order, ctx)
     authored = parse_date(order.authoredOn)
     status = (text(order.status) or "unknown").lower()
     if info is None:
-        return other_use(ref, name_of(found_text, found_triples, None, ref_display),
-                         found_triples, status, authored, ctx, is_draft=is_draft)
+        return other_use(ref, name, found_triples, status, authored, ctx, is_draft=is_draft)
     raw_dosages = parse_raw(order.dosageInstruction)
     dosages = [d for d in (as_dict(i) for i in as_list(raw_dosages)) if d]
     view = {"dispenseRequest": parse_raw(order.dispenseRequest), "dateEnded": order.dateEnded}
@@ -139,6 +107,6 @@ def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bo
     relevant = info.drug_class in BZRA_CLASSES
     notes = [t for t in (text(n.text) for n in order.note or ()) if t] if relevant else []
     reasons = _reasons(order, ctx.condition_categories) if relevant else frozenset()
-    return classified_use(ref, name_of(found_text, found_triples, info, ref_display),
-                          found_triples, info, status, authored, ctx, dosages, dates, notes,
-                          reasons, _inpatient(order.category), is_draft=is_draft)
+    return classified_use(ref, name, found_triples, info, status, authored, ctx, dosages,
+                          dates, notes, reasons, concepts.inpatient(order.category),
+                          is_draft=is_draft)

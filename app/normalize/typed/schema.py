@@ -33,14 +33,16 @@ class _Type(Struct, gc=False, kw_only=True):
     """Decoded data holds no cycles: not tracked by the garbage collector."""
 
 
-class Coding(_Type):
+class Coding(_Type, frozen=True):
     system: str | None = None
     code: str | None = None
     display: str | None = None
 
 
-class CodeableConcept(_Type):
-    coding: list[Coding] | None = None
+class CodeableConcept(_Type, frozen=True):
+    """Frozen (hashable): what a concept means is read once per distinct concept."""
+
+    coding: tuple[Coding, ...] | None = None
     text: str | None = None
     # A Coding sent where a CodeableConcept belongs is read as one coding.
     system: str | None | UnsetType = UNSET
@@ -94,7 +96,7 @@ class MedicationRequest(_Resource, tag="MedicationRequest"):
     reasonCode: list[CodeableConcept] | None = None
     reasonReference: list[Reference] | None = None
     note: list[Annotation] | None = None
-    category: list[CodeableConcept] | None = None
+    category: tuple[CodeableConcept, ...] | None = None
     # R5 and DSTU2 shapes: present -> the lenient reader takes the whole call.
     medication: Raw | UnsetType = UNSET
     reason: Raw | UnsetType = UNSET
