@@ -239,15 +239,23 @@ def _result(dose: Daily, text: str | None, unreadable: bool) -> DoseResult:
     return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.RANGE, daily.lo, False)
 
 
-def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str | None, *,
-               start: date | None = None, today: date | None = None) -> DoseResult:
-    """Daily mg over today's phase of the dosage instructions; never raises.
+class Reading(NamedTuple):
+    """Everything the dosage instructions say, before today's phase is chosen."""
 
-    ``start`` is when the order's first phase began (a draft: today); ``today`` the evaluation
-    date. Without them a sequenced order reads as the range over its phases.
-    """
-    product = _Product(structured.positive(strength_mg),
-                       strength_unit.lower() if isinstance(strength_unit, str) else None)
+    phases: tuple[Daily, ...]
+    text: str | None
+    unreadable: bool
+    steps_down: bool     # the phases lower the dose step by step: a written taper
+
+
+def product(strength_mg: float | None, strength_unit: str | None) -> _Product:
+    return _Product(structured.positive(strength_mg),
+                    strength_unit.lower() if isinstance(strength_unit, str) else None)
+
+
+def read_instructions(instructions: Any, prod: _Product) -> Reading:
+    """The phases of the dosage instructions in mg a day, their words, and whether a field
+    had the wrong type; never raises. Depends on the instructions and product only."""
     groups: dict[int | None, list[list[Daily]]] = {}
     texts: list[str] = []
     key: int | None = None
@@ -256,20 +264,37 @@ def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str 
         if type(dosage) is not dict:
             unreadable = True
             continue
-        doses, words, bad = _read_cached(dosage, product)
+        doses, words, bad = _read_cached(dosage, prod)
         unreadable |= bad
         sequence = dosage.get("sequence")
         key = sequence if type(sequence) is int else key
         groups.setdefault(key, []).append(list(doses))
         texts += [words] if words else []
-    if not groups:
-        return DoseResult(None, None, unreadable=unreadable)
     phases: list[Daily] = []
     for k in sorted(groups, key=lambda k: (k is not None, k or 0)):
         group = groups[k]
         phases += group[0] if len(group) == 1 \
             else [together([g[0] if len(g) == 1 else across(g) for g in group])]
+    return Reading(tuple(phases), "; ".join(texts) or None, unreadable, steps_down(phases))
+
+
+def dose_on(reading: Reading, start: date | None, today: date | None) -> DoseResult:
+    """The daily dose of the phase in force ``today`` for an order started on ``start``."""
+    if not reading.phases:
+        return DoseResult(None, None, unreadable=reading.unreadable)
+    phases = list(reading.phases)
     chosen = todays(phases, start, today)
-    result = _result(chosen if chosen is not None else across(phases),
-                     "; ".join(texts) or None, unreadable)
-    return result._replace(steps_down=True) if steps_down(phases) else result
+    result = _result(chosen if chosen is not None else across(phases), reading.text,
+                     reading.unreadable)
+    return result._replace(steps_down=True) if reading.steps_down else result
+
+
+def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str | None, *,
+               start: date | None = None, today: date | None = None) -> DoseResult:
+    """Daily mg over today's phase of the dosage instructions; never raises.
+
+    ``start`` is when the order's first phase began (a draft: today); ``today`` the evaluation
+    date. Without them a sequenced order reads as the range over its phases.
+    """
+    return dose_on(read_instructions(instructions, product(strength_mg, strength_unit)),
+                   start, today)

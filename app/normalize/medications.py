@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from app.normalize.dates import parse_date
-from app.normalize.dosage import daily_dose
+from app.normalize.dosage import Reading, dose_on, product, read_instructions
 from app.normalize.errors import Malformed
 from app.normalize.fhir import (
     RXNORM_SYSTEMS,
@@ -153,12 +154,13 @@ def normalize_order(resource: dict[str, Any], ctx: MedContext, *, is_draft: bool
         return other_use(ref, name, triples, status, authored, ctx, is_draft=is_draft)
     dosages = [d for d in (as_dict(i) for i in as_list(resource.get("dosageInstruction"))) if d]
     dates = order_dates(resource, dosages, authored, ctx.today if is_draft else None)
+    reading = read_instructions(dosages, product(info.strength_mg, info.strength_unit))
     # Reasons and taper notes are read only for sedatives: no rule looks at them elsewhere.
     relevant = info.drug_class in BZRA_CLASSES
     reasons = order_reasons(resource, ctx.condition_categories, ctx.condition_names) \
         if relevant else NO_REASONS
-    return classified_use(ref, name, triples, info, status, authored, ctx, dosages, dates,
-                          _notes(resource) if relevant else [], reasons,
+    return classified_use(ref, name, triples, info, status, authored, ctx, dosages, reading,
+                          dates, _notes(resource) if relevant else [], reasons,
                           is_inpatient(resource.get("category")), is_draft=is_draft)
 
 
@@ -190,15 +192,14 @@ def other_use(ref: str, name: str, triples: tuple[Coding, ...], status: str,
 
 def classified_use(ref: str, name: str, triples: tuple[Coding, ...], info: DrugInfo,
                    status: str, authored: date | None, ctx: MedContext,
-                   dosages: list[dict[str, Any]],
+                   dosages: Sequence[dict[str, Any]], reading: Reading,
                    dates: tuple[date | None, date | None, bool, date | None],
                    note_texts: list[str], reasons: Reasons,
                    inpatient: bool, *, is_draft: bool) -> MedicationUse:
     """An order of a drug class the rules read, from what both readers extracted."""
     start, end, has_stop, ended = dates
     # A draft starts today; the start tells which phase of a sequenced (taper) order is today's.
-    dose = daily_dose(dosages, info.strength_mg, info.strength_unit,
-                      start=start or (ctx.today if is_draft else None), today=ctx.today)
+    dose = dose_on(reading, start or (ctx.today if is_draft else None), ctx.today)
     drug_class, ingredient = info.drug_class, info.ingredient
 
     mme = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,8 @@ from app.normalize.sig.course import course_days
 _EMPTY: dict[str, Any] = {}
 
 
-def order_dates(resource: dict[str, Any], dosages: list[dict[str, Any]], authored: date | None,
+def order_dates(resource: dict[str, Any], dosages: Sequence[dict[str, Any]],
+                authored: date | None,
                 draft_from: date | None) -> tuple[date | None, date | None, bool, date | None]:
     """(start, end, has_stop_date, recorded end) from supply, bounds, the sig's stated course,
     validity and authoredOn.

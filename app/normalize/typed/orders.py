@@ -7,12 +7,14 @@ module's shared functions (``classified_use``, ``other_use``), fed the same valu
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from msgspec import UNSET, Raw
 
 from app.normalize.dates import parse_date
+from app.normalize.dosage import Reading, product, read_instructions
 from app.normalize.errors import Malformed
 from app.normalize.fhir import Coding, as_dict, as_list, codings, concept_text, local_ref
 from app.normalize.medications import MedContext, classified_use, classify_drug, name_of, other_use
@@ -31,6 +33,19 @@ def parse_raw(value: Raw) -> Any:
         return orjson.loads(memoryview(value))
     except orjson.JSONDecodeError:
         raise NotFast from None  # e.g. an integer past 64 bits: the lenient parse refuses it
+
+
+@lru_cache(maxsize=8192)
+def _dosages(raw: bytes) -> tuple[dict[str, Any], ...]:
+    """dosageInstruction as the lenient reader lists it, parsed once per distinct text (EHRs
+    repeat a few hundred sigs); the dicts are shared and only ever read."""
+    return tuple(d for d in (as_dict(i) for i in as_list(parse_raw(Raw(raw)))) if d)
+
+
+@lru_cache(maxsize=8192)
+def _reading(raw: bytes, strength_mg: float | None, strength_unit: str | None) -> Reading:
+    """What the instructions say for this product, before today's phase is chosen."""
+    return read_instructions(list(_dosages(raw)), product(strength_mg, strength_unit))
 
 
 def _resolve(ref: str, order: s.MedicationRequest, ctx: MedContext) -> Any:
@@ -100,13 +115,14 @@ def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bo
     status = (text(order.status) or "unknown").lower()
     if info is None:
         return other_use(ref, name, found_triples, status, authored, ctx, is_draft=is_draft)
-    raw_dosages = parse_raw(order.dosageInstruction)
-    dosages = [d for d in (as_dict(i) for i in as_list(raw_dosages)) if d]
+    raw = bytes(order.dosageInstruction)
+    dosages = _dosages(raw)
     view = {"dispenseRequest": parse_raw(order.dispenseRequest), "dateEnded": order.dateEnded}
     dates = order_dates(view, dosages, authored, ctx.today if is_draft else None)
+    reading = _reading(raw, info.strength_mg, info.strength_unit)
     relevant = info.drug_class in BZRA_CLASSES
     notes = [t for t in (text(n.text) for n in order.note or ()) if t] if relevant else []
     reasons = _reasons(order, ctx.condition_categories) if relevant else frozenset()
     return classified_use(ref, name, found_triples, info, status, authored, ctx, dosages,
-                          dates, notes, reasons, concepts.inpatient(order.category),
+                          reading, dates, notes, reasons, concepts.inpatient(order.category),
                           is_draft=is_draft)

@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import date
 
 from app.config import Settings
-from app.normalize.assemble import DISCARDED_ORDER_STATUSES, Skips, condition_index, finish, safe
+from app.normalize.assemble import (
+    DISCARDED_ORDER_STATUSES,
+    READ_ERRORS,
+    Skips,
+    condition_index,
+    finish,
+    safe,
+)
 from app.normalize.episodes import with_episodes
 from app.normalize.medications import MedContext
 from app.normalize.patient import birth_and_age
@@ -31,12 +38,14 @@ def _medications(chart: Chart, ctx: MedContext, skips: Skips) -> list[Medication
             continue
         if order.doNotPerform is True:
             continue
-        med = safe(_KIND, lambda o=order, d=is_draft: normalize_order(o, ctx, is_draft=d),
-                   skips)
-        if med is not None:
-            meds.append(med)
-            if med.dose_unreadable:
-                skips.add(f"{_KIND}: dose unreadable")
+        try:  # assemble.safe, inline: this loop runs for every order of every call
+            med = normalize_order(order, ctx, is_draft=is_draft)
+        except READ_ERRORS:
+            skips.add(f"{_KIND}: unreadable")
+            continue
+        meds.append(med)
+        if med.dose_unreadable:
+            skips.add(f"{_KIND}: dose unreadable")
     return meds
 
 
@@ -48,7 +57,11 @@ def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRec
 
     conditions: list[ConditionFact] = []
     for resource in chart.conditions:
-        fact = safe("Condition", lambda r=resource: read_condition(r, today), skips)
+        try:
+            fact = read_condition(resource, today)
+        except READ_ERRORS:
+            skips.add("Condition: unreadable")
+            continue
         if fact is not None:
             conditions.append(fact)
 
