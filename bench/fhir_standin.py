@@ -31,7 +31,7 @@ def _outcome(status: int, text: str) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=FHIR_JSON)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8192)  # every patient of the rotation, each type
 def _serialized(base: str, resource_type: str, patient_id: str) -> bytes:
     """Serialize once per (base, type, patient) so the stand-in costs only its delay."""
     if resource_type == "Patient":

@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
+
 from bench import data
 from bench.servers import HOST, ROOT, BenchError, Server, free_port
 from bench.wrk import Load, ensure_wrk, run_wrk, wrk_version
@@ -32,9 +34,10 @@ RESULTS = ROOT / "bench" / "results" / "latest.json"
 FLOOR_APP = "bench.floor_app:app"
 SERVICE_APP = "app.main:app"
 STANDIN_APP = "bench.fhir_standin:app"
-FHIR_TARGET_RATIO = 1.3  # issue "Speed": fallback with its queries <= 1.3x one query
+FHIR_TARGET_RATIO = 1.2  # issue #15: fallback with its queries <= 1.2x one query
+DEFAULT_PATIENTS = 1000  # distinct generated patients each body file rotates through
 
-Target = Literal["floor", "service", "standin"]
+Target = Literal["floor", "floor-gc", "floor-json", "service", "standin"]
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,21 @@ class Scenario:
     target: Target
     path: str
     body: str | None  # key of a generated body file; None = GET
-    floor: str = "floor"  # the floor scenario parsing a body of the same size
+    floor: str = "floor"  # the floor scenario parsing bodies of the same size
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("floor", "floor", "/cds-services/benzo-safety-patient-view", "patient-view-typical"),
     Scenario("floor-heavy", "floor", "/cds-services/benzo-safety-order-select",
              "order-select-heavy", floor="floor-heavy"),
+    # The floor with the service's runtime settings (its start-up GC tuning).
+    Scenario("floor-gc", "floor-gc", "/cds-services/benzo-safety-patient-view",
+             "patient-view-typical", floor="floor-gc"),
+    Scenario("floor-gc-heavy", "floor-gc", "/cds-services/benzo-safety-order-select",
+             "order-select-heavy", floor="floor-gc-heavy"),
+    # A peer service's floor: FastAPI parsing with the standard library's json module.
+    Scenario("floor-json-heavy", "floor-json", "/cds-services/benzo-safety-order-select",
+             "order-select-heavy", floor="floor-json-heavy"),
     Scenario("patient-view-typical", "service", "/cds-services/benzo-safety-patient-view",
              "patient-view-typical"),
     Scenario("patient-view-heavy", "service", "/cds-services/benzo-safety-patient-view",
@@ -75,6 +86,7 @@ class Plan:
     quick: bool
     out: Path
     database_url: str | None = None
+    patients: int = DEFAULT_PATIENTS
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -92,6 +104,9 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--scenarios", nargs="+", default=None,
                         choices=[s.name for s in SCENARIOS], help="subset of scenarios")
     parser.add_argument("--seed", type=int, default=data.DEFAULT_SEED)
+    parser.add_argument("--patients", type=int, default=None,
+                        help=f"distinct patients per body file (default {DEFAULT_PATIENTS}; "
+                             "50 with --quick)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON path")
     parser.add_argument("--database-url", default=None,
                         help="the service's database (e.g. postgresql+asyncpg://...); default: "
@@ -102,31 +117,38 @@ def parse_args(argv: list[str] | None) -> Plan:
                 workers=tuple(args.workers or ((1,) if args.quick else (1, 2))),
                 connections=tuple(args.connections or ((1, 8) if args.quick else (1, 32))),
                 duration_s=args.duration or (1.0 if args.quick else 10.0),
-                seed=args.seed, quick=args.quick, out=args.out, database_url=args.database_url)
+                seed=args.seed, quick=args.quick, out=args.out, database_url=args.database_url,
+                patients=args.patients or (50 if args.quick else DEFAULT_PATIENTS))
 
 
-def write_bodies(directory: Path, seed: int, fhir_server: str) -> dict[str, Path]:
-    """Generate every request body once, as the bytes wrk will send."""
-    typical = data.make_patient(data.TYPICAL, seed)
-    heavy = data.make_patient(data.HEAVY, seed)
-    bodies = {
-        "patient-view-typical": data.patient_view_request(typical, seed=seed),
-        "patient-view-heavy": data.patient_view_request(heavy, seed=seed),
-        "order-select-typical": data.order_select_request(typical, seed=seed),
-        "order-select-heavy": data.order_select_request(heavy, seed=seed),
-        "fhir-fallback": data.patient_view_request(typical, seed=seed, fhir_server=fhir_server),
+def write_bodies(directory: Path, seed: int, fhir_server: str, patients: int
+                 ) -> dict[str, Path]:
+    """Every body file once: one request per line, ``patients`` distinct patients each."""
+    builders = {
+        "patient-view-typical": (data.TYPICAL, data.patient_view_request, {}),
+        "patient-view-heavy": (data.HEAVY, data.patient_view_request, {}),
+        "order-select-typical": (data.TYPICAL, data.order_select_request, {}),
+        "order-select-heavy": (data.HEAVY, data.order_select_request, {}),
+        "fhir-fallback": (data.TYPICAL, data.patient_view_request, {"fhir_server": fhir_server}),
     }
     paths = {}
-    for name, body in bodies.items():
-        path = directory / f"{name}.json"
-        path.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
+    for name, (size, build, extra) in builders.items():
+        path = directory / f"{name}.jsonl"
+        with path.open("wb") as out:
+            for index, patient in enumerate(data.rotation(size, patients, seed)):
+                out.write(orjson.dumps(build(patient, seed=seed + index, **extra)) + b"\n")
         paths[name] = path
     return paths
 
 
+def _first_body(path: Path) -> bytes:
+    with path.open("rb") as lines:
+        return lines.readline().rstrip(b"\n")
+
+
 def preflight(url: str, body_file: Path | None, attempts: int) -> None:
     """A few requests before measuring: they warm up each worker and prove the answer is right."""
-    payload = body_file.read_bytes() if body_file else None
+    payload = _first_body(body_file) if body_file else None
     for _ in range(attempts):
         request = urllib.request.Request(url, data=payload, method="POST" if payload else "GET",
                                          headers={"Content-Type": "application/json"})
@@ -191,7 +213,7 @@ def service_env(tmp: Path, workers: int, standin_port: int,
 
 def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
     standin_port = free_port()
-    bodies = write_bodies(tmp, plan.seed, f"http://{HOST}:{standin_port}/fhir")
+    bodies = write_bodies(tmp, plan.seed, f"http://{HOST}:{standin_port}/fhir", plan.patients)
     rows: list[dict[str, Any]] = []
     needs_standin = any(s.name in ("fhir-fallback", "fhir-one-query") for s in plan.scenarios)
     with ExitStack() as stack:
@@ -202,6 +224,8 @@ def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
                 port=standin_port, env={"BENCH_STANDIN_SEED": str(plan.seed)}))
         for workers in plan.workers:
             for target, app, env in (("floor", FLOOR_APP, {}),
+                                     ("floor-gc", FLOOR_APP, {"BENCH_FLOOR_GC": "1"}),
+                                     ("floor-json", FLOOR_APP, {"BENCH_FLOOR_PARSER": "json"}),
                                      ("service", SERVICE_APP,
                                       service_env(tmp, workers, standin_port,
                                                   plan.database_url))):
@@ -236,18 +260,28 @@ def _run_group(plan: Plan, wrk: str, tmp: Path, target: str, app: str, env: dict
     return rows
 
 
+_SAME_SIZE = {"floor": ("floor", "floor-gc", None),
+              "floor-heavy": ("floor-heavy", "floor-gc-heavy", "floor-json-heavy")}
+
+
 def add_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """p50 over the floor's p50 per row; and FHIR fallback over one query (the issue's target)."""
+    """p50 over the floors' p50 per row (the bench floor, the floor with the service's GC
+    settings, and for heavy bodies the stdlib-json floor); and fallback over one query."""
     floor = {(r["scenario"], r["workers"], r["connections"]): r["p50_ms"] for r in rows
              if r["scenario"].startswith("floor") and r.get("p50_ms")}
-    floor_of = {s.name: s.floor for s in SCENARIOS}
+    by_name = {s.name: s for s in SCENARIOS}
     one_query = {r["connections"]: r["p50_ms"] for r in rows
                  if r["scenario"] == "fhir-one-query" and r.get("p50_ms")}
     for row in rows:
-        base = floor.get((floor_of.get(row["scenario"], "floor"), row["workers"],
-                          row["connections"]))
-        row["p50_vs_floor"] = (row["p50_ms"] / base if base and row.get("p50_ms")
-                               and row["scenario"] != "fhir-one-query" else None)
+        scenario = by_name.get(row["scenario"])
+        body = scenario.body if scenario else None
+        same = _SAME_SIZE["floor-heavy" if body and "heavy" in body else "floor"] if body \
+            else (None, None, None)
+        for key, name in zip(("p50_vs_floor", "p50_vs_floor_gc", "p50_vs_floor_json"), same,
+                             strict=True):
+            base = floor.get((name, row["workers"], row["connections"])) if name else None
+            row[key] = (row["p50_ms"] / base if base and row.get("p50_ms")
+                        and row["scenario"] != "fhir-one-query" else None)
     comparisons = []
     for row in rows:
         single = one_query.get(row["connections"])
@@ -268,12 +302,13 @@ def _cell(value: Any, digits: int = 2) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     header = ("scenario", "workers", "conns", "p50 ms", "p99 ms", "req/s", "p50/floor",
-              "requests", "non-200")
+              "p50/floor-gc", "p50/floor-json", "requests", "non-200")
     lines = [header]
     for r in rows:
         lines.append((r["scenario"], _cell(r["workers"]), str(r["connections"]),
                       _cell(r.get("p50_ms")), _cell(r.get("p99_ms")),
                       _cell(r.get("requests_per_s"), 1), _cell(r.get("p50_vs_floor")),
+                      _cell(r.get("p50_vs_floor_gc")), _cell(r.get("p50_vs_floor_json")),
                       _cell(r.get("requests")), _cell(r.get("non_200"))))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
@@ -340,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
               "plan": {"quick": plan.quick, "duration_s": plan.duration_s, "seed": plan.seed,
                        "workers": list(plan.workers), "connections": list(plan.connections),
                        "scenarios": [s.name for s in plan.scenarios],
+                       "patients": plan.patients,
                        "evaluation_date": data.EVALUATION_DATE.isoformat(),
                        "code_sources": data.load_catalog().sources},
               "environment": environment(wrk), "rows": rows,

@@ -1,25 +1,45 @@
--- wrk script for the benchmark: optionally POSTs a JSON body file, counts every response that is
--- not HTTP 200 across all threads, and prints one JSON line (prefixed BENCH_JSON) when done.
--- Usage: wrk -s bench/wrk_report.lua URL [-- BODY_FILE]
+-- wrk script for the benchmark: optionally POSTs JSON bodies from a file (one body per line,
+-- sent in rotation, each thread starting at its own offset, so no two consecutive requests of
+-- a connection carry the same patient), counts every response that is not HTTP 200 across all
+-- threads, and prints one JSON line (prefixed BENCH_JSON) when done.
+-- Usage: wrk -s bench/wrk_report.lua URL [-- BODIES_FILE]
 
 local threads = {}
+local counter = 0
 
 function setup(thread)
+   thread:set("offset", counter)
+   counter = counter + 1
    table.insert(threads, thread)
 end
 
 function init(args)
    responses = 0
    not_ok = 0
+   requests = {}
    local path = args[1]
    if path ~= nil and path ~= "" then
-      local file = assert(io.open(path, "rb"))
-      wrk.body = file:read("*a")
-      file:close()
       wrk.method = "POST"
       wrk.headers["Content-Type"] = "application/json"
+      wrk.headers["Accept"] = "application/json"
+      for line in io.lines(path) do
+         if line ~= "" then
+            table.insert(requests, wrk.format(nil, nil, nil, line))
+         end
+      end
+   else
+      wrk.headers["Accept"] = "application/json"
    end
-   wrk.headers["Accept"] = "application/json"
+   -- Threads start apart in the rotation (offset is set by setup before init runs).
+   next_index = ((offset or 0) * 7919) % math.max(#requests, 1)
+end
+
+function request()
+   if #requests == 0 then
+      return wrk.format()
+   end
+   next_index = next_index % #requests + 1
+   return requests[next_index]
 end
 
 function response(status, headers, body)

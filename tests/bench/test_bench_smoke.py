@@ -77,6 +77,23 @@ def test_ratios_and_fallback_target() -> None:
     assert rows[4]["p50_vs_floor"] is None  # no floor measured at 2 workers
     assert comparisons == [{"workers": 1, "connections": 1, "fallback_p50_ms": 60.0,
                             "one_query_p50_ms": 50.0, "ratio": pytest.approx(1.2),
-                            "target": 1.3, "meets_target": True}]
+                            "target": 1.2, "meets_target": True}]
     table = format_table([{**r, "error": None} for r in rows]).splitlines()
-    assert "p50/floor" in table[0] and table[4].split()[-3] == "30.00"
+    assert "p50/floor" in table[0] and table[4].split()[-5] == "30.00"
+
+
+def test_ratios_against_each_floor() -> None:
+    """Heavy bodies compare with the bench floor, the service-GC floor and the json floor."""
+    rows = [
+        {"scenario": "floor-heavy", "workers": 2, "connections": 32, "p50_ms": 4.0},
+        {"scenario": "floor-gc-heavy", "workers": 2, "connections": 32, "p50_ms": 2.0},
+        {"scenario": "floor-json-heavy", "workers": 2, "connections": 32, "p50_ms": 8.0},
+        {"scenario": "order-select-heavy", "workers": 2, "connections": 32, "p50_ms": 6.0},
+        {"scenario": "patient-view-typical", "workers": 2, "connections": 32, "p50_ms": 6.0},
+    ]
+    add_ratios(rows)
+    heavy = rows[3]
+    assert (heavy["p50_vs_floor"], heavy["p50_vs_floor_gc"], heavy["p50_vs_floor_json"]) == (
+        pytest.approx(1.5), pytest.approx(3.0), pytest.approx(0.75))
+    assert rows[1]["p50_vs_floor"] == pytest.approx(0.5)  # the GC floor against the bench's
+    assert rows[4]["p50_vs_floor"] is None  # no typical floor measured
