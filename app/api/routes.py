@@ -79,7 +79,7 @@ async def call_service(service_id: str, request: Request) -> Response:
     raw = await read_body(request, state.settings.max_body_bytes)
     # The taper card links to this service's planner: the configured public URL, else this
     # request's base URL.
-    settings = with_public_base(state.settings, str(request.base_url))
+    settings = state.settings_for(str(request.base_url), with_public_base)
     evaluation = await evaluate_body(
         raw, service, http=state.http, settings=settings,
         allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)

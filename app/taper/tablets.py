@@ -34,18 +34,24 @@ class Doses:
     def build(cls, pieces: Sequence[Piece], ceiling: Fraction) -> Doses:
         grid = _grid(pieces)
         top = math.floor(ceiling / grid)
-        sized = [(p, int(p.mg / grid)) for p in pieces]
-        best: list[tuple[Cost, tuple[Piece, ...]] | None] = [((0, 0), ())] + [None] * top
+        # The search runs on each piece's rank in Piece order: ints compare in C where Pieces
+        # compare Fractions in Python (most of a plan's cost), and ties break the same way.
+        ordered = sorted(set(pieces))
+        rank = {piece: index for index, piece in enumerate(ordered)}
+        sized = [(rank[p], int(p.mg / grid), p.parts > 1) for p in pieces]
+        best: list[tuple[Cost, tuple[int, ...]] | None] = [((0, 0), ())] + [None] * top
         for k in range(1, top + 1):
             options = []
-            for piece, size in sized:
+            for index, size, split in sized:
                 prev = best[k - size] if size <= k else None
                 if prev is not None:
                     (count, splits), used = prev
-                    options.append(((count + 1, splits + (piece.parts > 1)),
-                                    tuple(sorted((*used, piece), reverse=True))))
+                    options.append(((count + 1, splits + split),
+                                    tuple(sorted((*used, index), reverse=True))))
             best[k] = min(options, default=None)
-        return cls(grid, tuple(best))
+        return cls(grid, tuple(None if found is None
+                               else (found[0], tuple(ordered[i] for i in found[1]))
+                               for found in best))
 
     def makes(self, dose: Fraction) -> bool:
         k = dose / self.grid
