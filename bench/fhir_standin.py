@@ -31,12 +31,20 @@ def _outcome(status: int, text: str) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=FHIR_JSON)
 
 
-@lru_cache(maxsize=8192)  # every patient of the rotation, each type
-def _serialized(base: str, resource_type: str, patient_id: str) -> bytes:
-    """Serialize once per (base, type, patient) so the stand-in costs only its delay."""
+@lru_cache(maxsize=64)
+def _template(base: str, resource_type: str) -> bytes:
+    """Serialize once per (base, type): the stand-in should cost only its delay."""
     if resource_type == "Patient":
-        return orjson.dumps({**PATIENT.patient, "id": patient_id})
-    raw = orjson.dumps(searchset(PATIENT.resources(resource_type), base))
+        return orjson.dumps(PATIENT.patient)
+    return orjson.dumps(searchset(PATIENT.resources(resource_type), base))
+
+
+def _serialized(base: str, resource_type: str, patient_id: str) -> bytes:
+    """The chart for any patient id (the benchmark rotates through many): ids rewritten."""
+    raw = _template(base, resource_type)
+    if resource_type == "Patient":
+        return raw.replace(f'"id":"{PATIENT.patient_id}"'.encode(),
+                           f'"id":"{patient_id}"'.encode(), 1)
     return raw.replace(f"Patient/{PATIENT.patient_id}".encode(), f"Patient/{patient_id}".encode())
 
 

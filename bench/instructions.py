@@ -35,10 +35,10 @@ def _control(*args: str) -> None:
                    capture_output=True, timeout=600)
 
 
-async def _child(case_name: str, calls: int, patients: int) -> None:
+async def _child(case_name: str, calls: int, patients: int, warmup: int) -> None:
     case = CASES[case_name]
     payloads = bodies(case, patients)
-    warm = bodies(case, patients, WARMUP_SEED)
+    warm = bodies(case, warmup, WARMUP_SEED)
     path = SERVICE_PATH[case.hook]
     async with running(case) as app:
         for body in warm:
@@ -61,7 +61,7 @@ def _summary(path: Path) -> int:
     return int(found.group(1))
 
 
-def measure(case: str, calls: int, patients: int) -> dict[str, float]:
+def measure(case: str, calls: int, patients: int, warmup: int) -> dict[str, float]:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise RuntimeError("valgrind is not installed (apt-get install -y valgrind)")
@@ -76,14 +76,14 @@ def measure(case: str, calls: int, patients: int) -> dict[str, float]:
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
              python, "-m", "bench.instructions", "--child", case, "--calls", str(calls),
-             "--patients", str(patients)],
+             "--patients", str(patients), "--warmup", str(warmup)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
         dumps = sorted(Path(tmp).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
         if done.returncode != 0 or len(dumps) < 2:
             raise RuntimeError(f"callgrind run of {case} failed:\n{done.stderr[-2000:]}")
         empty, total = _summary(dumps[0]), _summary(dumps[1])
     return {"instructions_per_call": (total - empty) / calls, "calls": calls,
-            "patients": patients}
+            "patients": patients, "warmup": warmup}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,15 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--patients", type=int, default=30,
                         help="distinct patients rotated through (bench.data.rotation)")
+    parser.add_argument("--warmup", type=int, default=300,
+                        help="calls on other patients first (caches as a running worker's)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args(argv)
     if args.child:
-        asyncio.run(_child(args.child, args.calls, args.patients))
+        asyncio.run(_child(args.child, args.calls, args.patients, args.warmup))
         return 0
     results = {}
     for case in args.cases:
-        results[case] = measure(case, args.calls, args.patients)
+        results[case] = measure(case, args.calls, args.patients, args.warmup)
         print(f"{case:24s} {results[case]['instructions_per_call'] / 1e6:9.2f} M instructions"
               " per call", flush=True)
     if args.out:
