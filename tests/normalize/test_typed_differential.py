@@ -262,5 +262,5 @@ def test_schema_check_catches_an_undeclared_read() -> None:
     """The coverage check itself can fail: a read of a field the schema lacks is reported."""
     assert declared(("CarePlan",), "title")
     assert declared(("MedicationRequest", "dispenseRequest"), "anything")  # raw below
-    assert not declared(("CarePlan",), "addresses")
+    assert not declared(("CarePlan",), "goal")
     assert not declared(("Condition", "code"), "extension")

@@ -30,12 +30,22 @@ _DRUGS = [(code, display) for code, display, *_ in DRUGS.values()] + [
 _SIGS = ["Take 1 tablet by mouth 2 (two) times daily.", "1 tab po qhs prn sleep",
          "Take 0.5-1 tablet by mouth every 8 hours as needed for anxiety",
          "Take 1 tablet twice daily for 2 weeks, then 1 tablet daily for 2 weeks, then stop",
-         "taper: decrease by 0.25 mg every 2 weeks", "", "  ", "Take 2 tablets (1 mg) at bedtime"]
+         "taper: decrease by 0.25 mg every 2 weeks", "", "  ", "Take 2 tablets (1 mg) at bedtime",
+         "1 tab po qhs x 30 days", "Take 1 tablet at bedtime for 14 days, then stop",
+         "0.5 mg twice daily for 2 weeks, then 0.5 mg at bedtime for 2 weeks, then stop"]
 _CONDITIONS = [("193462001", "F51.01", "Primary insomnia"), ("197480006", "F41.1", "Anxiety"),
                ("84757009", "G40.909", "Epilepsy"), ("363406005", "C18.9", "Colon cancer"),
                ("38341003", "I10", "Hypertension"), ("", "F11.20", "Opioid use disorder")]
 _PLAN_TEXTS = ["Benzodiazepine taper plan", "Medication review", "CBT-I referral",
-               "Cognitive behavioral therapy for insomnia", "Diabetes care plan", ""]
+               "Cognitive behavioral therapy for insomnia", "Diabetes care plan", "",
+               "Opioid taper plan", "Taper lorazepam", "Hospice care", "Palliative care",
+               "Deprescribing plan: zolpidem"]
+# Phases of a sequenced order (main's dose reader: a written taper steps the dose down).
+_PHASES = [({"text": "1 mg twice daily for 2 weeks", "sequence": 1},
+            {"text": "0.5 mg twice daily for 2 weeks", "sequence": 2},
+            {"text": "then stop", "sequence": 3}),
+           ({"text": "0.5 mg at bedtime for 7 days", "sequence": 1},
+            {"text": "1 mg at bedtime", "sequence": 2})]
 
 odd_text = st.sampled_from(["", " ", "\u00a0x\u2003", "\t", "a\u0000b", "é", "𝔘", "\u2028"])
 short_text = st.one_of(odd_text, st.text(max_size=12))
@@ -93,7 +103,8 @@ def dosage() -> st.SearchStrategy[Any]:
         "patientInstruction": st.sampled_from(_SIGS), "timing": messy(st.fixed_dictionaries(
             {"repeat": repeat})), "asNeededBoolean": st.booleans(),
         "doseAndRate": messy(st.just([{"doseQuantity": {"value": 1, "unit": "tablet"}}]))})
-    return st.one_of(st.lists(clean, max_size=3), messy(clean))
+    return st.one_of(st.lists(clean, max_size=3), messy(clean),
+                     st.sampled_from(_PHASES).map(list))
 
 
 def med_request(ids: st.SearchStrategy[str], kind: str = "MedicationRequest", *,
@@ -122,7 +133,10 @@ def med_request(ids: st.SearchStrategy[str], kind: str = "MedicationRequest", *,
             "numberOfRepeatsAllowed": st.one_of(st.integers(-1, 5), st.just("2"))})),
         "reasonCode": messy(st.lists(concept([(s, d) for s, _, d in _CONDITIONS], SNOMED),
                                      max_size=2)),
-        "reasonReference": messy(st.lists(reference("Condition", ["c1", "c2"]), max_size=2)),
+        "reasonReference": messy(st.lists(st.one_of(
+            reference("Condition", ["c1", "c2"]),
+            st.just({"reference": "Condition/c1", "display": "Switch to diazepam for taper"}),
+            st.just({"display": "Panic disorder"})), max_size=2)),
         "note": st.one_of(st.just([{"text": "taper by 10% monthly"}]),
                           messy(st.just([{"text": "for sleep"}])),
                           *([st.just("wean slowly")] if mess else [])),
@@ -159,12 +173,23 @@ def plan(kind: str, ids: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, 
                    "description": st.sampled_from(_PLAN_TEXTS),
                    "activity": messy(st.lists(messy(st.fixed_dictionaries({}, optional={
                        "detail": messy(st.fixed_dictionaries({}, optional={
-                           "code": code, "description": st.sampled_from(_PLAN_TEXTS)}))})),
+                           "code": code, "description": st.sampled_from(_PLAN_TEXTS),
+                           "productCodeableConcept": messy(concept(_DRUGS, RXNORM)),
+                           "productReference": messy(st.just(
+                               {"reference": "Medication/m1", "display": "alprazolam"}))}))})),
                        max_size=2)),
                    "period": messy(st.builds(lambda d: {"start": d}, dates)),
-                   "created": messy(dates)}
+                   "created": messy(dates),
+                   "note": messy(st.lists(st.sampled_from(
+                       [{"text": "for her clonazepam"}, {"text": "opioid"}, {}]), max_size=2)),
+                   "addresses": messy(st.lists(reference("Condition", ["c1", "c2"]),
+                                               max_size=2))}
     else:
         fields |= {"code": messy(code), "authoredOn": messy(dates),
+                   "reasonCode": messy(st.lists(concept([(s, d) for s, _, d in _CONDITIONS],
+                                                        SNOMED), max_size=2)),
+                   "reasonReference": messy(st.lists(reference("Condition", ["c1", "c2"]),
+                                                     max_size=2)),
                    "occurrenceDateTime": messy(dates),
                    "occurrencePeriod": messy(st.builds(lambda d: {"start": d}, dates))}
     return st.fixed_dictionaries({"resourceType": st.just(kind)}, optional=fields)

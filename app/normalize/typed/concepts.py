@@ -12,12 +12,11 @@ from functools import lru_cache
 from msgspec import UNSET
 
 from app.normalize import conditions as lenient_conditions
-from app.normalize import medications
-from app.normalize import plans as lenient_plans
+from app.normalize import medications, reasons
 from app.normalize.fhir import Coding, code_strings
 from app.normalize.order_scope import INPATIENT, OUTPATIENT
 from app.normalize.typed import schema as s
-from app.record import ConditionCategory, PlanKind
+from app.record import ConditionCategory
 from app.terminology import DrugInfo
 
 _SIZE = 16_384
@@ -56,9 +55,14 @@ def drug(concept: s.CodeableConcept | None, ref_display: str | None
 
 
 @lru_cache(maxsize=_SIZE)
-def reason(concept: s.CodeableConcept) -> frozenset[ConditionCategory]:
+def reason(concept: s.CodeableConcept) -> tuple[frozenset[ConditionCategory], str | None]:
+    """(condition categories, name as written) of one reasonCode, as app/normalize/reasons.py
+    reads it."""
     found, label = read(concept)
-    return medications.classify_reason(found, label) if (found or label) else frozenset()
+    categories = reasons._classify_reason(found, label) if (found or label) else frozenset()
+    name = label or next((d for _, _, d in found if d), None) \
+        or next((c for _, c, _ in found if c), None)
+    return categories, name
 
 
 @lru_cache(maxsize=_SIZE)
@@ -97,9 +101,3 @@ def inpatient(category: tuple[s.CodeableConcept, ...] | None) -> bool:
         if label:
             words.add(label.lower())
     return INPATIENT in words and not words & OUTPATIENT
-
-
-@lru_cache(maxsize=_SIZE)
-def plan_kind(concept: s.CodeableConcept | None) -> PlanKind | None:
-    found, label = read(concept) if concept is not None else ((), None)
-    return lenient_plans.classify(found, label) if (found or label) else None

@@ -1,21 +1,30 @@
 """Typed Condition, CarePlan and ServiceRequest -> facts, mirroring conditions.py and plans.py.
 
-Each function evaluates in the lenient reader's order, so a field that cannot be read raises
-Malformed exactly where the lenient reader raises it.
+Conditions are read field by field in the lenient reader's order, so a field that cannot be read
+raises Malformed exactly where the lenient reader raises it. Plans are few per call and their
+reading is rich (kinds, end-of-life care, what a taper is about): the lenient reader reads the
+decoded fields themselves (the body's values of every field it reads, which the schema declares).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
+
+import msgspec
 
 from app.normalize import conditions as lenient_conditions
 from app.normalize import plans as lenient_plans
 from app.normalize.dates import parse_date
 from app.normalize.errors import Malformed
+from app.normalize.plans import ConditionIndex
 from app.normalize.typed import concepts
 from app.normalize.typed import schema as s
 from app.normalize.typed.concepts import text
-from app.record import ConditionFact, PlanFact, PlanKind
+from app.record import ConditionFact, PlanFact
+
+_JSON = msgspec.json.Decoder()
+_JSON_ENCODER = msgspec.json.Encoder()
 
 
 def _abated_before(condition: s.Condition, today: date) -> bool:
@@ -65,41 +74,20 @@ def read_condition(condition: s.Condition, today: date) -> ConditionFact | None:
         is_active=_is_active(condition, today), onset=_onset(condition), codes=codes)
 
 
-def _status(value: str | None, draft: bool) -> str:
-    status = (text(value) or "unknown").lower()
-    return "draft" if draft and status not in lenient_plans.DISCARDED else status
+def _as_read(resource: s.CarePlan | s.ServiceRequest) -> dict[str, Any]:
+    """The decoded fields as JSON objects and arrays (lists, as the lenient reader expects)."""
+    return _JSON.decode(_JSON_ENCODER.encode(resource))
 
 
-def care_plan_facts(plan: s.CarePlan, *, draft: bool = False) -> list[PlanFact]:
-    rid = text(plan.id)
-    if not rid:
-        raise Malformed("no id")
-    status = _status(plan.status, draft)
-    if status in lenient_plans.DISCARDED:
-        return []
-    kinds: set[PlanKind | None] = {concepts.plan_kind(c) for c in plan.category or ()}
-    texts = [text(plan.title), text(plan.description)]
-    for activity in plan.activity or ():
-        detail = activity.detail
-        kinds.add(concepts.plan_kind(detail.code if detail else None))
-        texts.append(text(detail.description) if detail else None)
-    kinds |= {lenient_plans.classify((), label) for label in texts if label}
-    period = plan.period
-    recorded = parse_date(period.start if period else None) or parse_date(plan.created)
-    return lenient_plans.facts(f"CarePlan/{rid}", {k for k in kinds if k is not None}, status,
-                               recorded)
+def care_plan_facts(plan: s.CarePlan, *, draft: bool = False,
+                    conditions: ConditionIndex) -> list[PlanFact]:
+    """plans.care_plan_facts over the decoded fields (a plan or two a call: read as dicts)."""
+    return lenient_plans.care_plan_facts(_as_read(plan), draft=draft,
+                                         conditions=conditions)
 
 
-def service_request_facts(request: s.ServiceRequest, *, draft: bool = False) -> list[PlanFact]:
-    rid = text(request.id)
-    if not rid:
-        raise Malformed("no id")
-    status = _status(request.status, draft)
-    if status in lenient_plans.DISCARDED:
-        return []
-    kind = concepts.plan_kind(request.code)
-    occurrence = request.occurrencePeriod
-    recorded = (parse_date(request.authoredOn) or parse_date(request.occurrenceDateTime)
-                or parse_date(occurrence.start if occurrence else None))
-    return lenient_plans.facts(f"ServiceRequest/{rid}", {kind} if kind else set(), status,
-                               recorded)
+def service_request_facts(request: s.ServiceRequest, *, draft: bool = False,
+                          conditions: ConditionIndex) -> list[PlanFact]:
+    """plans.service_request_facts over the decoded fields."""
+    return lenient_plans.service_request_facts(_as_read(request), draft=draft,
+                                               conditions=conditions)

@@ -17,8 +17,16 @@ from app.normalize.dates import parse_date
 from app.normalize.dosage import Reading, product, read_instructions
 from app.normalize.errors import Malformed
 from app.normalize.fhir import Coding, as_dict, as_list, codings, concept_text, local_ref
-from app.normalize.medications import MedContext, classified_use, classify_drug, name_of, other_use
+from app.normalize.medications import (
+    NO_REASONS,
+    MedContext,
+    classified_use,
+    classify_drug,
+    name_of,
+    other_use,
+)
 from app.normalize.order_scope import order_dates
+from app.normalize.reasons import Reasons
 from app.normalize.typed import concepts
 from app.normalize.typed import schema as s
 from app.normalize.typed.chart import NotFast
@@ -86,21 +94,27 @@ def _drug(order: s.MedicationRequest, ctx: MedContext
     return concepts.drug(found.code if found is not None else None, display)
 
 
-def _reasons(order: s.MedicationRequest, index: dict[str, frozenset[ConditionCategory]]
-             ) -> frozenset[ConditionCategory]:
+def _reasons(order: s.MedicationRequest, ctx: MedContext) -> Reasons:
+    """reasons.order_reasons over a typed order: categories, and the reasons as named."""
     if order.reason is not UNSET or order.reasonCodeableConcept is not UNSET:
-        raise NotFast  # R5 / DSTU2 reasons
+        raise NotFast  # R5 / STU3 reasons
     found: set[ConditionCategory] = set()
+    named: list[str] = []
     for concept in order.reasonCode or ():
-        found |= concepts.reason(concept)
+        categories, name = concepts.reason(concept)
+        found |= categories
+        if name:
+            named.append(name)
+    index, names = ctx.condition_categories, ctx.condition_names
     for item in order.reasonReference or ():
         ref = text(item.reference)
-        if not ref:
-            continue
-        key = ref if ref in index else local_ref(ref, "Condition")
+        key = (ref if ref in index else local_ref(ref, "Condition")) if ref else None
         if key and key in index:
             found |= index[key]
-    return frozenset(found)
+        name = text(item.display) or (names.get(key) if key else None)
+        if name:
+            named.append(name)
+    return Reasons(frozenset(found), tuple(dict.fromkeys(named)))
 
 
 def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bool
@@ -122,7 +136,7 @@ def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bo
     reading = _reading(raw, info.strength_mg, info.strength_unit)
     relevant = info.drug_class in BZRA_CLASSES
     notes = [t for t in (text(n.text) for n in order.note or ()) if t] if relevant else []
-    reasons = _reasons(order, ctx.condition_categories) if relevant else frozenset()
+    reasons = _reasons(order, ctx) if relevant else NO_REASONS
     return classified_use(ref, name, found_triples, info, status, authored, ctx, dosages,
                           reading, dates, notes, reasons, concepts.inpatient(order.category),
                           is_draft=is_draft)

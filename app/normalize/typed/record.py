@@ -11,6 +11,7 @@ from app.normalize.assemble import (
     READ_ERRORS,
     Skips,
     condition_index,
+    condition_names,
     finish,
     safe,
 )
@@ -65,23 +66,29 @@ def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRec
         if fact is not None:
             conditions.append(fact)
 
+    index = condition_index(conditions)
     ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
                      medications=chart.medications,  # type: ignore[arg-type]
-                     condition_categories=condition_index(conditions),
-                     selections=chart.selections)
+                     condition_categories=index, selections=chart.selections,
+                     condition_names=condition_names(conditions))
     meds = with_episodes(_medications(chart, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []
     for plan in chart.care_plans:
-        plans += safe("CarePlan", lambda r=plan: care_plan_facts(r), skips) or []
+        plans += safe("CarePlan", lambda r=plan: care_plan_facts(r, conditions=index),
+                      skips) or []
     for request in chart.service_requests:
-        plans += safe("ServiceRequest", lambda r=request: service_request_facts(r), skips) or []
+        plans += safe("ServiceRequest",
+                      lambda r=request: service_request_facts(r, conditions=index), skips) or []
     for resource in chart.draft_orders:
         if type(resource) is s.CarePlan:
-            facts = safe("CarePlan", lambda r=resource: care_plan_facts(r, draft=True), skips)
+            facts = safe("CarePlan",
+                         lambda r=resource: care_plan_facts(r, draft=True, conditions=index),
+                         skips)
         elif type(resource) is s.ServiceRequest:
             facts = safe("ServiceRequest",
-                         lambda r=resource: service_request_facts(r, draft=True), skips)
+                         lambda r=resource: service_request_facts(r, draft=True,
+                                                                  conditions=index), skips)
         else:
             continue
         plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts or []]

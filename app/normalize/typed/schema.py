@@ -120,6 +120,8 @@ class Condition(_Resource, tag="Condition"):
 class ActivityDetail(_Type):
     code: CodeableConcept | None = None
     description: str | None = None
+    productCodeableConcept: CodeableConcept | None = None
+    productReference: Reference | None = None
 
 
 class Activity(_Type):
@@ -134,6 +136,8 @@ class CarePlan(_Resource, tag="CarePlan"):
     activity: list[Activity] | None = None
     period: Period | None = None
     created: str | None = None
+    note: list[Annotation] | None = None
+    addresses: list[Reference] | None = None
 
 
 class ServiceRequest(_Resource, tag="ServiceRequest"):
@@ -142,6 +146,8 @@ class ServiceRequest(_Resource, tag="ServiceRequest"):
     authoredOn: str | None = None
     occurrenceDateTime: str | None = None
     occurrencePeriod: Period | None = None
+    reasonCode: list[CodeableConcept] | None = None
+    reasonReference: list[Reference] | None = None
 
 
 ChartResource = (Patient | Medication | OperationOutcome | MedicationRequest | Condition
