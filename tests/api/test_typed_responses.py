@@ -1,8 +1,9 @@
 """Byte-identical answers with the typed reader on and off, over HTTP, on realistic bodies.
 
-Bodies: every request in fhir_fixtures/ (hooks and samples), the benchmark's patients, and
-EHR-shaped requests from tests/api/ehr_shapes.py (Epic-style orders, renewals, PRN, drafts,
-conditions, plans). The typed reader must also be the one that answered the realistic ones.
+Bodies: every request in fhir_fixtures/ (hooks, samples, the Sandbox's captured calls), the
+benchmark's patients, and EHR-shaped requests from tests/api/ehr_shapes.py (Epic-style orders,
+renewals, PRN, drafts, conditions, plans). The typed reader must also be the one that answered
+the realistic ones.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def _fixture_bodies() -> list[tuple[str, dict[str, Any], date | None]]:
             when = expected.get(f"{folder}/{path.name}", {}).get("evaluation_date")
             found.append((f"{folder}/{path.name}", body,
                           date.fromisoformat(when) if when else None))
+    # What the CDS Hooks Sandbox sent on the wire (single objects for arrays, drafts without a
+    # drug); evaluated on the capture's date (fhir_fixtures/sandbox/README.md).
+    for path in sorted((FIXTURES / "sandbox").glob("benzo-safety-*.json")):
+        capture = json.loads(path.read_text(encoding="utf-8"))
+        if not capture["url_path"].endswith("/feedback"):
+            found.append((f"sandbox/{path.name}", capture["body"], date(2026, 11, 27)))
     return found
 
 
@@ -76,8 +83,9 @@ def _bench_bodies() -> list[tuple[str, dict[str, Any], date | None]]:
 
 
 BODIES = _fixture_bodies() + _ehr_bodies() + _bench_bodies()
-# Requests that must be answered by the lenient reader: DSTU2, and no prefetch (fetching).
-LENIENT = ("dstu2", "fallback")
+# Requests that must be answered by the lenient reader: DSTU2, no prefetch (fetching), and the
+# Sandbox's draft orders (category and reasonCode as single objects, not arrays).
+LENIENT = ("dstu2", "fallback", "select-lorazepam", "select-naloxone")
 
 
 @pytest.mark.parametrize(("name", "body", "when"), BODIES, ids=[b[0] for b in BODIES])
