@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 from app.config import Settings
 from app.gathered import Gathered
@@ -50,8 +51,7 @@ def _medications(gathered: Gathered, ctx: MedContext, skips: Skips) -> list[Medi
             continue
         if resource.get("doNotPerform") is True:
             continue  # an order NOT to give the drug is no use of it (R4 doNotPerform)
-        med = safe(rtype, lambda r=resource, d=is_draft: normalize_order(r, ctx, is_draft=d),
-                   skips)
+        med = safe(rtype, partial(normalize_order, resource, ctx, is_draft=is_draft), skips)
         if med is not None:
             meds.append(med)
             if med.dose_unreadable:  # kept with its dose unknown; the bad field is counted
@@ -67,7 +67,7 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
     conditions: list[ConditionFact] = []
     for resource in of_types(gathered.conditions, frozenset({"Condition"}), skips):
         # None: refuted / entered-in-error, or unreadable (counted by _safe).
-        fact = safe("Condition", lambda r=resource: read_condition(r, today), skips)
+        fact = safe("Condition", partial(read_condition, resource, today), skips)
         if fact is not None:
             conditions.append(fact)
 
@@ -81,19 +81,18 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
 
     plans: list[PlanFact] = []
     for resource in of_types(gathered.care_plans, frozenset({"CarePlan"}), skips):
-        plans += safe("CarePlan", lambda r=resource: care_plan_facts(r, conditions=index),
+        plans += safe("CarePlan", partial(care_plan_facts, resource, conditions=index),
                       skips) or []
     for resource in of_types(gathered.service_requests, frozenset({"ServiceRequest"}), skips):
         plans += safe("ServiceRequest",
-                      lambda r=resource: service_request_facts(r, conditions=index), skips) or []
+                      partial(service_request_facts, resource, conditions=index), skips) or []
     # A referral or taper plan being ordered right now (order-select / order-sign draftOrders)
     # is a plan: the card should not ask for what the clinician is already ordering.
     for resource in gathered.draft_orders:
         kind = resource.get("resourceType")
         if kind in PLAN_TYPES:
             read = care_plan_facts if kind == "CarePlan" else service_request_facts
-            facts = safe(kind, lambda r=resource, f=read: f(r, draft=True, conditions=index),
-                         skips) or []
+            facts = safe(kind, partial(read, resource, draft=True, conditions=index), skips) or []
             plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts]
     return finish(patient_id=gathered.patient_id, hook=gathered.hook, today=today,
                   settings=settings, birth=birth, age=age, meds=meds, conditions=conditions,

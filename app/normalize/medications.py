@@ -68,7 +68,7 @@ def _classify_drug(triples: tuple[Coding, ...], text: str | None) -> DrugInfo | 
 
 
 def mentions_taper(text: str | None) -> bool:
-    return bool(text) and _TAPER_RE.search(text) is not None
+    return text is not None and _TAPER_RE.search(text) is not None
 
 
 def _resolve_medication(ref: str, resource: dict[str, Any],

@@ -53,7 +53,7 @@ def order_dates(resource: dict[str, Any], dosages: Sequence[dict[str, Any]],
     # A duration written only in the sig ("for 30 days", "x 30 days", a taper ending "then
     # stop") is what the prescriber stated: before validityPeriod, which is about filling.
     sig_days = course_days(dosages) if end is None and start is not None else None
-    if sig_days:
+    if sig_days and start is not None:  # sig_days is read only with a start; mypy cannot tell
         end = add_days(start, sig_days)
     if end is None:
         end = bounds_end or valid_end

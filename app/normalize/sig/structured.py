@@ -229,8 +229,9 @@ def malformed(dosage: dict[str, Any]) -> bool:
                     or _bad_quantity(dose_range.get("high")))):
             return True
     timing = dosage.get("timing")
-    repeat = obj(timing).get("repeat") if obj(timing) else None
-    if (timing is not None and obj(timing) is None) or (repeat is not None and obj(repeat) is None):
+    timing_obj = obj(timing)
+    repeat = timing_obj.get("repeat") if timing_obj else None
+    if (timing is not None and timing_obj is None) or (repeat is not None and obj(repeat) is None):
         return True
     if repeat is not None and any(_bad_number(repeat.get(k)) for k in
                                   ("frequency", "frequencyMax", "period", "periodMax")):

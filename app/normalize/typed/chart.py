@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,8 @@ def count_resources(body: s.HookBody) -> int:
     """app.service.count_resources over the typed body."""
     total = 0
     prefetch = body.prefetch
-    values = [getattr(prefetch, k) for k in PREFETCH] if isinstance(prefetch, s.Prefetch) else []
+    values: list[object] = ([getattr(prefetch, k) for k in PREFETCH]
+                            if isinstance(prefetch, s.Prefetch) else [])
     drafts = body.context.draftOrders
     for value in [*values, drafts]:
         if isinstance(value, s.Bundle | s.DraftOrders):
@@ -150,7 +151,8 @@ class _Router:
             _TARGETS[kind](chart).append(resource)
 
 
-_TARGETS = {
+# Where a routed resource goes; the lists hold different types, hence list[Any].
+_TARGETS: dict[type[msgspec.Struct], Callable[[Chart], list[Any]]] = {
     s.MedicationRequest: lambda c: c.medication_requests,
     s.Condition: lambda c: c.conditions,
     s.CarePlan: lambda c: c.care_plans,

@@ -39,7 +39,8 @@ def read(concept: s.CodeableConcept) -> tuple[tuple[Coding, ...], str | None]:
     if raw is None:
         if concept.code is UNSET and concept.system is UNSET:
             return (), text(concept.text)
-        return ((text(concept.system or None), text(concept.code or None),  # type: ignore[arg-type]
+        # UNSET is falsy: `or None` reads it as null.
+        return ((text(concept.system or None), text(concept.code or None),
                  text(concept.display)),), text(concept.text)
     return tuple([(text(c.system), text(c.code), text(c.display)) for c in raw]), \
         text(concept.text)

@@ -23,7 +23,7 @@ from app.normalize.typed import schema as s
 from app.normalize.typed.concepts import text
 from app.record import ConditionFact, PlanFact
 
-_JSON = msgspec.json.Decoder()
+_JSON = msgspec.json.Decoder(dict[str, Any])  # what _as_read returns: an encoded Struct
 _JSON_ENCODER = msgspec.json.Encoder()
 
 

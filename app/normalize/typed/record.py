@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 from app.config import Settings
 from app.normalize.assemble import (
@@ -75,20 +76,19 @@ def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRec
 
     plans: list[PlanFact] = []
     for plan in chart.care_plans:
-        plans += safe("CarePlan", lambda r=plan: care_plan_facts(r, conditions=index),
+        plans += safe("CarePlan", partial(care_plan_facts, plan, conditions=index),
                       skips) or []
     for request in chart.service_requests:
         plans += safe("ServiceRequest",
-                      lambda r=request: service_request_facts(r, conditions=index), skips) or []
+                      partial(service_request_facts, request, conditions=index), skips) or []
     for resource in chart.draft_orders:
         if type(resource) is s.CarePlan:
             facts = safe("CarePlan",
-                         lambda r=resource: care_plan_facts(r, draft=True, conditions=index),
-                         skips)
+                         partial(care_plan_facts, resource, draft=True, conditions=index), skips)
         elif type(resource) is s.ServiceRequest:
             facts = safe("ServiceRequest",
-                         lambda r=resource: service_request_facts(r, draft=True,
-                                                                  conditions=index), skips)
+                         partial(service_request_facts, resource, draft=True, conditions=index),
+                         skips)
         else:
             continue
         plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts or []]

@@ -33,13 +33,18 @@ class _Type(Struct, gc=False, kw_only=True):
     """Decoded data holds no cycles: not tracked by the garbage collector."""
 
 
-class Coding(_Type, frozen=True):
+class _FrozenType(Struct, gc=False, kw_only=True, frozen=True):
+    """A hashable _Type. Type checkers reject a frozen Struct on a mutable base (msgspec allows
+    it), and do not inherit frozen: subclasses say frozen=True again."""
+
+
+class Coding(_FrozenType, frozen=True):
     system: str | None = None
     code: str | None = None
     display: str | None = None
 
 
-class CodeableConcept(_Type, frozen=True):
+class CodeableConcept(_FrozenType, frozen=True):
     """Frozen (hashable): what a concept means is read once per distinct concept."""
 
     coding: tuple[Coding, ...] | None = None
