@@ -34,7 +34,7 @@ from app.cards.taper import build_schedule, careplan, schedule_summary
 from app.cards.taper_plan import RULE_ID as RULE_TAPER
 from app.cards.taper_plan import primary
 from app.config import Settings
-from app.models.cards import Card, Link, Suggestion
+from app.models.cards import Card, Indicator, Link, Suggestion
 from app.record import ConditionCategory, DrugClass, MedicationUse, PatientRecord
 from app.terminology import periprocedural_parenteral
 
@@ -75,7 +75,7 @@ class _Finding(NamedTuple):
     exceptions: dict[str, ConditionCategory | None]
     at_risk: list[MedicationUse]
     escalations: list[str]
-    indicator: str
+    indicator: Indicator
 
 
 def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:
@@ -93,7 +93,7 @@ def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:
     escalations = [text for category, text in ESCALATING.items() if record.has_condition(category)]
     if len(cns) >= settings.cns_active_count_escalation:
         escalations.append(f"{len(cns)} CNS-active drugs ({', '.join(cns)})")
-    indicator = "info" if not at_risk else "critical" if escalations else "warning"
+    indicator: Indicator = "info" if not at_risk else "critical" if escalations else "warning"
     return _Finding(involved, exceptions, at_risk, escalations, indicator)
 
 

@@ -35,7 +35,7 @@ from app.cards import common, scope
 from app.cards.base import card_uuid, current_medications, suggestion_uuid
 from app.cards.resources import create_suggestion, delete_draft, naloxone_request
 from app.config import Settings
-from app.models.cards import Card, Link, Suggestion
+from app.models.cards import Card, Indicator, Link, Suggestion
 from app.record import (
     BZRA_CLASSES,
     CNS_DEPRESSANT_CLASSES,
@@ -161,7 +161,7 @@ class _Finding(NamedTuple):
     unknown: list[MedicationUse]
     upper: bool
     risks: list[str]
-    indicator: str
+    indicator: Indicator
 
 
 def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:

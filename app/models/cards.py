@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.models.urls import AbsoluteUrl
+
+# A card's severity (CDS Hooks 2.0); the rules compute it before building the card.
+Indicator: TypeAlias = Literal["info", "warning", "critical"]
 
 
 class _Strict(BaseModel):
@@ -62,14 +65,14 @@ class Link(_Strict):
 
 
 class OverrideReason(Coding):
-    display: str  # type: ignore[assignment]  # required for override reasons (cds-resp-4)
+    display: str  # required for override reasons (cds-resp-4)
 
 
 class Card(_Strict):
     uuid: str | None = None
     summary: str = Field(max_length=139)  # "<140-character summary"
     detail: str | None = None
-    indicator: Literal["info", "warning", "critical"]
+    indicator: Indicator
     source: Source
     suggestions: tuple[Suggestion, ...] | None = Field(default=None, min_length=1)
     selectionBehavior: Literal["at-most-one", "any"] | None = None
