@@ -32,7 +32,7 @@ def entries(bundle: Resource) -> tuple[list[tuple[str | None, Resource]], int]:
     bad = 0
     for entry in raw:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource_type(resource) is None:
+        if not isinstance(resource, dict) or resource_type(resource) is None:
             bad += 1
             continue
         full_url = entry.get("fullUrl")
@@ -45,9 +45,9 @@ def next_link(bundle: Resource) -> str | None:
     if not isinstance(links, list):
         return None
     for link in links:
-        if (isinstance(link, dict) and link.get("relation") == "next"
-                and isinstance(link.get("url"), str) and link["url"].strip()):
-            return link["url"].strip()
+        url = link.get("url") if isinstance(link, dict) else None
+        if isinstance(url, str) and link.get("relation") == "next" and url.strip():
+            return url.strip()
     return None
 
 

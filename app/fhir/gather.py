@@ -327,7 +327,7 @@ class _Call:
         await _wait(tasks.values(), self.remaining())
         for url, task in tasks.items():
             answer = None if task.cancelled() or task.exception() else task.result()
-            if resource_type(answer) != "Medication":
+            if not isinstance(answer, dict) or resource_type(answer) != "Medication":
                 self.gathered.skip("medication-unresolved", len(by_url[url]))
                 continue
             rid = answer.get("id")

@@ -98,6 +98,7 @@ def bundle_resources(document: Any) -> list[Resource]:
     """The resources of a Bundle (or the single resource a file holds), each with type and id."""
     if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
         raise ValueError("not a FHIR resource")
+    entries: list[dict[str, Any]]
     if document["resourceType"] != "Bundle":
         entries = [{"resource": document}]
     else:
