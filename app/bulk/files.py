@@ -13,8 +13,8 @@ import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO
 
 import orjson
 
@@ -52,7 +52,7 @@ def _is_gzip(path: Path) -> bool:
         return handle.read(2) == _GZIP_MAGIC
 
 
-def open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> BufferedIOBase:
     """The file's bytes, decompressed when it is gzip (by magic number, not by name)."""
     if _is_gzip(path):
         return gzip.open(path, "rb")

@@ -43,8 +43,8 @@ def _by_band(summary: Summary) -> tuple[str, str]:
     bands = [b for b in AGE_BANDS if summary.by_band[b]]
     series = [(rule, [summary.per_thousand(rule, band=b) for b in bands]) for rule in RULES]
     chart = grouped_bars(bands, series, "Cards per 1,000 patients, by age band")
-    rows = [[rule, *[f"{summary.per_thousand(rule, band=b):.1f}" for b in bands]]
-            for rule in RULES]
+    rows: list[list[str | int]] = [
+        [rule, *[f"{summary.per_thousand(rule, band=b):.1f}" for b in bands]] for rule in RULES]
     rows.append(["patients", *[summary.by_band[b] for b in bands]])
     return chart, _table(["rule \\ age band", *bands], rows)
 

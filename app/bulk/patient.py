@@ -119,7 +119,7 @@ def gathered_for(patient_id: str, resources: list[dict[str, Any]],
             continue
         ref = medication_reference(order)
         match = _MEDICATION_REF.search(ref) if ref and not ref.startswith("#") else None
-        if match:
+        if ref and match:  # match implies ref; said for the type checker
             found = medications.get(match.group(1))
             if found is not None:
                 gathered.medications[ref] = gathered.medications[

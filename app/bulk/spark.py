@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import orjson
@@ -61,17 +62,24 @@ def _route_partition(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, An
     yield "stats", stats
 
 
-def _evaluate_partition(options: RunOptions, items: Iterator[tuple[str, Iterable[Any]]]
+def _evaluate_partition(options: RunOptions,
+                        items: Iterable[tuple[str, Iterable[tuple[str, bytes]]]]
                         ) -> Iterator[tuple[str, Any]]:
     stats = ReadStats()
     for patient_id, values in items:
-        lines, meds = [], []
+        lines: list[bytes] = []
+        meds: list[bytes] = []
         for kind, line in values:
             (meds if kind == "M" else lines).append(line)
         row = evaluate_or_report(patient_id, lines, _Medications(meds), options, stats)
         if row is not None:
             yield "row", row
     yield "stats", stats
+
+
+def _typed_line(file_type: str, text: str) -> tuple[str, str]:
+    """A line keyed by its file's type (bound per file with partial: a typed, picklable map)."""
+    return file_type, text
 
 
 def _merge(left: ReadStats, right: ReadStats) -> ReadStats:
@@ -96,7 +104,7 @@ def evaluate_with_spark(listing: ExportListing, options: RunOptions, sink: Any,
         sc = spark.sparkContext
         sc.setLogLevel("ERROR")
         texts = sc.union([sc.textFile(str(f.path), minPartitions=1)
-                          .map(lambda t, k=f.resource_type: (k, t)) for f in listing.files])
+                          .map(partial(_typed_line, f.resource_type)) for f in listing.files])
         routed = texts.mapPartitions(_route_partition).persist()
         read = routed.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1])
         if not read.isEmpty():
