@@ -72,5 +72,5 @@ def render() -> tuple[bytes, str]:
     if not os.environ.get(MULTIPROC_DIR_VARIABLE):
         return generate_latest(), CONTENT_TYPE_LATEST
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -64,7 +64,8 @@ class NormalUrl:
 
 def remove_dot_segments(path: str) -> str:
     """RFC 3986 section 5.2.4, step by step."""
-    source, output = path, []
+    source = path
+    output: list[str] = []
     while source:
         if source.startswith("../"):
             source = source[3:]

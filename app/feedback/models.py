@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from app.errors import InvalidRequest
 
@@ -94,7 +95,7 @@ class FeedbackRequest(_Lenient):
     feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     """'field: problem' without the offending value (it may be patient data)."""
     where = ".".join(str(part) for part in error["loc"]) or "body"
     problem = error["msg"]

@@ -24,7 +24,8 @@ _NICE = (1, 2, 2.5, 5, 10)
 
 def _ceiling(top: float) -> float:
     """A round axis maximum at or above ``top`` (1, 2, 2.5 or 5 times a power of ten)."""
-    power = 10 ** math.floor(math.log10(top))
+    # Typed: int ** int is Any to mypy (a negative power is a float); the value is unchanged.
+    power: float = 10 ** math.floor(math.log10(top))
     return next(n * power for n in _NICE if n * power >= top - 1e-9)
 
 

@@ -51,7 +51,8 @@ def sequence(start: Fraction, unit: Fraction, share: Fraction, every_weeks: int,
              extra_weeks: Mapping[int, int], first_wait_floor: int = 0) -> list[RawStep]:
     """Reductions from ``start`` to 0; ``first_wait_floor``: weeks before the first (switch)."""
     decrement = share * start
-    current, steps = start, []
+    current = start
+    steps: list[RawStep] = []
     while current > 0 and len(steps) < MAX_STEPS:
         dose = next_dose(current, decrement, unit)
         need = weeks_for((current - dose) / current)

@@ -49,9 +49,9 @@ def pieces_text(pieces: Sequence[tuple[Piece, int]], form: Form) -> str:
     """'1 tablet of 0.5 mg + ½ of a 0.25 mg tablet'."""
     one, many = _NOUN[form]
     by_strength: dict[Fraction, Fraction] = {}
-    for piece, count in pieces:
+    for piece, pieces_taken in pieces:
         by_strength[piece.strength_mg] = (by_strength.get(piece.strength_mg, Fraction(0))
-                                          + Fraction(count, piece.parts))
+                                          + Fraction(pieces_taken, piece.parts))
     parts = []
     for strength, count in sorted(by_strength.items(), reverse=True):
         if count < 1:

@@ -22,7 +22,10 @@ CLASS_PRIORITY = (DrugClass.OPIOID, DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG,
 
 
 def _read(name: str) -> dict[str, Any]:
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    data = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):  # every terminology file is one JSON object
+        raise ValueError(f"{name}: not a JSON object")
+    return data
 
 
 def _words(phrases: list[str]) -> re.Pattern[str] | None:
