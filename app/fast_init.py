@@ -9,9 +9,12 @@ and checks; the class stays frozen (assignment still raises) and everything else
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -19,7 +22,7 @@ def fast_init(cls: type[T]) -> type[T]:
     namespace: dict[str, Any] = {}
     signature: list[str] = []
     body: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if f.default_factory is not dataclasses.MISSING or not f.init:
             raise TypeError(f"fast_init does not handle {cls.__name__}.{f.name}")
         if f.default is dataclasses.MISSING:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 from joserfc.errors import JoseError
-from joserfc.jwk import Key, KeySet
+from joserfc.jwk import Key, KeySet, RSAKey
 
 logger = logging.getLogger("app.security")
 
@@ -38,7 +38,7 @@ def usable_keys(key_set: KeySet) -> tuple[Key, ...]:
     for key in key_set:
         if key.key_type not in ("RSA", "EC") or key.get("use") not in (None, "sig"):
             continue
-        if key.key_type == "RSA" and key.public_key.key_size < MIN_RSA_BITS:  # type: ignore[union-attr]
+        if isinstance(key, RSAKey) and key.public_key.key_size < MIN_RSA_BITS:
             continue
         keys.append(key)
     return tuple(keys)
@@ -49,6 +49,8 @@ def parse_jwks(raw: bytes | str) -> tuple[Key, ...]:
         data: Any = json.loads(raw)
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise JwksError("not a JWK Set")
+        # Checked above to be an object with a "keys" list; the key set's TypedDict is not
+        # something a parsed JSON value can be proven to be.
         keys = usable_keys(KeySet.import_key_set(data))  # type: ignore[arg-type]
     except JwksError:
         raise

@@ -67,6 +67,8 @@ class PlannerQuery:
         return {step - 1: weeks for step, weeks in self.holds.items() if weeks}
 
     def with_(self, **changes: object) -> PlannerQuery:
+        # mypy checks replace()'s keywords against each field's type, which `object` cannot
+        # meet; callers name fields with their own types, and replace() rejects unknown names.
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

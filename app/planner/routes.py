@@ -25,7 +25,8 @@ STATIC_FILES = {"planner.css": "text/css", "handout.css": "text/css",
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.cds.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.cds.settings  # app.state is untyped (Starlette)
+    return settings
 
 
 def _params(request: Request) -> dict[str, list[str]]:

@@ -69,6 +69,7 @@ def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRec
 
     index = condition_index(conditions)
     ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
+                     # Typed Medications, not dicts: only typed/orders._resolve reads them here.
                      medications=chart.medications,  # type: ignore[arg-type]
                      condition_categories=index, selections=chart.selections,
                      condition_names=condition_names(conditions))

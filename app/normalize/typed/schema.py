@@ -221,6 +221,7 @@ class HookBody(_Type, kw_only=True):
     fhirServer: Any = UNSET
     fhirAuthorization: Any = UNSET
     context: Context
+    # Prefetch is made at import time (defstruct), so mypy sees a variable, not a type.
     prefetch: Prefetch | None | UnsetType = UNSET  # type: ignore[valid-type]
 
 
