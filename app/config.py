@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     snooze_reasons: CommaList = Field(default_factory=list)
     # Longest wait for the snooze lookup on a hook call; past it the card is shown.
     snooze_lookup_timeout_seconds: float = Field(default=0.5, gt=0)
+    # Issued and silent cards are queued after the answer and written together this many ms
+    # after the first one queued (one INSERT for many calls); feedback flushes first.
+    card_write_delay_ms: float = Field(default=20.0, ge=0, le=1000)
     log_level: str = "INFO"
     log_json: bool = True
     preview_enabled: bool | None = None   # /preview page; None = on in development only

@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await http.aclose()
         if state.verifier is not None:
             await state.verifier.aclose()
+        # Cards queued for writing (write-behind) go to the database before the pool closes.
+        await state.store.aclose()
         await engine.dispose()
         worker_stopped()
 

@@ -49,6 +49,9 @@ DATABASE_UP = Gauge("cds_database_up", "1 while the database answers, 0 while it
                     multiprocess_mode="livemostrecent")
 SNOOZE_SKIPPED = Counter("cds_snooze_skipped_total",
                          "Hook calls answered without the snooze filter (database unavailable)")
+WRITE_BEHIND_DROPPED = Counter("cds_write_behind_dropped_total",
+                               "Card rows not queued for writing: the queue was full (the next "
+                               "call showing the card queues it again)", ["table"])
 REPLAY_DEGRADED = Counter("cds_jti_replay_local_only_total",
                           "Tokens checked against this process's replay cache only "
                           "(database unavailable)")

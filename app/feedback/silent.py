@@ -8,8 +8,6 @@ from silent to active must start its issued count at zero.
 
 from __future__ import annotations
 
-import logging
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -18,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.feedback import snooze
-from app.feedback.availability import Availability, DatabaseUnavailable
-from app.feedback.db import UtcDateTime, insert_ignoring_duplicates, metadata
+from app.feedback.db import UtcDateTime, metadata
+from app.feedback.write_behind import WriteBehind
 
 silent_cards_table = Table(
     "silent_cards",
@@ -35,51 +33,29 @@ silent_cards_table = Table(
     Index("ix_silent_cards_rule_id", "rule_id"),
 )
 
-log = logging.getLogger(__name__)
-_SEEN_CAP = 100_000
 
 
 class SilentLedger:
-    """Writes silent firings once per card uuid (EHRs call again and again for one chart).
+    """Queues silent firings once per card uuid (EHRs call again and again for one chart).
 
-    Like issued cards, through the store's availability guard: while the database is down
-    nothing is written (the next firing of the card tries again) and the call never waits
-    longer than `timeout`.
+    Like issued cards, written behind the answer in batches (write_behind): while the
+    database is down nothing is written (the next firing of the card tries again) and no
+    call waits for it.
     """
 
-    def __init__(self, engine: AsyncEngine, settings: Settings, availability: Availability,
-                 *, timeout: float) -> None:
-        self.engine, self.settings = engine, settings
-        self.availability, self.timeout = availability, timeout
-        self._seen: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, settings: Settings, writer: WriteBehind) -> None:
+        self.settings, self.writer = settings, writer
 
     async def record(self, service_id: str,
                      cards: Iterable[tuple[str, str, str, str, str]]) -> None:
-        """Store (card_uuid, rule_id, indicator, patient_id, drugs_key); the first one wins."""
+        """Queue (card_uuid, rule_id, indicator, patient_id, drugs_key); the first one wins."""
         now = datetime.now(UTC)
-        rows = {uuid: {"card_uuid": uuid, "service_id": service_id, "rule_id": rule,
-                       "indicator": indicator,
-                       "patient_key": snooze.patient_key(self.settings, patient_id),
-                       "drugs_key": drugs, "first_fired_at": now}
-                for uuid, rule, indicator, patient_id, drugs in cards
-                if uuid not in self._seen}
-        if not rows:
-            return
-
-        async def insert() -> None:
-            async with self.engine.begin() as conn:
-                stmt = insert_ignoring_duplicates(conn.dialect.name, silent_cards_table)
-                await conn.execute(stmt, list(rows.values()))
-
-        try:
-            await self.availability.run(insert, timeout=self.timeout)
-        except DatabaseUnavailable as error:
-            log.info("silent cards not stored: database unavailable (%s)", error.reason)
-            return
-        for uuid in rows:
-            self._seen[uuid] = None
-            if len(self._seen) > _SEEN_CAP:
-                self._seen.popitem(last=False)
+        self.writer.add([{"card_uuid": uuid, "service_id": service_id, "rule_id": rule,
+                          "indicator": indicator,
+                          "patient_key": snooze.patient_key(self.settings, patient_id),
+                          "drugs_key": drugs, "first_fired_at": now}
+                         for uuid, rule, indicator, patient_id, drugs in cards
+                         if not self.writer.known(uuid)])
 
 
 async def silent_counts(engine: AsyncEngine) -> dict[str, int]:

@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cards.common import SNOOZE_3_MONTHS
@@ -47,34 +47,57 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+class SnoozeQuery:
+    """The per-call snooze read, built once: each call only binds the patient key and cutoff.
+
+    Building the select per call (and an expanding IN, re-rendered on every execution) cost
+    about as much Python as the database's answer; fixed bind parameters give one compiled
+    statement, and one prepared statement per connection on PostgreSQL.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        fb, issued = feedback_table, issued_cards_table
+        codes = [bindparam(f"code_{i}", value=code)
+                 for i, code in enumerate(sorted(snooze_codes(settings)))]
+        self.query = (
+            select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp,
+                   fb.c.received_at)
+            .join(fb, fb.c.card_uuid == issued.c.card_uuid)
+            .where(and_(issued.c.patient_key == bindparam("patient_key"),
+                        fb.c.outcome == "overridden",
+                        fb.c.override_code.in_(codes),
+                        fb.c.outcome_timestamp >= bindparam("cutoff",
+                                                            type_=fb.c.outcome_timestamp.type)))
+        )
+
+    async def run(self, engine: AsyncEngine, patient_id: str,
+                  now: datetime) -> dict[str, set[str]]:
+        """rule_id -> drugs_keys snoozed for this patient within the window ending now.
+
+        One indexed read (issued_cards by patient key, feedback by card uuid), made on every
+        hook call that shows cards, so an override stored by any replica counts from the next
+        call on.
+        """
+        now = as_utc(now)
+        cutoff = now - timedelta(days=self.settings.snooze_days)
+        params = {"patient_key": patient_key(self.settings, patient_id), "cutoff": cutoff}
+        async with engine.connect() as conn:
+            rows = (await conn.execute(self.query, params)).all()
+        snoozed: dict[str, set[str]] = {}
+        for rule_id, key, outcome_at, received_at in rows:
+            # The client's clock is trusted only up to our own: a future outcomeTimestamp
+            # must not stretch the snooze beyond the window.
+            effective = min(outcome_at, received_at)
+            if cutoff <= effective <= now:
+                snoozed.setdefault(rule_id, set()).add(key)
+        return snoozed
+
+
 async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str,
                         now: datetime) -> dict[str, set[str]]:
-    """rule_id -> drugs_keys snoozed for this patient within the window ending now.
-
-    One indexed read (issued_cards by patient key, feedback by card uuid), made on every hook
-    call, so an override stored by any replica counts from the next call on.
-    """
-    now = as_utc(now)
-    cutoff = now - timedelta(days=settings.snooze_days)
-    fb, issued = feedback_table, issued_cards_table
-    query = (
-        select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp, fb.c.received_at)
-        .join(fb, fb.c.card_uuid == issued.c.card_uuid)
-        .where(and_(issued.c.patient_key == patient_key(settings, patient_id),
-                    fb.c.outcome == "overridden",
-                    fb.c.override_code.in_(sorted(snooze_codes(settings))),
-                    fb.c.outcome_timestamp >= cutoff))
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    snoozed: dict[str, set[str]] = {}
-    for rule_id, key, outcome_at, received_at in rows:
-        # The client's clock is trusted only up to our own: a future outcomeTimestamp must
-        # not stretch the snooze beyond the window.
-        effective = min(outcome_at, received_at)
-        if cutoff <= effective <= now:
-            snoozed.setdefault(rule_id, set()).add(key)
-    return snoozed
+    """rule_id -> drugs_keys snoozed for this patient within the window ending now."""
+    return await SnoozeQuery(settings).run(engine, patient_id, now)
 
 
 def is_snoozed(snoozed: dict[str, set[str]], rule_id: str, key: str) -> bool:

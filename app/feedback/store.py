@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
@@ -23,10 +22,14 @@ from app.feedback.db import (
     reader,
 )
 from app.feedback.models import FeedbackItem
-from app.feedback.silent import SilentLedger
+from app.feedback.silent import SilentLedger, silent_cards_table
+from app.feedback.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
-_STORED_CAP = 100_000
+# A batch is written at once when this many cards wait (one INSERT of ~500 rows stays well
+# under both drivers' parameter limits); past _QUEUED_MAX, cards are not queued (metric).
+_BATCH_ROWS = 500
+_QUEUED_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,14 @@ class FeedbackStore:
         self.settings = settings
         self.availability = Availability(retry_seconds=settings.database_retry_seconds)
         self.availability.on_contact = self._check_schema
-        self._stored: OrderedDict[str, None] = OrderedDict()  # card uuids already written
-        self.silent = SilentLedger(engine, settings, self.availability,
-                                   timeout=self.bound_seconds)
+        self.issued = self._writer(issued_cards_table)
+        self.silent = SilentLedger(settings, self._writer(silent_cards_table))
+        self._snooze_query = snooze.SnoozeQuery(settings)
+
+    def _writer(self, table: Table) -> WriteBehind:
+        return WriteBehind(self.engine, table, self.availability, timeout=self.bound_seconds,
+                           flush_seconds=self.settings.card_write_delay_ms / 1000,
+                           batch_rows=_BATCH_ROWS, max_rows=_QUEUED_MAX)
 
     @property
     def bound_seconds(self) -> float:
@@ -100,6 +108,9 @@ class FeedbackStore:
         """
         if not items:
             return 0
+        # A card this worker answered moments ago may still be queued: written first, the
+        # feedback is attributed to it from the very next read on any replica.
+        await self.flush_issued()
         received_at = datetime.now(UTC)
         rows = list({_row_key(row): row for row in
                      (_feedback_row(service_id, item, received_at) for item in items)}.values())
@@ -126,35 +137,26 @@ class FeedbackStore:
     async def record_issued(self, service_id: str, cards: Iterable[IssuedCard]) -> None:
         """Remember which rule and drugs each card uuid stood for; the first issue wins.
 
-        Runs after the answer is sent; while the database is down it stores nothing and the
-        next call showing the same card tries again.
+        Runs after the answer is sent and only queues the rows: they are written together
+        within settings.card_write_delay_ms (see write_behind). While the database is down
+        nothing is stored and the next call showing the same card tries again.
         """
-        # Card uuids are deterministic, and EHRs call again and again for the same chart: a
-        # uuid this process has stored once needs no second write.
-        cards = [c for c in cards if c.card_uuid not in self._stored]
-        if not cards:
-            return
         issued_at = datetime.now(UTC)
-        rows = {card.card_uuid: {
+        self.issued.add([{
             "card_uuid": card.card_uuid, "service_id": service_id, "rule_id": card.rule_id,
             "patient_key": snooze.patient_key(self.settings, card.patient_id),
             "drugs_key": card.drugs_key, "issued_at": issued_at,
-        } for card in cards}
+        } for card in cards if not self.issued.known(card.card_uuid)])
 
-        async def insert() -> None:
-            async with self.engine.begin() as conn:
-                stmt = insert_ignoring_duplicates(conn.dialect.name, issued_cards_table)
-                await conn.execute(stmt, list(rows.values()))
+    async def flush_issued(self) -> None:
+        """Write every queued issued and silent card now (feedback, shutdown, tests)."""
+        await self.issued.drain()
+        await self.silent.writer.drain()
 
-        try:
-            await self.availability.run(insert, timeout=self.bound_seconds)
-        except DatabaseUnavailable as error:
-            log.info("issued cards not stored: database unavailable (%s)", error.reason)
-            return
-        for card_id in rows:
-            self._stored[card_id] = None
-            if len(self._stored) > _STORED_CAP:
-                self._stored.popitem(last=False)
+    async def aclose(self) -> None:
+        """Shutdown: what is queued is written (bounded by the write timeout per batch)."""
+        await self.issued.aclose()
+        await self.silent.writer.aclose()
 
     async def record_silent(self, service_id: str, cards: Iterable[IssuedCard],
                             indicators: dict[str, str]) -> None:
@@ -173,7 +175,7 @@ class FeedbackStore:
         Raises DatabaseUnavailable at once while the database is known to be down.
         """
         return await self.availability.run(
-            lambda: snooze.snoozed_rules(self._reader, self.settings, patient_id, now),
+            lambda: self._snooze_query.run(self._reader, patient_id, now),
             timeout=self.settings.snooze_lookup_timeout_seconds)
 
     async def report(self) -> list[report_module.RuleStats]:

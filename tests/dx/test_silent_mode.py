@@ -126,11 +126,18 @@ def test_feedback_report_shows_silent_beside_shown(
                          database_url=f"sqlite+aiosqlite:///{db_path}")
     for _ in range(3):  # the EHR calls again and again for the same chart: one silent card
         assert client.post(f"/cds-services/{PV}", json=load_fixture(FALLS)).status_code == 200
-    db = sqlite3.connect(db_path)
-    try:
-        stored = db.execute("SELECT rule_id, indicator, patient_key FROM silent_cards").fetchall()
-    finally:
-        db.close()
+    def silent_rows() -> list[tuple[str, str, str]]:
+        db = sqlite3.connect(db_path)
+        try:
+            return db.execute("SELECT rule_id, indicator, patient_key FROM silent_cards"
+                              ).fetchall()
+        finally:
+            db.close()
+
+    # Written behind the answer, within BENZO_CDS_CARD_WRITE_DELAY_MS (20 ms): allow 5 s.
+    deadline = time.monotonic() + 5
+    while not (stored := silent_rows()) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert [(r, i) for r, i, _ in stored] == [(GERIATRIC, "critical")]
     assert "pt-geriatric-falls" not in stored[0][2]
 

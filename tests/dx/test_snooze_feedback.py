@@ -200,3 +200,37 @@ def test_geriatric_card_stops_pointing_to_a_snoozed_taper_card(
     assert "**Offer a slow taper** (Pottie 2018: offer to all adults 65+)." in detail
     # The clinician declined the taper: the geriatric card does not bring its CarePlan back.
     assert not later["geriatric-risk"].get("suggestions")
+
+
+def test_feedback_right_after_the_answer_snoozes_the_next_call(
+        make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    """The issued card is still queued (a 1 s write delay) when the override arrives: the
+    feedback writes it first, so the very next call is quiet and the report counts the card."""
+    db_path = tmp_path / "queued.db"
+    client = make_client(card_write_delay_ms=1000.0,
+                         database_url=f"sqlite+aiosqlite:///{db_path}")
+    card = _cards(client, _overlap_request())[OVERLAP]
+    _override(client, card)
+    assert OVERLAP not in _cards(client, _overlap_request())
+    db = sqlite3.connect(db_path)
+    try:
+        issued = db.execute("SELECT rule_id FROM issued_cards WHERE card_uuid = ?",
+                            (card["uuid"],)).fetchall()
+    finally:
+        db.close()
+    assert issued == [(OVERLAP,)]
+
+
+def test_shutdown_writes_queued_cards(make_client: Callable[..., TestClient],
+                                      tmp_path: Path) -> None:
+    db_path = tmp_path / "shutdown.db"
+    client = make_client(card_write_delay_ms=1000.0,
+                         database_url=f"sqlite+aiosqlite:///{db_path}")
+    shown = _cards(client, _overlap_request())
+    client.__exit__(None, None, None)  # the app's shutdown, well before the 1 s timer
+    db = sqlite3.connect(db_path)
+    try:
+        stored = {row[0] for row in db.execute("SELECT card_uuid FROM issued_cards")}
+    finally:
+        db.close()
+    assert stored == {c["uuid"] for c in shown.values()}

@@ -113,6 +113,7 @@ async def test_record_issued_is_idempotent_and_first_wins(store: FeedbackStore) 
     await store.record_issued("svc", [card, card])
     await store.record_issued("svc", [IssuedCard("u1", "off-ramp", "p1", "other")])
     await store.record_issued("svc", [])
+    await store.flush_issued()
     async with store.engine.connect() as conn:
         rows = (await conn.execute(select(issued_cards_table))).mappings().all()
     assert len(rows) == 1
@@ -124,6 +125,7 @@ async def test_patient_key_is_hmac_not_raw_id(settings: Settings, store: Feedbac
                                               tmp_path: Path) -> None:
     raw_id = "patient-RAW-ID-5551234"
     await store.record_issued("svc", [IssuedCard("u1", "taper-plan", raw_id, "diazepam")])
+    await store.flush_issued()
     async with store.engine.connect() as conn:
         stored = (await conn.execute(select(issued_cards_table.c.patient_key))).scalar_one()
     assert stored == patient_key(settings, raw_id)

@@ -4,6 +4,7 @@ a token is used once, an override silences the card everywhere, feedback is stor
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,29 @@ def test_concurrent_feedback_over_both_replicas_is_stored_exactly_once(
                  "GROUP BY card_uuid")
     assert sorted(row[0] for row in rows) == cards
     assert {row[1] for row in rows} == {1}
+
+
+def test_feedback_right_after_the_answer_on_either_replica_is_attributed(
+        deployment: Deployment, replicas: tuple[Server, Server]) -> None:
+    """No waiting for the issued card: the override goes out the moment the answer arrives,
+    to the other replica. The issuing replica writes its queued card within its write delay
+    (20 ms), and from then on every replica's call is quiet and the report counts it."""
+    first, second = (httpx.Client(base_url=r.base_url, timeout=30) for r in replicas)
+    with first, second:
+        shown = first.post(hook_path(), json=overlap_request(),
+                           headers=deployment.auth(hook_path()))
+        card = next(c for c in shown.json()["cards"] if c["source"]["topic"]["code"] == OVERLAP)
+        stored = second.post(feedback_path(), headers=deployment.auth(feedback_path()), json={
+            "feedback": [{"card": card["uuid"], "outcome": "overridden",
+                          "overrideReason": SNOOZE, "outcomeTimestamp": stamp()}]})
+        assert stored.json() == {"received": 1, "stored": 1}
+        wait_for(lambda: OVERLAP not in rules(second.post(
+            hook_path(), json=overlap_request(), headers=deployment.auth(hook_path()))),
+            timeout_s=5, what="the override to snooze the card")
+        for client in (first, second):
+            assert OVERLAP not in rules(client.post(hook_path(), json=overlap_request(),
+                                                    headers=deployment.auth(hook_path())))
+    report = deployment.cli("feedback-report", "--json")
+    assert report.returncode == 0, report.stderr
+    overlap = next(r for r in json.loads(report.stdout) if r["rule_id"] == OVERLAP)
+    assert (overlap["issued"], overlap["overridden"]) == (1, 1)
