@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import BindParameter, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cards.common import SNOOZE_3_MONTHS
@@ -58,7 +58,7 @@ class SnoozeQuery:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         fb, issued = feedback_table, issued_cards_table
-        codes = [bindparam(f"code_{i}", value=code)
+        codes: list[BindParameter[str]] = [bindparam(f"code_{i}", value=code)
                  for i, code in enumerate(sorted(snooze_codes(settings)))]
         self.query = (
             select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp,
