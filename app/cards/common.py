@@ -137,6 +137,13 @@ def drug_names(meds: Iterable[MedicationUse]) -> list[str]:
     return names
 
 
+def name_list(names: Sequence[str], limit: int | None = None) -> str:
+    """'a, b and 2 more': names past ``limit`` are counted, so a line stays short (issue #11)."""
+    if limit is not None and len(names) > limit + 1:   # "and 1 more" would save no word
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    return ", ".join(names)
+
+
 def fit_summary(template: str, names: Sequence[str], limit: int = 139) -> str:
     """Fill ``{drugs}`` with as many names as fit under the CDS Hooks 140-character limit."""
     for count in range(len(names), 0, -1):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from app.cards import common, scope, taper_plan
+from app.cards import budget, common, scope, taper_plan
 from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.resources import create_suggestion
 from app.cards.taper import build_schedule, careplan, schedule_summary
@@ -55,6 +55,8 @@ ESCALATING = {ConditionCategory.FALLS_FRACTURE: "history of falls or fractures",
 # Beers 2023 Table 5 CNS-active classes that our terminology classifies. Antidepressants,
 # antipsychotics and skeletal muscle relaxants count too, but the terminology does not classify
 # them, so the count here can be lower than the true one.
+# Drugs named in one clause of the card before the rest are counted (issue #11: ~100 words).
+_NAMED_MAX = 3
 CNS_ACTIVE = frozenset({DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG, DrugClass.OPIOID,
                         DrugClass.GABAPENTINOID, DrugClass.BARBITURATE,
                         DrugClass.OTHER_CNS_DEPRESSANT})
@@ -74,7 +76,8 @@ class _Finding(NamedTuple):
     involved: list[MedicationUse]
     exceptions: dict[str, ConditionCategory | None]
     at_risk: list[MedicationUse]
-    escalations: list[str]
+    escalations: list[str]   # Beers Table 3 conditions, then the Table 5 count if reached
+    cns: list[str]           # the CNS-active drugs, when their count escalates
     indicator: Indicator
 
 
@@ -91,10 +94,12 @@ def _assess(record: PatientRecord, settings: Settings) -> _Finding | None:
     at_risk = [m for m in involved if exceptions[m.ref] is None]
     cns = _cns_active(meds)
     escalations = [text for category, text in ESCALATING.items() if record.has_condition(category)]
-    if len(cns) >= settings.cns_active_count_escalation:
-        escalations.append(f"{len(cns)} CNS-active drugs ({', '.join(cns)})")
+    if len(cns) < settings.cns_active_count_escalation:
+        cns = []
+    else:
+        escalations.append(f"{len(cns)} CNS-active drugs")
     indicator: Indicator = "info" if not at_risk else "critical" if escalations else "warning"
-    return _Finding(involved, exceptions, at_risk, escalations, indicator)
+    return _Finding(involved, exceptions, at_risk, escalations, cns, indicator)
 
 
 def verdict(record: PatientRecord, settings: Settings) -> str | None:
@@ -108,7 +113,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     found = _assess(record, settings)
     if found is None:
         return []
-    involved, exceptions, at_risk, escalations, indicator = found
+    involved, exceptions, at_risk, escalations, cns, indicator = found
 
     names = common.drug_names(involved)
     if at_risk:
@@ -117,30 +122,43 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     else:
         summary = common.fit_summary(f"Age {record.age}: {{drugs}} may be appropriate here "
                                      "(Beers exception); review use", names)
-    lines = [common.bullet_list(involved, record.evaluated_on)]
+    # Each part: its forms, longest first; budget.fitted shortens them in this order as far as
+    # the 100-word budget needs (issue #11). One form: never shortened.
+    parts: list[list[list[str]]] = [_evidence_forms(involved, record)]
     if at_risk:
-        lines.append("\nBeers 2023: avoid at 65 or older (falls, fractures, delirium, "
-                     "cognitive impairment, car crashes).")
-    excepted = [(m, why) for m in involved if (why := exceptions[m.ref]) is not None]
+        parts.append([["\nBeers 2023: avoid at 65 or older (falls, fractures, delirium, "
+                       "cognitive impairment, car crashes)."],
+                      ["\nBeers 2023: avoid at 65 or older."]])
+    excepted: dict[ConditionCategory, list[MedicationUse]] = {}
+    for med in involved:
+        if (why := exceptions[med.ref]) is not None:
+            excepted.setdefault(why, []).append(med)
     if excepted:
-        lines.append("\nMay be appropriate (Beers 2023 exception): " + "; ".join(
-            f"{common.short_name(m)} for {_EXCEPTION_TEXT[why]}" for m, why in excepted)
-            + ". Review the need and dose: falls, fractures and delirium remain risks.")
+        # One clause per reason, not per drug: many excepted orders stay one short sentence.
+        parts.append([["\nMay be appropriate (Beers 2023 exception): " + "; ".join(
+            f"{common.name_list(common.drug_names(meds), _NAMED_MAX)} for "
+            f"{_EXCEPTION_TEXT[why]}" for why, meds in excepted.items()) + "."
+            # With drugs not excepted, the Beers line above already names the risks.
+            + ("" if at_risk else " Review the need and dose: falls, fractures and delirium "
+               "remain risks.")]])
     if escalations and at_risk:
-        lines.append(f"**Higher risk:** {'; '.join(escalations)} (Beers 2023 Tables 3, 5).")
+        named = [*escalations[:-1], f"{escalations[-1]} ({common.name_list(cns, _NAMED_MAX)})"] \
+            if cns else escalations
+        parts.append([[f"**Higher risk:** {'; '.join(forms)} (Beers 2023 Tables 3, 5)."]
+                      for forms in (named, escalations)])
     unchecked = common.not_checked(record, ("Condition",),
                                    "Beers exceptions, falls, fractures, dementia, delirium",
                                    (("CarePlan",), "an existing taper plan"))
     if unchecked:
-        lines.append("\n" + unchecked)
+        parts.append([["\n" + unchecked]])
 
     card_id = card_uuid(record, RULE_ID, involved)
     taper_lines, suggestions = _taper(record, settings, card_id, at_risk)
-    lines += taper_lines
+    parts.append([taper_lines])
     return [Card(
         uuid=card_id,
         summary=summary,
-        detail="\n".join(lines),
+        detail=budget.fitted(parts),
         indicator=indicator,
         source=common.source(common.BEERS_2023, RULE_ID, TOPIC),
         suggestions=tuple(suggestions) or None,
@@ -162,6 +180,15 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
                  type="absolute"),
         ),
     )]
+
+
+def _evidence_forms(involved: list[MedicationUse], record: PatientRecord) -> list[list[str]]:
+    """The sedatives, longest form first (issue #11 budget): full lines with dates, a few words
+    a drug, then names only."""
+    return [[common.bullet_list(involved, record.evaluated_on)],
+            [f"- {budget.compact(involved)}"],
+            [f"- **Sedatives ({len(common.drug_names(involved))}):** "
+             f"{budget.names(involved, _NAMED_MAX)}"]]
 
 
 def _taper(record: PatientRecord, settings: Settings, card_id: str,

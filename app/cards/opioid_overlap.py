@@ -28,10 +28,9 @@ Scope decisions (documented):
 
 from __future__ import annotations
 
-from datetime import date
 from typing import NamedTuple
 
-from app.cards import common, scope
+from app.cards import budget, common, overlap_text, scope
 from app.cards.base import card_uuid, current_medications, suggestion_uuid
 from app.cards.resources import create_suggestion, delete_draft, naloxone_request
 from app.config import Settings
@@ -128,27 +127,6 @@ def _naloxone(record: PatientRecord) -> str | None:
     return "being ordered now" if all(m.is_draft for m in kits) else "on an active order"
 
 
-def _advice(moud: list[MedicationUse], pain: bool, benzo: bool, naloxone: str | None) -> str:
-    """What to do, for pain opioids and for treatment of opioid use disorder."""
-    rescue = f"Naloxone is {naloxone}." if naloxone else "Offer naloxone (CDC 2022 rec. 8)."
-    sedative = "benzodiazepine" if benzo else "CNS depressant"
-    if moud and not pain:
-        treated = " and ".join(common.drug_names(moud))
-        return (f"**Do not withhold or reduce {treated}** (FDA 2017): untreated opioid use "
-                f"disorder is the greater danger. Work on the {sedative}: confirm the need"
-                f"{', taper it gradually if it is to stop' if benzo else ''}; coordinate with "
-                f"the {treated} prescriber. Warn about sedation and slowed breathing. {rescue}")
-    text = ("**Do:** weigh benefits and risks (CDC 2022 rec. 11). If both continue: lowest "
-            "doses, shortest time, warn about sedation and slowed breathing. "
-            + rescue.replace("CDC 2022 rec.", "rec."))
-    if benzo:
-        text += " Taper the benzodiazepine gradually if it is to stop."
-    if moud:
-        text += (f" Do not withhold or reduce {' and '.join(common.drug_names(moud))} "
-                 "(FDA 2017).")
-    return text
-
-
 class _Finding(NamedTuple):
     """What the card is about and how severe it is, before any text or suggestion is built."""
 
@@ -201,10 +179,6 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     if found is None:
         return []
     pairs, opioids, depressants, moud = found.pairs, found.opioids, found.depressants, found.moud
-    pain_opioids, total, unknown, risks = found.pain_opioids, found.total, found.unknown, \
-        found.risks
-    indicator = found.indicator
-    up_to = "up to " if found.upper else ""
     benzo = any(d.drug_class is DrugClass.BENZODIAZEPINE for d in depressants)
     sedative = any(d.drug_class in BZRA_CLASSES for d in depressants)
 
@@ -216,36 +190,37 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     else:
         summary = common.fit_summary(f"Opioid + {kind}: {{drugs}}. Overdose risk", names)
 
-    today = record.evaluated_on
-    listed = [*opioids, *depressants]
-    lines = [f"- {_line(m, today, m in moud)}" for m in listed[:common.MAX_LISTED]]
-    if len(listed) > common.MAX_LISTED:
-        lines.append(f"- and {len(listed) - common.MAX_LISTED} more")
-    if len(pain_opioids) > 1 and not unknown:
-        lines.append(f"\nTotal **{up_to}{common.mg(total)} MME/day** (CDC 2022 factors; an "
-                     "estimate).")
-    elif unknown:
-        lines.append(f"\nMME/day unknown for {', '.join(common.drug_names(unknown))}"
-                     + (f"; the others: {up_to}{common.mg(total)}." if total else "."))
-    if risks:
-        lines.append(f"\n**Higher risk:** {', '.join(risks)}.")
-    unchecked = common.not_checked(
-        record, ("Condition",), "cancer, end-of-life care, sickle cell disease, sleep apnea, "
-        "substance use disorder")
-    if unchecked:
-        lines.append("\n" + unchecked)
-    lines.append("\n" + _advice(moud, bool(pain_opioids), benzo, _naloxone(record)))
-    if sedative:
-        lines.append("\n" + common.NEVER_STOP)
+    total_line = overlap_text.mme_line(found.pain_opioids, found.total, found.unknown,
+                                       found.upper)
+    # The MME risk repeats the total when a total line states it: its short form drops it.
+    risks_short = [f"MME/day >= {common.mg(settings.mme_critical)}", *found.risks[1:]] \
+        if total_line and found.total >= settings.mme_critical else found.risks
+    unchecked = [common.not_checked(record, ("Condition",), what) for what in (
+        "cancer, end-of-life care, sickle cell disease, sleep apnea, substance use disorder",
+        "exclusions and risk conditions")]
+    # Paragraphs after the evidence, each as its forms, longest first: budget.fitted shortens
+    # the evidence, then these in order, as far as the 100-word budget needs (issue #11). The
+    # total, the risks, the advice and naloxone are always there.
+    paragraphs: list[list[str]] = [[total_line]] if total_line else []
+    if found.risks:
+        paragraphs.append([f"**Higher risk:** {', '.join(r)}."
+                           for r in (found.risks, risks_short)])
+    paragraphs.append([text for text in unchecked if text])
+    paragraphs.append([overlap_text.advice(moud, bool(found.pain_opioids), benzo,
+                                           _naloxone(record))])
+    paragraphs.append([common.NEVER_STOP] if sedative else [])
+    detail = budget.fitted([
+        list(overlap_text.evidence_forms(opioids, depressants, moud, record.evaluated_on)),
+        *([["\n" + text] for text in forms] for forms in paragraphs if forms)])
 
     card_id = card_uuid(record, RULE_ID, opioids + depressants)
     suggestions = _suggestions(record, card_id, pairs, moud)
-    guideline = FDA_2017 if moud and not pain_opioids else common.CDC_2022
+    guideline = FDA_2017 if moud and not found.pain_opioids else common.CDC_2022
     return [Card(
         uuid=card_id,
         summary=summary,
-        detail="\n".join(lines),
-        indicator=indicator,
+        detail=detail,
+        indicator=found.indicator,
         source=common.source(guideline, RULE_ID, TOPIC),
         suggestions=tuple(suggestions) or None,
         # Naloxone and removing a draft are independent and may both be accepted.
@@ -261,12 +236,6 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         ),
         links=_links(guideline, bool(moud)),
     )]
-
-
-def _line(med: MedicationUse, today: date, moud: bool) -> str:
-    """The order's evidence; treatment of opioid use disorder is named and shows no MME."""
-    return common.describe(med, today, mme=not moud,
-                           note="treats opioid use disorder" if moud else None)
 
 
 def _links(guideline: tuple[str, str], moud: bool) -> tuple[Link, ...]:

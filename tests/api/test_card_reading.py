@@ -15,8 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.cards.common import NEVER_STOP
+from bench import data
 from tests.api.conftest import check_cards
-from tests.api.ehr_shapes import SERVICE, cards_by_rule, hook, med_request
+from tests.api.ehr_shapes import SERVICE, cards_by_rule, condition, hook, med_request
 from tests.cards.markdown import DETAIL_WORDS_MAX, rendered_words
 from tests.conftest import FIXTURES, load_fixture
 
@@ -123,3 +124,55 @@ def test_off_ramp_shows_the_reason_on_the_order(client: TestClient, reason: list
     cards = cards_by_rule(client.post(SERVICE["order-sign"],
                                       json=hook("order-sign", drafts=[lorazepam])))
     assert f"no stop date or duration; {shown}" in cards["off-ramp"]["detail"]
+
+
+# The benchmark's generated patients (EHR-shaped bodies): several PRN opioids, combination
+# products, many benzodiazepines and Z-drugs, an older patient with many orders (HEAVY).
+BENCH = [(size, seed) for size in (data.TYPICAL, data.HEAVY) for seed in range(8)]
+
+
+@pytest.mark.parametrize(("size", "seed"), BENCH, ids=[f"{s.name}-{n}" for s, n in BENCH])
+def test_many_opioid_patients_read_in_fifteen_seconds(make_client, size: data.PatientSize,  # type: ignore[no-untyped-def]
+                                                      seed: int) -> None:
+    """Every card fits the budget (checked by the api conftest as each answer arrives), and the
+    overlap card still names the drugs, the MME, naloxone and the action."""
+    client = make_client(evaluation_date=data.EVALUATION_DATE)
+    patient = data.make_patient(size, seed=seed, patient_id=f"bench-{seed}")
+    for body in (data.patient_view_request(patient), data.order_select_request(patient, seed=seed)):
+        response = client.post(SERVICE[body["hook"]], json=body)
+        assert response.status_code == 200
+        overlap = cards_by_rule(response).get("opioid-benzodiazepine-overlap")
+        if overlap:
+            detail = overlap["detail"]
+            assert "MME/day" in detail and "naloxone" in detail.lower() and "**Do" in detail
+            for name in overlap["summary"].split(": ", 1)[1].split(". ")[0].split(", "):
+                assert name.split(" +")[0] in detail, (name, detail)
+
+
+def test_prn_opioids_without_conditions_over_http(client: TestClient) -> None:
+    """An EHR chart with six as-needed oxycodone orders, methadone and buprenorphine-naloxone,
+    three sedatives and no Conditions sent: the longest fixed text the overlap card has."""
+    meds = [med_request(f"oxy-{i}", "oxycodone", days_ago=5 * i, prn=True) for i in range(6)]
+    meds += [med_request("mtd", "methadone", days_ago=90),
+             med_request("bup", "buprenorphine-naloxone", days_ago=30)]
+    meds += [med_request(drug, drug, days_ago=200, prn=drug == "lorazepam")
+             for drug in ("alprazolam", "lorazepam", "zolpidem")]
+    body = hook(meds=meds, age=71, keys=("patient", "medications", "carePlans",
+                                         "serviceRequests"))
+    overlap = cards_by_rule(client.post(SERVICE["patient-view"], json=body))[
+        "opioid-benzodiazepine-overlap"]
+    assert "MME/day" in overlap["detail"] and "buprenorphine" in overlap["detail"]
+    assert "Not checked (no Conditions sent)" in overlap["detail"]
+    assert rendered_words(overlap["detail"]) <= DETAIL_WORDS_MAX
+
+
+def test_moud_with_sedatives_over_http(client: TestClient) -> None:
+    """Opioid use disorder treated with buprenorphine, several sedatives: no MME for it."""
+    meds = [med_request("bup", "buprenorphine-naloxone", days_ago=30)]
+    meds += [med_request(drug, drug, days_ago=200) for drug in
+             ("alprazolam", "clonazepam", "lorazepam", "diazepam", "zolpidem")]
+    oud = condition("c1", "Opioid use disorder", snomed="5602001", icd="F11.20")
+    overlap = cards_by_rule(client.post(SERVICE["patient-view"], json=hook(
+        meds=meds, conditions=[oud], age=70)))["opioid-benzodiazepine-overlap"]
+    assert "Do not withhold or reduce buprenorphine" in overlap["detail"]
+    assert "MME" not in overlap["detail"]
