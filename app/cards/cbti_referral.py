@@ -16,7 +16,7 @@ Without Conditions it fires only on an insomnia reason on the order itself.
 
 from __future__ import annotations
 
-from app.cards import common
+from app.cards import budget, common
 from app.cards.base import card_uuid, suggestion_uuid
 from app.cards.resources import cbti_referral, create_suggestion
 from app.config import Settings
@@ -68,11 +68,14 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     evidence = common.md_text(", ".join(
         f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
         for c in insomnia[:2]), 80)
-    lines = ["**Insomnia:** " + (evidence or "the reason on the order"),
-             common.bullet_list(involved, record.evaluated_on),
-             "\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
-             "AASM 2021; both strong) and helps during a sedative taper (ASAM 2025 rec. 10): "
-             "in person, in a group, or digital."]
+    # The drug list shortens as far as the reading budget needs; the rest is never cut.
+    detail = budget.fitted([
+        [["**Insomnia:** " + (evidence or "the reason on the order")]],
+        [[common.bullet_list(involved, record.evaluated_on)],
+         ["- " + budget.compact(involved)], ["- " + budget.names(involved, 3)]],
+        [["\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
+          "AASM 2021; both strong) and helps during a sedative taper (ASAM 2025 rec. 10): "
+          "in person, in a group, or digital."]]])
     card_id = card_uuid(record, RULE_ID, involved)
     suggestion = create_suggestion(
         "Refer to cognitive behavioural therapy for insomnia (CBT-I)",
@@ -82,7 +85,7 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         uuid=card_id,
         summary=common.fit_summary("Insomnia on {drugs}: refer for CBT-I, the first-line "
                                    "treatment (ACP 2016, AASM 2021)", names),
-        detail="\n".join(lines),
+        detail=detail,
         indicator="info",
         source=common.source(common.ACP_2016, RULE_ID, TOPIC),
         suggestions=(suggestion,) if suggestion else None,

@@ -146,15 +146,20 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
             if cns else escalations
         parts.append([[f"**Higher risk:** {'; '.join(forms)} (Beers 2023 Tables 3, 5)."]
                       for forms in (named, escalations)])
-    unchecked = common.not_checked(record, ("Condition",),
-                                   "Beers exceptions, falls, fractures, dementia, delirium",
-                                   (("CarePlan",), "an existing taper plan"))
-    if unchecked:
-        parts.append([["\n" + unchecked]])
+    unchecked = [common.not_checked(record, ("Condition",), what,
+                                    (("CarePlan",), "an existing taper plan"))
+                 for what in ("Beers exceptions, falls, fractures, dementia, delirium",
+                              "exceptions and risk conditions")]
+    if unchecked[0]:
+        parts.append([["\n" + text] for text in unchecked if text])
 
     card_id = card_uuid(record, RULE_ID, involved)
     taper_lines, suggestions = _taper(record, settings, card_id, at_risk)
-    parts.append([taper_lines])
+    # Short form: the schedule without its pace line (the suggested CarePlan and the planner
+    # carry the whole schedule); the first step, the end and never-stop-abruptly stay.
+    without_pace = ["\n".join(line for line in text.split("\n") if not line.startswith("- Pace: "))
+                    for text in taper_lines]
+    parts.append([taper_lines, without_pace] if without_pace != taper_lines else [taper_lines])
     return [Card(
         uuid=card_id,
         summary=summary,
