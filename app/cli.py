@@ -143,9 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     dry_run.add_argument("--reveal-ids", action="store_true",
                          help="write real patient ids in the CSV instead of keyed hashes")
     dry_run.add_argument("--no-shortcuts", action="store_true",
-                         help="build every card in full, as the hook does, instead of asking "
-                              "rules for their verdicts: the same results, several times "
-                              "slower (to check the fast path)")
+                         help="read every patient with the lenient reader and build every "
+                              "card in full, as the hook's lenient path does, instead of the "
+                              "typed reader and rules' verdicts: the same results, several "
+                              "times slower (to check the fast path)")
     evaluate.set_defaults(func=_evaluate)
 
     review = sub.add_parser("review", help="gather a patient from a FHIR server and show cards")

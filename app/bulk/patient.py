@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from app.bulk import typed
 from app.bulk.route import ReadStats, type_label
 from app.cards import RULES, fire_rules
 from app.cards.base import current_medications
@@ -67,6 +68,10 @@ class RunOptions:
     # Rules give their verdicts without building cards (app/cards/verdicts.py). False: every
     # card is built in full as the hook does; the same rows, several times slower (for checks).
     shortcuts: bool = True
+    # Lines decoded straight into the hook's typed structures and normalized by its typed fast
+    # path (app/bulk/typed.py); a patient it does not fit takes the lenient route. False: every
+    # patient takes the lenient route (orjson dicts, app.normalize.build_record).
+    typed: bool = True
 
 
 def age_band(age: int | None) -> str:
@@ -168,19 +173,37 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
                      stats: ReadStats | None = None) -> dict[str, Any] | None:
     """The result row for one patient's NDJSON lines; None when no Patient resource came."""
     stats = stats if stats is not None else ReadStats()
+    if options.typed:
+        lines = lines if isinstance(lines, list | tuple) else list(lines)  # read twice at most
+        try:
+            read = typed.read_patient(patient_id, HOOK, lines, medications, options.date_arg,
+                                      options.settings)
+        except Exception:  # NotFast, or anything odd: the lenient route reads it (and reports
+            read = None    # any error of its own as it always has)
+        if read is not None:
+            stats.resources.update(read.resources)
+            if read.record is None or read.as_of is None:
+                stats.no_patient_resource += 1
+                return None
+            return _row(patient_id, read.record, read.sex, read.as_of, options)
     resources = parse_lines(lines, stats)
     gathered = gathered_for(patient_id, resources, medications)
     if gathered.patient is None:
         stats.no_patient_resource += 1  # the hook answers 412 without a Patient
         return None
     as_of = when(resources, options)
+    record = build_record(gathered, today=as_of, settings=options.settings)
+    return _row(patient_id, record, gathered.patient.get("gender"), as_of, options)
+
+
+def _row(patient_id: str, record: PatientRecord, sex: Any, as_of: date,
+         options: RunOptions) -> dict[str, Any]:
+    """The CSV row of a normalized patient (whichever route read it)."""
     settings = options.settings
-    record = build_record(gathered, today=as_of, settings=settings)
     row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
     current = current_medications(record)
     bzras = [m for m in current if m.drug_class in BZRA_CLASSES and m.is_active]
     opioids = [m for m in current if m.drug_class is DrugClass.OPIOID and m.is_active]
-    sex = gathered.patient.get("gender")
     row.update(
         patient=_patient_column(patient_id, options),
         as_of=as_of.isoformat(), age="" if record.age is None else record.age,

@@ -104,14 +104,18 @@ def _run_local(listing: ExportListing, options: RunOptions, sink: ResultSink, st
 
 def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "local",
             date_arg: str = "latest", reveal_ids: bool = False, workers: int | None = None,
-            progress: Progress | None = None, shortcuts: bool = True) -> DryRun:
-    """Evaluate every patient of the export and write dry-run.csv / .html / .json to `out`."""
+            progress: Progress | None = None, shortcuts: bool = True,
+            typed: bool | None = None) -> DryRun:
+    """Evaluate every patient of the export and write dry-run.csv / .html / .json to `out`.
+
+    `shortcuts=False` is the straightforward path (lenient reader, every card in full) unless
+    `typed` says otherwise; `typed` alone picks the reader (RunOptions.typed)."""
     _check_date(date_arg)
     if workers is not None and workers < 1:
         raise BadArgument("--workers must be at least 1")
     started = time.monotonic()
     options = RunOptions(settings=settings, date_arg=date_arg, reveal_ids=reveal_ids,
-                         shortcuts=shortcuts)
+                         shortcuts=shortcuts, typed=shortcuts if typed is None else typed)
     listing = list_export(folder)
     workers = workers or _usable_cores()
     progress = progress or Progress()

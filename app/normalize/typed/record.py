@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from functools import partial
+from typing import Any, Protocol
 
 from app.config import Settings
 from app.normalize.assemble import (
@@ -20,7 +21,6 @@ from app.normalize.episodes import with_episodes
 from app.normalize.medications import MedContext
 from app.normalize.patient import birth_and_age
 from app.normalize.typed import schema as s
-from app.normalize.typed.chart import Chart
 from app.normalize.typed.facts import care_plan_facts, read_condition, service_request_facts
 from app.normalize.typed.orders import normalize_order
 from app.record import ConditionFact, MedicationUse, PatientRecord, PlanFact
@@ -28,7 +28,35 @@ from app.record import ConditionFact, MedicationUse, PatientRecord, PlanFact
 _KIND = "MedicationRequest"
 
 
-def _medications(chart: Chart, ctx: MedContext, skips: Skips) -> list[MedicationUse]:
+class ChartData(Protocol):
+    """What build_record reads of a chart: a hook call's Chart, or one patient of a dry run
+    (app/bulk/typed.py), which has no hook envelope."""
+
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def hook(self) -> str: ...
+    @property
+    def patient(self) -> s.Patient | None: ...
+    @property
+    def medication_requests(self) -> list[s.MedicationRequest]: ...
+    @property
+    def conditions(self) -> list[s.Condition]: ...
+    @property
+    def care_plans(self) -> list[s.CarePlan]: ...
+    @property
+    def service_requests(self) -> list[s.ServiceRequest]: ...
+    @property
+    def medications(self) -> dict[str, s.Medication]: ...
+    @property
+    def draft_orders(self) -> list[Any]: ...
+    @property
+    def selections(self) -> frozenset[str]: ...
+    @property
+    def skipped(self) -> dict[str, int]: ...
+
+
+def _medications(chart: ChartData, ctx: MedContext, skips: Skips) -> list[MedicationUse]:
     drafts = [r for r in chart.draft_orders if type(r) is s.MedicationRequest]
     draft_refs = {f"{_KIND}/{r.id}" for r in drafts}
     meds: list[MedicationUse] = []
@@ -51,7 +79,7 @@ def _medications(chart: Chart, ctx: MedContext, skips: Skips) -> list[Medication
     return meds
 
 
-def build_record(chart: Chart, *, today: date, settings: Settings) -> PatientRecord:
+def build_record(chart: ChartData, *, today: date, settings: Settings) -> PatientRecord:
     """The same PatientRecord app.normalize.build_record makes of the lenient Gathered."""
     skips = Skips(chart.skipped)
     patient = {"birthDate": chart.patient.birthDate} if chart.patient is not None else None
