@@ -26,7 +26,7 @@ from app.bulk.files import ExportListing
 from app.bulk.medications import MEDICATION_INDEX, MedicationLookup, build_medication_index
 from app.bulk.partition import (
     ReadTask,
-    bucket_files,
+    bucket_index,
     choose_buckets,
     group_bucket,
     iter_buckets,
@@ -72,12 +72,12 @@ def _partition(task: ReadTask, workdir: Path, buckets: int) -> tuple[int, ReadSt
 
 def _evaluate_bucket(bucket: int) -> BucketResult:
     workdir: Path = _worker["workdir"]
-    if _worker["medications"] is None:  # the index exists only once reading has finished
+    if _worker["medications"] is None:  # the indexes exist only once reading has finished
         _worker["medications"] = MedicationLookup(workdir / MEDICATION_INDEX)
-    files = bucket_files(workdir, bucket)
-    groups = group_bucket(files)
-    for path in files:  # read: the disk holds one copy of the export at most
-        path.unlink()
+        _worker["buckets"] = bucket_index(workdir)
+    # The task files hold every bucket and go with the work folder: the disk holds one copy
+    # of the export at most, as it does at the end of reading.
+    groups = group_bucket(_worker["buckets"].get(bucket, []))
     summary, stats = Summary(), ReadStats()
     part = workdir / f"rows-{bucket:05d}.csv"
     with part.open("w", newline="", encoding="utf-8") as handle:
