@@ -154,8 +154,9 @@ def gather(patient_id: str, hook: str, resources: list[Any], medications: Any) -
     """app.bulk.patient.gathered_for over typed resources."""
     chart = Chart(patient_id, hook)
     seen: set[tuple[type, str]] = set()
-    targets = {MedicationRequest: chart.medication_requests, Condition: chart.conditions,
-               CarePlan: chart.care_plans, ServiceRequest: chart.service_requests}
+    targets: dict[type, list[Any]] = {
+        MedicationRequest: chart.medication_requests, Condition: chart.conditions,
+        CarePlan: chart.care_plans, ServiceRequest: chart.service_requests}
     for resource in resources:
         kind = type(resource)
         if kind is Patient:
