@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +132,11 @@ def test_reader_gone_before_the_output_is_quiet(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- feedback-report
 
+def _issued(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as connection:
+        return int(connection.execute("SELECT count(*) FROM issued_cards").fetchone()[0])
+
+
 def test_report_names_the_store_it_reads(run_cli: Run, tmp_path: Path,
                                          make_client: Callable[..., Any]) -> None:
     db = tmp_path / "feedback.db"
@@ -136,6 +144,11 @@ def test_report_names_the_store_it_reads(run_cli: Run, tmp_path: Path,
     request = json.loads((FIXTURES / "hooks" / "patient-view-overlap.json").read_text())
     assert client.post("/cds-services/benzo-safety-patient-view", json=request).json()["cards"]
     url = f"sqlite+aiosqlite:///{db}"
+    # Issued cards are written behind the answer (BENZO_CDS_CARD_WRITE_DELAY_MS); the report
+    # runs in this process at once, so wait for the batch as a second command would.
+    deadline = time.monotonic() + 5
+    while _issued(db) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     text = run_cli("feedback-report", BENZO_CDS_DATABASE_URL=url)
     assert text.returncode == 0, text.stderr
     assert text.stdout.splitlines()[0] == f"Feedback store: {url} ({db})"
