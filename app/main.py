@@ -14,25 +14,25 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import preview, settings_check
-from app.api import metrics_endpoint, routes
+from app import settings_check
+from app.api import metrics_endpoint, preview, routes
+from app.api.gc_tuning import tune_gc
 from app.api.metrics_server import start_metrics_server
+from app.api.state import AppState
 from app.config import Settings, get_settings
 from app.errors import CdsError, InvalidRequest, Unauthorized
 from app.feedback.db import make_engine
 from app.feedback.migrate import SchemaOutOfDate
 from app.feedback.store import FeedbackStore
 from app.fhir.client import make_fhir_client
-from app.gc_tuning import tune_gc
 from app.hooks.definitions import SERVICES
-from app.logging_setup import configure_logging
-from app.metrics import CALLS, service_label
-from app.metrics_workers import worker_stopped
+from app.observability.logs import configure_logging
+from app.observability.metrics import CALLS, service_label
+from app.observability.metrics_workers import worker_stopped
+from app.observability.request_id import RequestIdMiddleware
 from app.planner import routes as planner_routes
-from app.request_id import RequestIdMiddleware
-from app.security import JwtVerifier
-from app.security_replay_db import DatabaseReplayStore
-from app.state import AppState
+from app.security.replay_db import DatabaseReplayStore
+from app.security.verify import JwtVerifier
 
 log = logging.getLogger("app")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from app.fast_init import fast_init
+from app.models.fast_init import fast_init
 
 
 class DrugClass(StrEnum):

@@ -3,7 +3,7 @@
 Variants by environment (read when the app is built):
 - BENCH_FLOOR_PARSER: ``orjson`` (default, the bench floor) or ``json`` (the standard library,
   the way a typical peer service parses);
-- BENCH_FLOOR_GC: ``1`` applies the service's start-up GC settings (app/gc_tuning.py), so the
+- BENCH_FLOOR_GC: ``1`` applies the service's start-up GC settings (app/api/gc_tuning.py), so the
   floor runs with the same runtime settings as the service; ``0`` (default) leaves CPython's.
 """
 
@@ -19,7 +19,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from app.gc_tuning import tune_gc
+from app.api.gc_tuning import tune_gc
 
 _NO_CARDS = orjson.dumps({"cards": []})
 SERVICE_GC_THRESHOLD = 10_000  # app.config.Settings.gc_threshold's default

@@ -62,10 +62,10 @@ async def _lenient_stages(raw: bytes, case: Case, settings: Any,
     from app.cards import run_rules
     from app.fhir.gather import gather
     from app.hooks.definitions import SERVICES
+    from app.hooks.evaluate import count_resources
     from app.models.cards import CdsResponse
     from app.models.hooks import parse_hook_request
     from app.normalize import build_record
-    from app.service import count_resources
 
     service = SERVICES[SERVICE_PATH[case.hook].rsplit("/", 1)[1]]
     t0 = _now()

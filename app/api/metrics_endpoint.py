@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from app.config import Settings
 from app.errors import Unauthorized
-from app.metrics import render
+from app.observability.metrics import render
 
 log = logging.getLogger("app.api")
 router = APIRouter()

@@ -12,16 +12,16 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTasks
 
 from app.api.body import read_body, read_json
+from app.api.state import AppState
 from app.config import ALL_RULES
 from app.errors import ServiceNotFound
 from app.feedback.models import parse_feedback
 from app.hooks.definitions import SERVICES, ServiceDefinition
-from app.metrics import CALLS, CARDS, FEEDBACK, LATENCY, SILENT
+from app.hooks.evaluate import evaluate_body, rule_of, silent_issued
 from app.models.cards import CdsResponse
+from app.observability.metrics import CALLS, CARDS, FEEDBACK, LATENCY, SILENT
 from app.planner.link import with_public_base
-from app.security import CdsClient, expected_audience
-from app.service import evaluate_body, rule_of, silent_issued
-from app.state import AppState
+from app.security.verify import CdsClient, expected_audience
 
 log = logging.getLogger("app.api")
 # Discovery extension naming each rule's mode (active / silent / off); reverse-domain style as

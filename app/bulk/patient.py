@@ -28,7 +28,7 @@ from app.cards.verdicts import rule_verdicts
 from app.config import Settings
 from app.feedback.snooze import patient_key
 from app.fhir.bundles import medication_reference
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.normalize import build_record
 from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse, PatientRecord
 

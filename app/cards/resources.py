@@ -18,8 +18,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
 from app.cards.fhir_values import EhrValues
-from app.metrics import INVALID_SUGGESTIONS
 from app.models.cards import Action, Suggestion
+from app.observability.metrics import INVALID_SUGGESTIONS
 from app.record import ConditionFact, MedicationUse, PatientRecord
 from app.terminology import suggestion_code
 

@@ -1,10 +1,11 @@
 """The response as a clinician reads it: most severe first, and each piece of advice once.
 
-Runs on the final list, after snoozes and rule modes have dropped cards (app/service.py), so the
-advice kept is on a card that is shown. Repeated advice is removed here rather than by rules
-that know what else fired: whether a card is shown is decided after the rules run, and a rule
-cannot know it. (Where another card changes what a rule offers, not only what it says, the rule
-asks: the geriatric card points to the taper-plan card and leaves the CarePlan to it.)
+Runs on the final list, after snoozes and rule modes have dropped cards
+(app/hooks/evaluate.py), so the advice kept is on a card that is shown. Repeated advice is
+removed here rather than by rules that know what else fired: whether a card is shown is
+decided after the rules run, and a rule cannot know it. (Where another card changes what a
+rule offers, not only what it says, the rule asks: the geriatric card points to the taper-plan
+card and leaves the CarePlan to it.)
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import ServiceUnavailable
-from app.metrics import DATABASE_UP
+from app.observability.metrics import DATABASE_UP
 
 log = logging.getLogger("app.database")
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.feedback.availability import Availability, DatabaseUnavailable
 from app.feedback.db import insert_ignoring_duplicates
-from app.metrics import WRITE_BEHIND_DROPPED
+from app.observability.metrics import WRITE_BEHIND_DROPPED
 
 log = logging.getLogger(__name__)
 _STORED_CAP = 100_000

@@ -62,7 +62,7 @@ class FhirFetcher:
         except httpx.HTTPError as error:
             raise FetchFailure(f"FHIR server unreachable ({type(error).__name__})") from None
         except httpx.InvalidURL:
-            # Not an HTTPError; callers normalize URLs first (app/urls.py), this is the backstop.
+            # Not an HTTPError; callers normalize URLs first (app/fhir/urls.py): a backstop.
             raise FetchFailure("the URL to fetch is not valid") from None
         try:
             return orjson.loads(body)

@@ -10,7 +10,7 @@ Decisions (CDS Hooks 2.0 "Prefetch", plus our own fhirServer trust rules):
   without a token: we do not raise at once (prefetch may cover everything), but any data that
   then has to be fetched fails with 412 saying the server is not on the allowlist.
 * Every URL requested (rendered template, next link, medicationReference) is first put in
-  normal form (app/urls.py: dot segments, `%2e`, ...) and checked against the fhirServer base;
+  normal form (app/fhir/urls.py: dot segments, `%2e`, ...) and checked against the fhirServer base;
   the normal form is what is requested, so a URL that normalizes outside the base never gets
   the token.
 * Data we cannot get (no server, server refused, non-200 answer, timeout, invalid JSON, wrong
@@ -48,34 +48,21 @@ from app.fhir.bundles import (
     Resource,
     entries,
     is_bundle,
-    medication_reference,
     next_link,
-    patient_ids,
     resource_type,
 )
 from app.fhir.client import FetchFailure, FhirFetcher
-from app.fhir.servers import BaseUrl, OffServer, is_allowed, parse_base
+from app.fhir.gathered import DataNeeds, Gathered, SourceKind
+from app.fhir.routing import ChartRouter, Entry
+from app.fhir.servers import OffServer, is_allowed, parse_base
 from app.fhir.templates import TemplateError, describe, is_read, render, token_values
 from app.fhir.templates import resource_type as template_type
-from app.gathered import Gathered, SourceKind
-from app.hooks.definitions import ServiceDefinition
+from app.fhir.urls import UrlError
 from app.models.hooks import BaseContext, DraftOrdersBundle, HookRequest
-from app.urls import UrlError
 
 log = logging.getLogger(__name__)
 
-_CHART_TARGETS = {
-    "MedicationRequest": "medication_requests",
-    "MedicationOrder": "medication_requests",  # DSTU2; normalization decides what to do with it
-    "Condition": "conditions",
-    "CarePlan": "care_plans",
-    "ServiceRequest": "service_requests",
-}
-_ORDER_TYPES = ("MedicationRequest", "MedicationOrder")
-_MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _SAFE_TYPE = re.compile(r"^[A-Za-z]{1,40}$")
-
-Entry = tuple[str | None, Resource]  # (fullUrl or fetch URL, resource)
 
 
 @dataclass(frozen=True)
@@ -107,22 +94,18 @@ def _type_name(answer: Any) -> str:
     return f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"
 
 
-class _Call:
+class _Call(ChartRouter):
     """State shared by the concurrent fetches of one hook call."""
 
     def __init__(self, request: HookRequest, context: BaseContext, client: httpx.AsyncClient,
                  settings: Settings, allowed: Sequence[str] | None) -> None:
-        self.settings = settings
+        super().__init__(settings, context.patientId,
+                         Gathered(patient_id=context.patientId, hook=request.hook))
         self.context = context
         self.prefetch = request.prefetch or {}
         self.values = token_values(context)
-        self.gathered = Gathered(patient_id=context.patientId, hook=request.hook)
         self.deadline = asyncio.get_running_loop().time() + settings.call_time_budget_seconds
         self.paged_resources = 0
-        self.kept = 0
-        self._seen: set[tuple[str, str]] = set()
-        self._own_ref = f"Patient/{context.patientId}"
-        self.base: BaseUrl | None = None
         self.fetcher: FhirFetcher | None = None
         self.unavailable = "no prefetch and no fhirServer"
         if request.fhirServer is not None:
@@ -225,96 +208,6 @@ class _Call:
             return None, "paging-resource-cap-reached"
         return next_url, ""
 
-    # --- routing into Gathered ---
-
-    def route(self, full_url: str | None, resource: Resource) -> None:
-        kind = resource["resourceType"]  # entries() and collect() only pass FHIR resources
-        if kind == "Medication":
-            self.index_medication(full_url, resource)
-            return
-        if kind == "OperationOutcome":
-            self.gathered.skip("bundle-operation-outcome")
-            return
-        if kind != "Patient" and kind not in _CHART_TARGETS:
-            self.gathered.skip("unexpected-resource-type")
-            return
-        if self.kept >= self.settings.max_resources_per_call:
-            self.gathered.skip("resource-cap-reached")
-            return
-        rid = resource.get("id")
-        if kind == "Patient":
-            if isinstance(rid, str) and rid != self.context.patientId:
-                self.gathered.skip("wrong-patient")
-                return
-            if self.gathered.patient is not None:
-                self.gathered.skip("duplicate-resource")
-                return
-            self.gathered.patient = resource
-        else:
-            if not self._names_only_this_patient(resource):
-                self.gathered.skip("wrong-patient")
-                return
-            if isinstance(rid, str):
-                if (kind, rid) in self._seen:
-                    self.gathered.skip("duplicate-resource")
-                    return
-                self._seen.add((kind, rid))
-            getattr(self.gathered, _CHART_TARGETS[kind]).append(resource)
-        self.kept += 1
-
-    def _names_only_this_patient(self, resource: Resource) -> bool:
-        subject = resource.get("subject")
-        # Nearly every resource says exactly "Patient/<id>": skip the reference parsing for it.
-        if type(subject) is dict and subject.get("reference") == self._own_ref \
-                and "patient" not in resource:
-            return True
-        return not patient_ids(resource) - {self.context.patientId}
-
-    def index_medication(self, full_url: str | None, resource: Resource) -> None:
-        rid = resource.get("id")
-        if isinstance(rid, str) and rid:
-            self.gathered.medications.setdefault(f"Medication/{rid}", resource)
-        if full_url:
-            self.gathered.medications.setdefault(full_url, resource)
-
-    # --- medicationReference resolution ---
-
-    def unresolved_medications(self, orders: Iterable[Resource]) -> dict[str, str]:
-        """reference as written -> URL to read it from, for references not yet resolved."""
-        wanted: dict[str, str] = {}
-        for order in orders:
-            if resource_type(order) not in _ORDER_TYPES:
-                continue
-            ref = medication_reference(order)
-            if ref is None or ref.startswith("#") or ref in self.gathered.medications:
-                continue
-            absolute = "://" in ref
-            try:
-                if absolute and self.base is None:
-                    raise OffServer
-                # An absolute reference is read in normal form, the form that is requested.
-                url = self.base.locate(ref) if absolute and self.base else None
-            except UrlError:
-                self.gathered.skip("medication-reference-unreadable")
-                continue
-            except OffServer:
-                self.gathered.skip("medication-reference-off-server")
-                continue
-            match = _MEDICATION_REF.search(url or ref)
-            if match is None or match.group(1) in (".", ".."):
-                self.gathered.skip("medication-reference-unreadable")
-                continue
-            local = f"Medication/{match.group(1)}"
-            if local in self.gathered.medications:
-                if absolute:  # same server: the bundle's copy is the one referenced
-                    self.gathered.medications[ref] = self.gathered.medications[local]
-                continue
-            if self.base is None:
-                self.gathered.skip("medication-unresolved-no-fhir-server")
-                continue
-            wanted.setdefault(ref, url or self.base.locate(local))
-        return wanted
-
     async def resolve_medications(self, orders: Iterable[Resource]) -> None:
         wanted = self.unresolved_medications(orders)
         if not wanted or self.fetcher is None:
@@ -355,7 +248,7 @@ def _failure_message(failures: list[tuple[_Plan, str]]) -> str:
     return "Could not obtain data this service needs: " + "; ".join(parts) + "."
 
 
-async def gather(request: HookRequest, context: BaseContext, service: ServiceDefinition,
+async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
                  client: httpx.AsyncClient, settings: Settings,
                  allowed_fhir_servers: Sequence[str] | None) -> Gathered:
     """Collect the call's raw FHIR data into a Gathered, or raise PreconditionFailed (412)."""

@@ -1,6 +1,6 @@
 """Where the FHIR token may go: the fhirServer allowlist and the same-server check for URLs.
 
-Every URL is first put in normal form by `app.urls.normalize_url` (dot segments removed, `%2e`
+Every URL is first put in normal form by `app.fhir.urls.normalize_url` (dot segments removed, `%2e`
 decoded, ...), and the normal form is both what is checked and what is requested. A URL is
 "under" a base when scheme, host and port match (default ports made explicit) and its path is
 the base path or below it, compared segment by segment, so `https://ehr.example/fhir` covers
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from app.urls import NormalUrl, UnsafeUrl, UrlError, normalize_url
+from app.fhir.urls import NormalUrl, UnsafeUrl, UrlError, normalize_url
 
 
 class OffServer(Exception):

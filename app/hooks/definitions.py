@@ -5,23 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.fhir.prefetch import PREFETCH, REQUIRED_DATA
+
 Focus = Literal["chart", "selected-drafts", "all-drafts"]
-
-# 2.0 tokens only ({{context.patientId}}); all MedicationRequest statuses because history
-# (how long a sedative has been taken, earlier tapers) matters to the rules.
-PREFETCH: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "carePlans": "CarePlan?patient={{context.patientId}}",
-    "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
-}
-
-
-# Resource types no rule can do without: when they cannot be had the call answers 412. Every
-# other key is optional; each rule in app/cards declares what it needs (REQUIRES) and says in
-# its card what it could not check.
-REQUIRED_DATA = frozenset({"Patient", "MedicationRequest"})
 
 
 @dataclass(frozen=True)

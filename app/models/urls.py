@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
-from app.urls import UnsafeUrl, UrlError, normalize_url
+from app.fhir.urls import UnsafeUrl, UrlError, normalize_url
 
 
 def _absolute(url: str) -> str:
@@ -30,5 +30,5 @@ def _requestable(url: str) -> str:
 
 
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute)]
-# A fhirServer: absolute, and one that httpx can request once normalized (app/urls.py).
+# A fhirServer: absolute, and one that httpx can request once normalized (app/fhir/urls.py).
 RequestableUrl = Annotated[str, AfterValidator(_requestable)]

@@ -13,7 +13,7 @@ from datetime import date
 from functools import partial
 
 from app.config import Settings
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.normalize.assemble import (
     DISCARDED_ORDER_STATUSES,
     ORDER_TYPES,

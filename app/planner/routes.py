@@ -7,6 +7,7 @@ production like any public page. Query values are never logged.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,9 @@ from app.planner import handout_page, planner_page
 from app.planner.html import HEADERS, error_page
 from app.planner.query import PlannerInputError, parse
 from app.planner.schedule import PlannerResult, careplan, compute
-from app.preview import STATIC_DIR
+
+# The package's static folder (app/static), shared with the preview page.
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 router = APIRouter(include_in_schema=False)
 STATIC_FILES = {"planner.css": "text/css", "handout.css": "text/css",

@@ -26,7 +26,7 @@ from tests.api.ehr_shapes import (
     renewals,
 )
 from tests.cards.builders import C, cond, med, record, settings
-from tests.dx.metrics_text import sample
+from tests.observability.metrics_text import sample
 
 OVERLAP, TAPER, GERIATRIC, CBTI, OFF_RAMP = ("opioid-benzodiazepine-overlap", "taper-plan",
                                              "geriatric-risk", "cbti-referral", "off-ramp")

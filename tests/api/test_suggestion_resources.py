@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.cards import resources
-from app.metrics import INVALID_SUGGESTIONS
+from app.observability.metrics import INVALID_SUGGESTIONS
 from bench import data
 
 PATH = "/cds-services/benzo-safety-patient-view"

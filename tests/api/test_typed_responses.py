@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.metrics import DECODE_PATH
+from app.observability.metrics import DECODE_PATH
 from bench import data
 from tests.api.ehr_shapes import (
     DRUGS,

@@ -15,8 +15,8 @@ from app.bulk.progress import Progress
 from app.bulk.run import CSV_NAME, DryRun, dry_run
 from app.config import Settings
 from tests.bulk.export import MessyExport, write_messy_export
+from tests.cli.conftest import cli_env
 from tests.conftest import EVALUATION_DATE
-from tests.dx.conftest import cli_env
 
 
 def settings() -> Settings:
@@ -46,7 +46,7 @@ def local_rows(local_run: DryRun) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`python -m app.cli ARGS` as tests/dx runs it, with room for a dry run on a busy machine."""
+    """`python -m app.cli ARGS` as tests/cli runs it, with room for a dry run on a busy machine."""
     def runner(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=tmp_path,
                               env=cli_env(tmp_path / "cli.db"), capture_output=True, text=True,

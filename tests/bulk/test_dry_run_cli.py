@@ -12,9 +12,9 @@ import pytest
 
 import app.bulk.patient
 import app.bulk.run
-import app.cli_bulk
+import app.cli.bulk
 from app.bulk.run import CSV_NAME, HTML_NAME, JSON_NAME, BadArgument, dry_run
-from app.cli import main
+from app.cli.main import main
 from tests.bulk.conftest import settings
 from tests.bulk.export import MessyExport
 from tests.conftest import EVALUATION_DATE
@@ -23,7 +23,7 @@ from tests.conftest import EVALUATION_DATE
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """The CLI in this process (one worker runs in-process), with the tests' settings."""
-    monkeypatch.setattr(app.cli_bulk, "get_settings", settings)
+    monkeypatch.setattr(app.cli.bulk, "get_settings", settings)
     monkeypatch.chdir(tmp_path)
 
     def run(folder: Path, *args: str) -> int:

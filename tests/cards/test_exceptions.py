@@ -12,7 +12,7 @@ import pytest
 
 from app.cards import geriatric, off_ramp, opioid_overlap, taper_plan
 from app.config import Settings
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.models.cards import Card
 from app.normalize import build_record
 from app.record import PatientRecord

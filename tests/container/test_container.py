@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from app.api.preview import list_fixtures
 from app.config import Settings
-from app.preview import list_fixtures
 from app.settings_check import known_variables, refusals
 from scripts.check_image import parse_dockerfile
 from tests.conftest import FIXTURES, ROOT

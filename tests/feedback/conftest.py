@@ -9,6 +9,7 @@ import pytest
 from app.config import Settings
 from app.feedback.db import make_engine
 from app.feedback.store import FeedbackStore
+from tests.cli.conftest import run_cli  # noqa: F401  (the CLI tests' fixture, for the report)
 
 
 @pytest.fixture

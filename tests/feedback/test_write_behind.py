@@ -15,7 +15,7 @@ from app.config import Settings
 from app.feedback.db import issued_cards_table, make_engine
 from app.feedback.silent import silent_cards_table
 from app.feedback.store import FeedbackStore, IssuedCard
-from app.metrics import WRITE_BEHIND_DROPPED
+from app.observability.metrics import WRITE_BEHIND_DROPPED
 from tests.feedback.test_snooze import OVERRIDE_AT, feedback
 
 

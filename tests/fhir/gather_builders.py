@@ -8,7 +8,7 @@ import httpx
 
 from app.config import Settings
 from app.fhir.gather import gather
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.hooks.definitions import SERVICES, ServiceDefinition
 from app.models.hooks import BaseContext, HookRequest, parse_hook_request
 

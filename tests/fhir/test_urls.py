@@ -1,4 +1,4 @@
-"""app.urls.normalize_url: RFC 3986 normal form, the same bytes httpx sends, refusals."""
+"""app.fhir.urls.normalize_url: RFC 3986 normal form, the same bytes httpx sends, refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.fhir.servers import OffServer, parse_base
-from app.urls import UnsafeUrl, UrlError, normalize_url, remove_dot_segments
+from app.fhir.urls import UnsafeUrl, UrlError, normalize_url, remove_dot_segments
 
 BASE = "https://ehr.example/fhir"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.normalize import build_record
 from app.record import ConditionCategory, DrugClass, PatientRecord
 from tests.shared_data import SHARED, needs_shared

@@ -30,11 +30,11 @@ from app.config import Settings
 from app.errors import CdsError
 from app.fhir.gather import gather
 from app.hooks.definitions import SERVICES
+from app.hooks.evaluate import count_resources
 from app.models.hooks import parse_hook_request
 from app.normalize import build_record, typed
 from app.normalize.typed import schema
 from app.record import PatientRecord
-from app.service import count_resources
 from bench import data
 from tests.normalize.typed_bodies import hook_body
 

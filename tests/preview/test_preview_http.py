@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app import preview
+from app.api import preview
 from tests.conftest import FIXTURES
 
 FIXTURE = "hooks/patient-view-overlap.json"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.metrics import SNOOZE_SKIPPED
+from app.observability.metrics import SNOOZE_SKIPPED
 from tests.conftest import load_fixture
 
 PV = "benzo-safety-patient-view"

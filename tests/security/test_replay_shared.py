@@ -14,7 +14,7 @@ from app.config import Settings
 from app.feedback import migrate
 from app.feedback.availability import Availability
 from app.feedback.db import jwt_replay_table, make_engine
-from app.security_replay_db import DatabaseReplayStore, token_key
+from app.security.replay_db import DatabaseReplayStore, token_key
 
 T0 = 1_800_000_000.0
 

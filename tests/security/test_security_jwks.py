@@ -12,8 +12,8 @@ import pytest
 import respx
 
 from app.errors import Unauthorized
-from app.security import JwtVerifier
-from app.security_jwks import MAX_JWKS_BYTES
+from app.security.jwks import MAX_JWKS_BYTES
+from app.security.verify import JwtVerifier
 from tests.security.jwt_factory import (
     TestIssuer,
     generate_key,

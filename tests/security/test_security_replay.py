@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from app.security_replay import InMemoryReplayStore
+from app.security.replay import InMemoryReplayStore
 
 
 async def test_second_use_is_refused_until_expiry() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.security import CdsClient, JwtVerifier, expected_audience, fhir_url_allowed
+from app.security.verify import CdsClient, JwtVerifier, expected_audience, fhir_url_allowed
 from tests.security.support import settings_for
 
 BASE = "https://fhir.example.org/r4"

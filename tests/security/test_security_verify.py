@@ -14,7 +14,7 @@ import respx
 from joserfc.jwk import OctKey
 
 from app.errors import Unauthorized
-from app.security import CdsClient, JwtVerifier
+from app.security.verify import CdsClient, JwtVerifier
 from tests.security.jwt_factory import (
     TestIssuer,
     claims_for,

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from app.urls import normalize_url
+from app.fhir.urls import normalize_url
 from tests.trust.conftest import (
     ALLOWED_FHIR,
     PV,

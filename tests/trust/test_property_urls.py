@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.urls import UrlError, normalize_url
+from app.fhir.urls import UrlError, normalize_url
 from tests.conftest import load_fixture
 from tests.trust.conftest import ALLOWED_FHIR
 from tests.trust.fuzz_support import BASE, FUZZ, Service, control_text, fuzz_service

@@ -18,8 +18,9 @@ import msgspec
 from msgspec import UNSET
 
 from app.errors import InvalidRequest
+from app.fhir.gathered import DataNeeds
+from app.fhir.prefetch import PREFETCH
 from app.fhir.servers import is_allowed, parse_base
-from app.hooks.definitions import PREFETCH, ServiceDefinition
 from app.models.hooks import BaseContext, DraftOrdersBundle, HookRequest, parse_hook_request
 from app.normalize.typed import schema as s
 
@@ -85,7 +86,7 @@ def _envelope(body: s.HookBody, hook: str) -> tuple[HookRequest, BaseContext]:
 
 
 def count_resources(body: s.HookBody) -> int:
-    """app.service.count_resources over the typed body."""
+    """app.hooks.evaluate.count_resources over the typed body."""
     total = 0
     prefetch = body.prefetch
     values: list[object] = ([getattr(prefetch, k) for k in PREFETCH]
@@ -207,7 +208,7 @@ def _unresolved(chart: Chart) -> bool:
     return False
 
 
-def read_chart(body: s.HookBody, service: ServiceDefinition,
+def read_chart(body: s.HookBody, service: DataNeeds,
                allowed_fhir_servers: Sequence[str] | None, max_resources: int) -> Chart:
     """The call's chart from prefetch alone, or NotFast."""
     if service.prefetch != PREFETCH or not isinstance(body.prefetch, s.Prefetch):

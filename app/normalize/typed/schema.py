@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from app.hooks.definitions import PREFETCH
+from app.fhir.prefetch import PREFETCH
 
 # A raw field the body did not carry (msgspec does not allow Raw in a union with None).
 ABSENT = Raw(b"null")

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.feedback.availability import Availability, DatabaseUnavailable
 from app.feedback.db import jwt_replay_table
-from app.metrics import REPLAY_DEGRADED
-from app.security_replay import InMemoryReplayStore
+from app.observability.metrics import REPLAY_DEGRADED
+from app.security.replay import InMemoryReplayStore
 
 log = logging.getLogger("app.security")
 PURGE_INTERVAL_SECONDS = 60.0

@@ -21,8 +21,8 @@ from app.settings_check import (
     refusals,
     variable,
 )
+from tests.cli.fhir_standin import free_port
 from tests.conftest import ROOT
-from tests.dx.fhir_standin import free_port
 
 GOOD_KEY = "k" * 40
 JWKS = {"keys": [{"kty": "EC", "crv": "P-384", "kid": "k1", "use": "sig", "alg": "ES384",

@@ -16,14 +16,15 @@ import httpx
 import pytest
 import uvicorn
 
-from app import cli, config
-from app.cli_demo import expected_cards, find_fixture
+from app import config
+from app.cli import main as cli
+from app.cli.demo import expected_cards, find_fixture
 from app.config import Settings
 from app.demo.fixtures import request_for_day, written_for
 from app.demo.timeshift import shift_dates, shift_value
 from app.main import create_app
+from tests.cli.fhir_standin import free_port
 from tests.conftest import FIXTURES, ROOT, load_fixture
-from tests.dx.fhir_standin import free_port
 
 EXPECTED = expected_cards(FIXTURES)
 PREFETCHED = sorted(name for name in EXPECTED if "prefetch" in load_fixture(name))

@@ -19,12 +19,18 @@ from app.feedback.availability import DatabaseUnavailable
 from app.feedback.snooze import drugs_key
 from app.feedback.store import FeedbackStore, IssuedCard
 from app.fhir.gather import gather
-from app.gathered import Gathered
+from app.fhir.gathered import Gathered
 from app.hooks.definitions import ServiceDefinition
-from app.metrics import DATA_MISSING, DECODE_PATH, FHIR_ERRORS, SNOOZE_SKIPPED, SNOOZED
 from app.models.cards import Card
 from app.models.hooks import HookRequest, parse_hook_request, parse_json
 from app.normalize import build_record, typed
+from app.observability.metrics import (
+    DATA_MISSING,
+    DECODE_PATH,
+    FHIR_ERRORS,
+    SNOOZE_SKIPPED,
+    SNOOZED,
+)
 from app.record import DrugClass, PatientRecord
 
 log = logging.getLogger("app.service")

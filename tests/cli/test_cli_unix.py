@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from app.cli import EXIT_BROKEN_PIPE, main
+from app.cli.main import EXIT_BROKEN_PIPE, main
 from app.config import get_settings
+from tests.cli.conftest import cli_env
 from tests.conftest import FIXTURES, ROOT
-from tests.dx.conftest import cli_env
 
 BUNDLES = FIXTURES / "bundles"
 Run = Callable[..., subprocess.CompletedProcess[str]]

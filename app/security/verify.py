@@ -3,7 +3,7 @@
 Every failure raises ``Unauthorized(reason)``: the reason is a short machine string for our
 log; the client only ever sees a bare 401. Tokens are never logged; only reason and iss are.
 Replay protection is per process unless a shared ``ReplayStore`` is passed (see
-app/security_replay.py): multi-worker deployments need one.
+app/security/replay.py): multi-worker deployments need one.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from joserfc.jwk import Key
 from app.config import Settings, TrustedIssuer
 from app.errors import Unauthorized
 from app.fhir.servers import is_allowed
-from app.security_jwks import JwksCache, JwksError
-from app.security_replay import InMemoryReplayStore, ReplayStore
+from app.security.jwks import JwksCache, JwksError
+from app.security.replay import InMemoryReplayStore, ReplayStore
 
 logger = logging.getLogger("app.security")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli.fhir_standin import run_standin
 from tests.conftest import FIXTURES, ROOT
-from tests.dx.fhir_standin import run_standin
 
 OVERLAP_FOLDER = FIXTURES / "servers" / "overlap-patient"
 TOKEN = "dx-standin-token"

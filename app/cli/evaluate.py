@@ -16,7 +16,7 @@ import httpx
 from app.config import ALL_RULES, get_settings
 from app.errors import CdsError
 from app.hooks.definitions import SERVICES
-from app.service import evaluate_call, rule_of
+from app.hooks.evaluate import evaluate_call, rule_of
 
 _KEYS = {"MedicationRequest": "medications", "Condition": "conditions",
          "CarePlan": "carePlans", "ServiceRequest": "serviceRequests"}
@@ -109,14 +109,14 @@ def _folder_problem(folder: Path) -> str | None:
 def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False,
                  bulk: dict[str, Any] | None = None) -> int:
     """0 when every bundle was evaluated; 1 when some could not be; 2 when the folder cannot.
-    A folder of NDJSON files is a Bulk FHIR export: a population dry run (app/cli_bulk.py)."""
+    A folder of NDJSON files is a Bulk FHIR export: a population dry run (app/cli/bulk.py)."""
     folder = Path(directory)
     problem = _folder_problem(folder)
     if problem is None:
         from app.bulk.files import is_bulk_export
 
         if is_bulk_export(folder):
-            from app.cli_bulk import run_bulk
+            from app.cli.bulk import run_bulk
 
             return run_bulk(folder, date_arg=date_arg, as_json=as_json, **(bulk or {}))
         if not any(folder.glob("*.json")):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.cli.fhir_standin import free_port
 from tests.conftest import load_fixture
-from tests.dx.fhir_standin import free_port
-from tests.dx.metrics_text import sample
+from tests.observability.metrics_text import sample
 
 ROOT = Path(__file__).resolve().parents[2]
 PV = "benzo-safety-patient-view"

@@ -16,7 +16,7 @@ EXIT_BROKEN_PIPE = 141
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.metrics_workers import metrics_shared_by_workers
+    from app.observability.metrics_workers import metrics_shared_by_workers
     from app.settings_check import checked_settings
 
     # Refuse here, before uvicorn starts workers: one line per problem, exit 2.
@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from app.cli_evaluate import run_evaluate
+    from app.cli.evaluate import run_evaluate
 
     return run_evaluate(args.directory, date_arg=args.date, as_json=args.json,
                         bulk={"out": args.out, "engine": args.engine, "workers": args.workers,
@@ -36,13 +36,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from app.cli_review import run_review
+    from app.cli.review import run_review
 
     return asyncio.run(run_review(args))
 
 
 def _feedback_report(args: argparse.Namespace) -> int:
-    from app.cli_report import run_report
+    from app.cli.report import run_report
 
     return asyncio.run(run_report(as_json=args.json))
 
@@ -63,7 +63,7 @@ def _handout_pdf(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    from app.cli_db import run_db
+    from app.cli.db import run_db
 
     return asyncio.run(run_db(args.db_command, check=getattr(args, "check", False)))
 
@@ -77,8 +77,8 @@ def _today(args: argparse.Namespace) -> date:
 def _demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.cli_demo import run_demo
-    from app.preview import fixtures_dir
+    from app.api.preview import fixtures_dir
+    from app.cli.demo import run_demo
 
     folder = Path(args.fixtures) if args.fixtures else fixtures_dir()
     return run_demo(args.fixture, url=args.url, print_only=args.print, fixtures=folder,
@@ -86,7 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fhir_server(args: argparse.Namespace) -> int:
-    from app.cli_fhir_server import run_fhir_server
+    from app.cli.fhir_server import run_fhir_server
 
     return run_fhir_server(args.directory, port=args.port, day=_today(args),
                            as_of=args.as_of, shift=not args.no_shift)

@@ -9,7 +9,7 @@ import httpx
 
 from app.config import Settings
 from app.feedback.store import FeedbackStore
-from app.security import CdsClient, JwtVerifier
+from app.security.verify import CdsClient, JwtVerifier
 
 _MAX_BASES = 64
 

@@ -11,7 +11,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logging_setup import request_id_var
+from app.observability.logs import request_id_var
 
 _VALID = re.compile(rb"^[A-Za-z0-9\-_.]{1,64}$")
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from app.api.routes import RULE_MODES_EXTENSION
 from app.config import ALL_RULES, Settings
 from tests.conftest import load_fixture
-from tests.dx.metrics_text import sample
+from tests.observability.metrics_text import sample
 
 PV = "benzo-safety-patient-view"
 GERIATRIC = "geriatric-risk"

@@ -17,8 +17,8 @@ from app.demo.fixtures import request_for_day
 
 router = APIRouter()
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-DEFAULT_FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fhir_fixtures"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+DEFAULT_FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fhir_fixtures"
 # Read per request (not via Settings) so a running preview can be pointed at another folder.
 FIXTURES_ENV = "BENZO_CDS_FIXTURES_DIR"
 # Only hook requests and samples are offered; server stand-in folders hold raw FHIR search

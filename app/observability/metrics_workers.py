@@ -1,4 +1,4 @@
-"""One metrics directory for all workers of `benzo-cds serve --workers N` (see app/metrics.py)."""
+"""One metrics directory for all workers of `benzo-cds serve --workers N` (see metrics.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from app.metrics import MULTIPROC_DIR_VARIABLE
+from app.observability.metrics import MULTIPROC_DIR_VARIABLE
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.cli.conftest import TOKEN
 from tests.conftest import load_fixture
-from tests.dx.conftest import TOKEN
-from tests.dx.metrics_text import sample
+from tests.observability.metrics_text import sample
 
 PV = "benzo-safety-patient-view"
 OVERLAP = "opioid-benzodiazepine-overlap"

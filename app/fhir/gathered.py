@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Resource = dict[str, Any]
 # "unavailable": not prefetched and not fetchable (no usable fhirServer, or it failed); only
 # for data the rules can do without (see Gathered.missing).
 SourceKind = Literal["prefetch", "prefetch-null", "fhir", "context", "unavailable"]
+
+
+class DataNeeds(Protocol):
+    """What the gatherer is told about the service it gathers for (its definition lives higher
+    up, in app/hooks/definitions.py): the prefetch templates and the data it cannot do without."""
+
+    @property
+    def prefetch(self) -> Mapping[str, str]: ...
+    @property
+    def required(self) -> frozenset[str]: ...
 
 
 @dataclass

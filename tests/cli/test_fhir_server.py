@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from app.fhir.prefetch import PREFETCH
 from app.fhir_server.app import build_app
 from app.fhir_server.store import FolderError, load_folder
-from app.hooks.definitions import PREFETCH
+from tests.cli.conftest import cli_env
+from tests.cli.fhir_standin import free_port
 from tests.conftest import FIXTURES
-from tests.dx.conftest import cli_env
-from tests.dx.fhir_standin import free_port
 
 BUNDLES = FIXTURES / "bundles"
 WRITTEN = date(2026, 11, 23)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.feedback.migrate import head_revision
+from tests.cli.conftest import cli_env
 from tests.conftest import ROOT
-from tests.dx.conftest import cli_env
 
 
 def _db(tmp_path: Path, url: str, *args: str,

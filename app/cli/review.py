@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from app.config import Settings, get_settings
 from app.errors import CdsError
 from app.fhir.client import make_fhir_client
+from app.fhir.urls import UrlError, normalize_url
 from app.hooks.definitions import SERVICES
+from app.hooks.evaluate import evaluate_call
 from app.models.cards import Card, CdsResponse
-from app.service import evaluate_call
-from app.urls import UrlError, normalize_url
 
 _COLOURS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;34m"}
 _RESET = "\033[0m"

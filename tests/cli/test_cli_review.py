@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.dx.conftest import TOKEN
-from tests.dx.fhir_standin import free_port
+from tests.cli.conftest import TOKEN
+from tests.cli.fhir_standin import free_port
 
 PATIENT = "pt-overlap"
 OVERLAP = "opioid-benzodiazepine-overlap"

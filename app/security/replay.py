@@ -1,7 +1,7 @@
 """Replay protection for CDS Client JWTs: each (iss, jti) is accepted once within its lifetime.
 
 The in-memory store only protects one process; the service runs it in front of the database
-store (app/security_replay_db.py), which every worker and replica shares.
+store (app/security/replay_db.py), which every worker and replica shares.
 """
 
 from __future__ import annotations

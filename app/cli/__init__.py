@@ -1,0 +1,1 @@
+"""The `benzo-cds` command and its subcommands."""

@@ -1,0 +1,1 @@
+"""Logs, metrics and request ids (no patient data in any)."""

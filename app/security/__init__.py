@@ -1,0 +1,1 @@
+"""CDS Client JWT verification: tokens, keys, replay."""
