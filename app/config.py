@@ -11,8 +11,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ALL_RULES = ("opioid-benzodiazepine-overlap", "taper-plan", "off-ramp", "geriatric-risk",
-             "cbti-referral")
+ALL_RULES = (
+    "opioid-benzodiazepine-overlap",
+    "taper-plan",
+    "off-ramp",
+    "geriatric-risk",
+    "cbti-referral",
+)
 
 RuleMode = Literal["active", "silent", "off"]
 # active: evaluated and shown; silent: evaluated, counted and logged, never shown (before
@@ -39,8 +44,9 @@ class TrustedIssuer(BaseModel):
     @model_validator(mode="after")
     def _needs_keys(self) -> TrustedIssuer:
         if not (self.jwks_url or self.jwks_file or self.jku_allowlist):
-            raise ValueError(f"trusted issuer {self.iss!r} needs jwks_url, jwks_file or "
-                             "jku_allowlist")
+            raise ValueError(
+                f"trusted issuer {self.iss!r} needs jwks_url, jwks_file or jku_allowlist"
+            )
         return self
 
 
@@ -77,9 +83,11 @@ def _read_issuers_file(path: Path) -> list[TrustedIssuer]:
         try:
             issuers.append(TrustedIssuer.model_validate(item))
         except ValidationError as error:
-            text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'issuer'}: "
-                             f"{str(e['msg']).removeprefix('Value error, ')}"
-                             for e in error.errors())
+            text = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'issuer'}: "
+                f"{str(e['msg']).removeprefix('Value error, ')}"
+                for e in error.errors()
+            )
             raise ValueError(f"{where}, issuer {index + 1}: {text}") from None
     return issuers
 
@@ -87,8 +95,9 @@ def _read_issuers_file(path: Path) -> list[TrustedIssuer]:
 class Settings(BaseSettings):
     """All tunables: clinical thresholds, limits, security and storage."""
 
-    model_config = SettingsConfigDict(env_prefix="BENZO_CDS_", env_file=".env",
-                                      env_ignore_empty=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BENZO_CDS_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
 
     environment: Literal["development", "production"] = "development"
     # The service's public base URL (scheme://host[:port][/prefix]); JWT `aud` is checked
@@ -97,13 +106,13 @@ class Settings(BaseSettings):
 
     # --- clinical thresholds (each cited where it is used in app/cards/) ---
     evaluation_date: date | None = None  # fixed clock for reproducible runs; None = today (UTC)
-    geriatric_age: int = 65               # AGS Beers 2023 applies from 65
-    adult_age: int = 18                   # CDC 2022 guideline scope
-    long_term_days: int = 28              # ASAM 2025 Table 2 (>= 1 month); STOPP D5 (>= 4 weeks)
-    review_interval_days: int = 90        # ASAM 2025 rec. 1: reassess at least every 3 months
-    new_order_max_days: int = 28          # ASAM 2025: limit to 2-4 weeks
-    follow_up_days: int = 28              # taper follow-up within 4 weeks
-    mme_critical: float = 50.0            # CDC 2022 rec. 8 naloxone risk threshold
+    geriatric_age: int = 65  # AGS Beers 2023 applies from 65
+    adult_age: int = 18  # CDC 2022 guideline scope
+    long_term_days: int = 28  # ASAM 2025 Table 2 (>= 1 month); STOPP D5 (>= 4 weeks)
+    review_interval_days: int = 90  # ASAM 2025 rec. 1: reassess at least every 3 months
+    new_order_max_days: int = 28  # ASAM 2025: limit to 2-4 weeks
+    follow_up_days: int = 28  # taper follow-up within 4 weeks
+    mme_critical: float = 50.0  # CDC 2022 rec. 8 naloxone risk threshold
     cns_active_count_escalation: int = 3  # Beers 2023 Table 5: >= 3 CNS-active drugs
     active_order_max_age_days: int = 730  # CDC Common "authoredOn within 2 years"
     # Orders of one ingredient whose supply periods follow with gaps of at most this many days
@@ -126,12 +135,12 @@ class Settings(BaseSettings):
     allowed_fhir_servers: CommaList = Field(default_factory=list)
 
     # --- client authentication ---
-    jwt_required: bool | None = None      # None: required in production, off in development
+    jwt_required: bool | None = None  # None: required in production, off in development
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
     trusted_issuers_file: Path | None = None
     jwt_leeway_seconds: int = 30
     jwt_max_lifetime_seconds: int = 3600
-    jwks_cache_seconds: float = 600.0     # keys from a jwks_url or jku are reused this long
+    jwks_cache_seconds: float = 600.0  # keys from a jwks_url or jku are reused this long
     # A token whose kid no key holds re-reads its JWKS (file, URL or jku) at most this often.
     jwks_refresh_interval_seconds: float = 30.0
     cors_origins: CommaList = Field(default_factory=lambda: ["*"])
@@ -148,7 +157,7 @@ class Settings(BaseSettings):
     # While the database is down, one call per interval tries it again; the rest skip it.
     database_retry_seconds: float = Field(default=1.0, gt=0)
     patient_hash_key: SecretStr = SecretStr(DEV_HASH_KEY)
-    snooze_days: int = 90                 # CDC opioid CDS override reasons snooze 3 months
+    snooze_days: int = 90  # CDC opioid CDS override reasons snooze 3 months
     # Override reason codes that snooze a card besides the cards' own "snooze-3-months";
     # any other override (and a bare dismissal) is recorded but snoozes nothing.
     snooze_reasons: CommaList = Field(default_factory=list)
@@ -159,7 +168,7 @@ class Settings(BaseSettings):
     card_write_delay_ms: float = Field(default=20.0, ge=0, le=1000)
     log_level: str = "INFO"
     log_json: bool = True
-    preview_enabled: bool | None = None   # /preview page; None = on in development only
+    preview_enabled: bool | None = None  # /preview page; None = on in development only
     api_docs_enabled: bool | None = None  # /docs, /redoc, /openapi.json; None = development only
     # /metrics: with a token, callers must send it as a bearer token; with a port, it is served
     # there (on metrics_host) and not on the service port; with neither, development only.
@@ -177,8 +186,9 @@ class Settings(BaseSettings):
     # Young-generation GC threshold (CPython default 700); 0 keeps the interpreter's default.
     gc_threshold: int = 10_000
 
-    _split = field_validator("enabled_rules", "allowed_fhir_servers", "cors_origins",
-                             "snooze_reasons", mode="before")(_split_list)
+    _split = field_validator(
+        "enabled_rules", "allowed_fhir_servers", "cors_origins", "snooze_reasons", mode="before"
+    )(_split_list)
 
     @model_validator(mode="after")
     def _load_issuers_file(self) -> Settings:
@@ -211,18 +221,26 @@ class Settings(BaseSettings):
         """Why this configuration is unsafe for production: one line each, naming the variable."""
         problems = []
         if not self.verify_jwt:
-            problems.append("BENZO_CDS_JWT_REQUIRED is false: production verifies the CDS "
-                            "Client's JWT on every call")
+            problems.append(
+                "BENZO_CDS_JWT_REQUIRED is false: production verifies the CDS "
+                "Client's JWT on every call"
+            )
         if not self.trusted_issuers:
-            problems.append("no trusted issuers: set BENZO_CDS_TRUSTED_ISSUERS or "
-                            "BENZO_CDS_TRUSTED_ISSUERS_FILE (README, Security)")
+            problems.append(
+                "no trusted issuers: set BENZO_CDS_TRUSTED_ISSUERS or "
+                "BENZO_CDS_TRUSTED_ISSUERS_FILE (README, Security)"
+            )
         key = self.patient_hash_key.get_secret_value()
         if key == DEV_HASH_KEY:
-            problems.append("BENZO_CDS_PATIENT_HASH_KEY is the development default: set a "
-                            f"random key of at least {MIN_HASH_KEY_LENGTH} characters")
+            problems.append(
+                "BENZO_CDS_PATIENT_HASH_KEY is the development default: set a "
+                f"random key of at least {MIN_HASH_KEY_LENGTH} characters"
+            )
         elif len(key) < MIN_HASH_KEY_LENGTH:
-            problems.append(f"BENZO_CDS_PATIENT_HASH_KEY has {len(key)} characters: production "
-                            f"needs at least {MIN_HASH_KEY_LENGTH}")
+            problems.append(
+                f"BENZO_CDS_PATIENT_HASH_KEY has {len(key)} characters: production "
+                f"needs at least {MIN_HASH_KEY_LENGTH}"
+            )
         return problems
 
 

@@ -32,8 +32,9 @@ class CdsError(Exception):
 
     def body(self) -> dict[str, Any]:
         issues = [{"severity": "error", "code": self.issue_code, "diagnostics": self.message}]
-        issues += [{"severity": "error", "code": self.issue_code, "diagnostics": d}
-                   for d in self.details]
+        issues += [
+            {"severity": "error", "code": self.issue_code, "diagnostics": d} for d in self.details
+        ]
         return {"resourceType": "OperationOutcome", "issue": issues}
 
 

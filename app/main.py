@@ -41,8 +41,12 @@ def _error_response(error: CdsError) -> Response:
     headers = error.headers()
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = error.challenge()
-    return Response(orjson.dumps(error.body()), status_code=error.status_code,
-                    media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _enabled(flag: bool | None, settings: Settings) -> bool:
@@ -57,11 +61,15 @@ def _startup_checks(settings: Settings) -> None:
             raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
         return
     if not settings.verify_jwt:
-        log.warning("!!! JWT VERIFICATION IS OFF: any caller is trusted. Development only; "
-                    "set BENZO_CDS_ENVIRONMENT=production with trusted issuers for real use. !!!")
+        log.warning(
+            "!!! JWT VERIFICATION IS OFF: any caller is trusted. Development only; "
+            "set BENZO_CDS_ENVIRONMENT=production with trusted issuers for real use. !!!"
+        )
     if not settings.allowed_fhir_servers and not settings.verify_jwt:
-        log.warning("No BENZO_CDS_ALLOWED_FHIR_SERVERS: access tokens may be sent to any "
-                    "fhirServer a caller names (development default).")
+        log.warning(
+            "No BENZO_CDS_ALLOWED_FHIR_SERVERS: access tokens may be sent to any "
+            "fhirServer a caller names (development default)."
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,9 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every worker and replica on one database refuses a jti any of them accepted. A busy
     # pool makes the check wait (up to the write bound) rather than fall back to this process.
     replay = DatabaseReplayStore(engine, store.availability, timeout=store.bound_seconds)
-    state = AppState(settings=settings, http=http, store=store,
-                     verifier=JwtVerifier(settings, replay_store=replay)
-                     if settings.verify_jwt else None)
+    state = AppState(
+        settings=settings,
+        http=http,
+        store=store,
+        verifier=JwtVerifier(settings, replay_store=replay) if settings.verify_jwt else None,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -86,8 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except SchemaOutOfDate as error:
             raise RuntimeError(f"Refusing to start in production: {error}") from None
         tune_gc(settings.gc_threshold)
-        metrics_server = (start_metrics_server(settings) if settings.metrics_port is not None
-                          else None)
+        metrics_server = (
+            start_metrics_server(settings) if settings.metrics_port is not None else None
+        )
         yield
         if metrics_server is not None:
             metrics_server.stop()
@@ -100,9 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker_stopped()
 
     docs = _enabled(settings.api_docs_enabled, settings)
-    app = FastAPI(title="benzo-safety-cds", version="0.1.0", lifespan=lifespan,
-                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
-                  openapi_url="/openapi.json" if docs else None)
+    app = FastAPI(
+        title="benzo-safety-cds",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.cds = state
     app.include_router(routes.router)
     # The taper planner and handout hold no patient data: served without JWT, in production too.
@@ -114,46 +131,76 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(preview.router)
 
     # Browser clients (the CDS Hooks Sandbox) need CORS; preflight is answered without auth.
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                       allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                       expose_headers=["X-Request-ID"], max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost of ours: errors carry the id too
 
     @app.exception_handler(CdsError)
     async def cds_error(request: Request, error: CdsError) -> Response:
         if isinstance(error, Unauthorized):
-            log.warning("client authentication failed: reason=%s iss=%r", error.reason,
-                        error.iss, extra={"reason": error.reason, "iss": error.iss,
-                                          "path": request.url.path})
+            log.warning(
+                "client authentication failed: reason=%s iss=%r",
+                error.reason,
+                error.iss,
+                extra={"reason": error.reason, "iss": error.iss, "path": request.url.path},
+            )
         else:
-            log.info("request refused", extra={"status": error.status_code,
-                                               "path": request.url.path,
-                                               "error": type(error).__name__})
+            log.info(
+                "request refused",
+                extra={
+                    "status": error.status_code,
+                    "path": request.url.path,
+                    "error": type(error).__name__,
+                },
+            )
         CALLS.labels(_endpoint(request), _service_label(request), str(error.status_code)).inc()
         return _error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> Response:
-        return _error_response(InvalidRequest("The request is malformed.", details=[
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]))
+        return _error_response(
+            InvalidRequest(
+                "The request is malformed.",
+                details=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()],
+            )
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:
-        body = {"resourceType": "OperationOutcome", "issue": [
-            {"severity": "error", "code": "not-found" if error.status_code == 404 else "invalid",
-             "diagnostics": str(error.detail)}]}
-        return Response(orjson.dumps(body), status_code=error.status_code,
-                        media_type="application/json", headers=error.headers)
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "not-found" if error.status_code == 404 else "invalid",
+                    "diagnostics": str(error.detail),
+                }
+            ],
+        }
+        return Response(
+            orjson.dumps(body),
+            status_code=error.status_code,
+            media_type="application/json",
+            headers=error.headers,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         # Type only: exception messages can carry patient data.
-        log.error("unexpected error", extra={"error": type(error).__name__,
-                                             "path": request.url.path})
+        log.error(
+            "unexpected error", extra={"error": type(error).__name__, "path": request.url.path}
+        )
         CALLS.labels(_endpoint(request), _service_label(request), "500").inc()
-        body = {"resourceType": "OperationOutcome", "issue": [
-            {"severity": "fatal", "code": "exception", "diagnostics": "Internal error."}]}
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "fatal", "code": "exception", "diagnostics": "Internal error."}],
+        }
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
     return app

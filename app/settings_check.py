@@ -18,8 +18,14 @@ from app.config import Settings, get_settings
 PREFIX = "BENZO_CDS_"
 # Read outside the Settings model: the preview's fixture folder (per request), the image's
 # worker count (its CMD), and the test suite's PostgreSQL server and screenshot folder.
-OTHER_VARIABLES = frozenset({"BENZO_CDS_FIXTURES_DIR", "BENZO_CDS_WORKERS",
-                             "BENZO_CDS_TEST_POSTGRES_URL", "BENZO_CDS_SCREENSHOTS_DIR"})
+OTHER_VARIABLES = frozenset(
+    {
+        "BENZO_CDS_FIXTURES_DIR",
+        "BENZO_CDS_WORKERS",
+        "BENZO_CDS_TEST_POSTGRES_URL",
+        "BENZO_CDS_SCREENSHOTS_DIR",
+    }
+)
 EXIT_CONFIG = 2
 _FIELD_IN_MESSAGE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 
@@ -42,8 +48,9 @@ def known_variables() -> dict[str, str]:
     return names | dict.fromkeys(OTHER_VARIABLES, "")
 
 
-def environment_warnings(names: Mapping[str, str | None], where: str = "the environment",
-                         also_set: Collection[str] = ()) -> list[str]:
+def environment_warnings(
+    names: Mapping[str, str | None], where: str = "the environment", also_set: Collection[str] = ()
+) -> list[str]:
     """Variables that look meant for this service but are not read: unprefixed or unknown."""
     known = known_variables()
     is_set = set(names) | set(also_set)
@@ -53,11 +60,11 @@ def environment_warnings(names: Mapping[str, str | None], where: str = "the envi
             if name not in known:
                 close = _closest(name, known)
                 hint = f"did you mean {close}?" if close else "see README, Configuration"
-                warnings.append(f"{name} (in {where}) is not a setting of this service and is "
-                                f"ignored; {hint}")
+                warnings.append(
+                    f"{name} (in {where}) is not a setting of this service and is ignored; {hint}"
+                )
         elif known.get(PREFIX + name) and PREFIX + name not in is_set:
-            warnings.append(f"{name} (in {where}) is ignored: this service reads "
-                            f"{PREFIX}{name}")
+            warnings.append(f"{name} (in {where}) is ignored: this service reads {PREFIX}{name}")
     return warnings
 
 
@@ -79,15 +86,17 @@ def all_warnings(environ: Mapping[str, str], env_file: Path = Path(".env")) -> l
         from dotenv import dotenv_values
 
         values = dict(dotenv_values(env_file))
-    return (environment_warnings(environ, also_set=values)
-            + environment_warnings(values, str(env_file), also_set=environ))
+    return environment_warnings(environ, also_set=values) + environment_warnings(
+        values, str(env_file), also_set=environ
+    )
 
 
 def _readable(message: str) -> str:
     """A pydantic message with settings' field names turned into their variable names."""
     message = message.removeprefix("Value error, ")
     return _FIELD_IN_MESSAGE.sub(
-        lambda m: variable(m[0]) if m[0] in Settings.model_fields else m[0], message)
+        lambda m: variable(m[0]) if m[0] in Settings.model_fields else m[0], message
+    )
 
 
 def validation_lines(error: ValidationError) -> list[str]:
@@ -113,8 +122,12 @@ def load_settings() -> Settings:
     except SettingsError as error:
         found = re.search(r'field "(\w+)"', str(error))
         name = variable(found[1]) if found else "a BENZO_CDS_* variable"
-        raise ConfigError([f"{name} cannot be parsed: give a JSON value (e.g. a list in "
-                           "[...]) or a comma-separated list"]) from None
+        raise ConfigError(
+            [
+                f"{name} cannot be parsed: give a JSON value (e.g. a list in "
+                "[...]) or a comma-separated list"
+            ]
+        ) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -131,9 +144,11 @@ def refusals(settings: Settings, host: str | None = None) -> list[str]:
     if settings.environment == "production":
         return settings.production_problems()
     if host is not None and not is_loopback(host) and not settings.demo:
-        return [f"development mode (no JWT verification, any FHIR server) on {host} would "
-                f"trust any caller on the network: set {variable('environment')}=production "
-                f"with trusted issuers, or {variable('demo')}=true for a demo"]
+        return [
+            f"development mode (no JWT verification, any FHIR server) on {host} would "
+            f"trust any caller on the network: set {variable('environment')}=production "
+            f"with trusted issuers, or {variable('demo')}=true for a demo"
+        ]
     return []
 
 

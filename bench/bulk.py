@@ -117,13 +117,26 @@ def _children_cpu() -> float:
 
 def run_once(folder: Path, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "app.cli", "evaluate", str(folder), "--out", out,
-                   "--date", EVALUATION_DATE.isoformat(), "--workers", str(workers), "--json"]
+        command = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "evaluate",
+            str(folder),
+            "--out",
+            out,
+            "--date",
+            EVALUATION_DATE.isoformat(),
+            "--workers",
+            str(workers),
+            "--json",
+        ]
         load = os.getloadavg()[0]
         cpu_before = _children_cpu()
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=out, env=_env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, cwd=out, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         with TreeMemory(process.pid) as memory:
             stdout, stderr = process.communicate()
         seconds = time.perf_counter() - started
@@ -132,15 +145,20 @@ def run_once(folder: Path, workers: int) -> dict[str, Any]:
         raise SystemExit(f"benzo-cds evaluate exited {process.returncode}: {stderr.decode()}")
     result = json.loads(stdout)
     patients = result["summary"]["patients"]
-    return {"patients": patients, "seconds": round(seconds, 2),
-            "reading_seconds": result["run"].get("seconds reading (partition)"),
-            "per_second": round(patients / seconds),
-            "per_core": round(patients / seconds / workers),
-            "cpu_seconds": round(cpu, 1), "per_cpu_second": round(patients / cpu),
-            "peak_mib": round(memory.peak_pss_kib / 1024),
-            "peak_rss_sum_mib": round(memory.peak_rss_kib / 1024),
-            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
-            "with_cards": result["summary"]["patients_with_cards"]}
+    return {
+        "patients": patients,
+        "seconds": round(seconds, 2),
+        "reading_seconds": result["run"].get("seconds reading (partition)"),
+        "per_second": round(patients / seconds),
+        "per_core": round(patients / seconds / workers),
+        "cpu_seconds": round(cpu, 1),
+        "per_cpu_second": round(patients / cpu),
+        "peak_mib": round(memory.peak_pss_kib / 1024),
+        "peak_rss_sum_mib": round(memory.peak_rss_kib / 1024),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "with_cards": result["summary"]["patients_with_cards"],
+    }
 
 
 def main() -> None:
@@ -158,21 +176,37 @@ def main() -> None:
         for _ in range(args.repeat):
             runs.append(run_once(folder, args.workers))
             print(f"  run: {runs[-1]}", flush=True)
-        median = {key: statistics.median(r[key] for r in runs)
-                  for key in ("seconds", "per_second", "per_core", "per_cpu_second", "peak_mib",
-                              "load_before")}
-        entry = {"patients": patients, "mix": args.mix, "workers": args.workers, "runs": runs,
-                 "median": median}
+        median = {
+            key: statistics.median(r[key] for r in runs)
+            for key in (
+                "seconds",
+                "per_second",
+                "per_core",
+                "per_cpu_second",
+                "peak_mib",
+                "load_before",
+            )
+        }
+        entry = {
+            "patients": patients,
+            "mix": args.mix,
+            "workers": args.workers,
+            "runs": runs,
+            "median": median,
+        }
         if args.stages:
             entry["stages_ms_per_patient"] = stages(folder)
         results.append(entry)
-        print(f"{patients:>7} patients ({args.mix}, {args.workers} workers): median "
-              f"{median['seconds']} s, {median['per_second']:.0f}/s, "
-              f"{median['per_core']:.0f}/s/core (target {TARGET_PER_CORE}), "
-              f"{median['per_cpu_second']:.0f} per CPU-second, peak "
-              f"{median['peak_mib']:.0f} MiB PSS (target < {TARGET_PEAK_MIB}), load "
-              f"{median['load_before']:.1f}; runs: "
-              + ", ".join(f"{r['per_core']}/s/core" for r in runs), flush=True)
+        print(
+            f"{patients:>7} patients ({args.mix}, {args.workers} workers): median "
+            f"{median['seconds']} s, {median['per_second']:.0f}/s, "
+            f"{median['per_core']:.0f}/s/core (target {TARGET_PER_CORE}), "
+            f"{median['per_cpu_second']:.0f} per CPU-second, peak "
+            f"{median['peak_mib']:.0f} MiB PSS (target < {TARGET_PEAK_MIB}), load "
+            f"{median['load_before']:.1f}; runs: "
+            + ", ".join(f"{r['per_core']}/s/core" for r in runs),
+            flush=True,
+        )
         if args.stages:
             print("  stages, ms per patient (one process):", entry["stages_ms_per_patient"])
     RESULTS.mkdir(exist_ok=True)

@@ -55,10 +55,16 @@ def _population(patient: SyntheticPatient, rng: random.Random) -> SyntheticPatie
         if cls == "other" or cls in keep:
             meds.append(order)
             continue
-        meds.append(medication_request(rng.choice(catalog.drugs["other"]), rid=order["id"],
-                                       patient_id=patient.patient_id, status=order["status"],
-                                       authored=EVALUATION_DATE.fromisoformat(
-                                           order["authoredOn"]), rng=rng))
+        meds.append(
+            medication_request(
+                rng.choice(catalog.drugs["other"]),
+                rid=order["id"],
+                patient_id=patient.patient_id,
+                status=order["status"],
+                authored=EVALUATION_DATE.fromisoformat(order["authoredOn"]),
+                rng=rng,
+            )
+        )
     patient.medications = meds
     age = rng.randint(18, 95)
     birth = EVALUATION_DATE - timedelta(days=365 * age + rng.randint(0, 364))
@@ -84,8 +90,7 @@ def _resources(patient: SyntheticPatient) -> Iterator[tuple[str, dict[str, Any]]
             yield kind, resource
 
 
-def write_part(out: Path, part: int, indexes: range, seed: int, mix: str,
-               compress: bool) -> int:
+def write_part(out: Path, part: int, indexes: range, seed: int, mix: str, compress: bool) -> int:
     """Write one `Type.<part>.ndjson[.gz]` per type for the patients in `indexes`."""
     suffix = ".ndjson.gz" if compress else ".ndjson"
     handles = {kind: _open(out / f"{kind}.{part}{suffix}", compress) for kind in TYPES}
@@ -103,13 +108,23 @@ def _part(args: tuple[Path, int, range, int, str, bool]) -> int:
     return write_part(*args)
 
 
-def write_export(out: Path, patients: int, *, seed: int = DEFAULT_SEED, mix: str = "population",
-                 files: int = 2, compress: bool = False, jobs: int | None = None) -> Path:
+def write_export(
+    out: Path,
+    patients: int,
+    *,
+    seed: int = DEFAULT_SEED,
+    mix: str = "population",
+    files: int = 2,
+    compress: bool = False,
+    jobs: int | None = None,
+) -> Path:
     """An export of `patients` patients in `files` files per type, written in parallel."""
     out.mkdir(parents=True, exist_ok=True)
     step = -(-patients // files)
-    parts = [(out, part + 1, range(part * step, min(patients, (part + 1) * step)), seed, mix,
-              compress) for part in range(files)]
+    parts = [
+        (out, part + 1, range(part * step, min(patients, (part + 1) * step)), seed, mix, compress)
+        for part in range(files)
+    ]
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         pool.map(_part, parts)
     return out
@@ -124,8 +139,9 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
-    write_export(args.out, args.patients, seed=args.seed, mix=args.mix, files=args.files,
-                 compress=args.gzip)
+    write_export(
+        args.out, args.patients, seed=args.seed, mix=args.mix, files=args.files, compress=args.gzip
+    )
     print(f"wrote {args.patients} patients to {args.out}")
 
 

@@ -39,8 +39,9 @@ from bench.data import EVALUATION_DATE
 BUCKETS = 16
 
 
-def _one_round(chosen: dict[str, list[bytes]], medications: MedicationLookup,
-               options: RunOptions) -> dict[str, float]:
+def _one_round(
+    chosen: dict[str, list[bytes]], medications: MedicationLookup, options: RunOptions
+) -> dict[str, float]:
     """CPU milliseconds per patient by stage, stage by stage and one patient at a time as the
     workers run them (holding every patient's structures at once would slow the GC down): the
     typed route (app/bulk/typed.py) the run takes; then the whole of `evaluate_patient` on the
@@ -48,10 +49,20 @@ def _one_round(chosen: dict[str, list[bytes]], medications: MedicationLookup,
     one stands in for (what `--no-shortcuts` and patients the typed route does not fit take),
     and the rules building every card as the hook does (what `--no-shortcuts` runs)."""
     clock, settings, date_arg = time.process_time, options.settings, options.date_arg
-    spent = dict.fromkeys(("decode (msgspec, typed)", "gather (typed)",
-                           "build_record (typed)", "rules (verdicts)", "whole",
-                           "lenient: parse JSON (orjson)", "lenient: gather",
-                           "lenient: build_record", "cards in full"), 0.0)
+    spent = dict.fromkeys(
+        (
+            "decode (msgspec, typed)",
+            "gather (typed)",
+            "build_record (typed)",
+            "rules (verdicts)",
+            "whole",
+            "lenient: parse JSON (orjson)",
+            "lenient: gather",
+            "lenient: build_record",
+            "cards in full",
+        ),
+        0.0,
+    )
     stats = ReadStats()
     for patient_id, lines in chosen.items():
         t0 = clock()
@@ -73,8 +84,7 @@ def _one_round(chosen: dict[str, list[bytes]], medications: MedicationLookup,
         t8 = clock()
         fire_rules(record, settings)
         t9 = clock()
-        times = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7,
-                 t9 - t8)
+        times = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7, t9 - t8)
         for name, seconds in zip(spent, times, strict=True):
             spent[name] += seconds
     out = {name: seconds * 1000 / len(chosen) for name, seconds in spent.items()}
@@ -89,8 +99,9 @@ def _one_round(chosen: dict[str, list[bytes]], medications: MedicationLookup,
     return out
 
 
-def stages(folder: Path, sample: int = 2000, warm_up: int = 200,
-           repeat: int = 3) -> dict[str, float]:
+def stages(
+    folder: Path, sample: int = 2000, warm_up: int = 200, repeat: int = 3
+) -> dict[str, float]:
     """Milliseconds per patient for each stage, in one process (medians of `repeat` rounds)."""
     _tune_gc()
     settings = Settings(_env_file=None, evaluation_date=EVALUATION_DATE)  # type: ignore[call-arg]
@@ -103,8 +114,9 @@ def stages(folder: Path, sample: int = 2000, warm_up: int = 200,
         for task in plan_tasks(listing):
             partition_task(task, work, BUCKETS)
         build_medication_index(work)
-        patients = sum(1 for f in listing.files if f.resource_type == "Patient"
-                       for _ in f.path.open("rb"))
+        patients = sum(
+            1 for f in listing.files if f.resource_type == "Patient" for _ in f.path.open("rb")
+        )
         out["read+partition"] = (time.process_time() - started) * 1000 / patients
         groups: dict[str, list[bytes]] = {}
         begun = time.process_time()
@@ -115,8 +127,9 @@ def stages(folder: Path, sample: int = 2000, warm_up: int = 200,
         out["group"] = (time.process_time() - begun) * 1000 / len(groups)
         ids = sorted(groups)
         medications = MedicationLookup(work / MEDICATION_INDEX)
-        list(evaluate_rows({i: groups[i] for i in ids[-warm_up:]}, medications, options,
-                           ReadStats()))
+        list(
+            evaluate_rows({i: groups[i] for i in ids[-warm_up:]}, medications, options, ReadStats())
+        )
         chosen = {i: groups[i] for i in ids[:sample]}
 
         rounds = [_one_round(chosen, medications, options) for _ in range(repeat)]

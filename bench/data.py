@@ -78,16 +78,22 @@ def common_drugs(drugs: list[Drug], ingredients: list[str]) -> list[Drug]:
     return common if len(common) >= _MIN_PER_CLASS else drugs
 
 
-def _class_drugs(codes: dict[str, dict[str, Any]], drug_class: DrugClass,
-                 ingredients: list[str]) -> list[Drug]:
+def _class_drugs(
+    codes: dict[str, dict[str, Any]], drug_class: DrugClass, ingredients: list[str]
+) -> list[Drug]:
     """Oral solid SCDs of one class from the service's terminology, in RxCUI order."""
-    found = [Drug(code, entry["display"], drug_class) for code, entry in codes.items()
-             if entry.get("valueset") == VALUE_SETS[drug_class]
-             and ORAL_SCD.match(entry.get("display", ""))]
+    found = [
+        Drug(code, entry["display"], drug_class)
+        for code, entry in codes.items()
+        if entry.get("valueset") == VALUE_SETS[drug_class]
+        and ORAL_SCD.match(entry.get("display", ""))
+    ]
     found.sort(key=lambda d: int(d.code) if d.code.isdigit() else 0)
     if len(found) < _MIN_PER_CLASS:
-        raise ValueError(f"{MEDICATIONS_FILE.name} has fewer than {_MIN_PER_CLASS} oral "
-                         f"{drug_class} tablets or capsules")
+        raise ValueError(
+            f"{MEDICATIONS_FILE.name} has fewer than {_MIN_PER_CLASS} oral "
+            f"{drug_class} tablets or capsules"
+        )
     return common_drugs(found, ingredients)
 
 
@@ -101,19 +107,25 @@ def load_catalog() -> Catalog:
     medications = json.loads(MEDICATIONS_FILE.read_text(encoding="utf-8"))
     source = f"app/terminology/data/{MEDICATIONS_FILE.name}"
     for drug_class in ("benzodiazepine", "opioid", "cns"):
-        found = _class_drugs(medications["codes"], drug_class,
-                             codes["common_ingredients"][drug_class])
+        found = _class_drugs(
+            medications["codes"], drug_class, codes["common_ingredients"][drug_class]
+        )
         # The CNS-depressant set overlaps the others; a code belongs to its first class.
         unique = tuple(d for d in found if d.code not in seen)
         seen.update(d.code for d in unique)
         drugs[drug_class] = unique
         sources[drug_class] = source
-    drugs["other"] = tuple(Drug(d["code"], d["display"], "other", int(d["per_day"]))
-                           for d in codes["non_cns_drugs"])
+    drugs["other"] = tuple(
+        Drug(d["code"], d["display"], "other", int(d["per_day"])) for d in codes["non_cns_drugs"]
+    )
     sources["other"] = "bench/codes.json"
-    return Catalog(drugs=drugs, conditions=tuple(codes["conditions"]),
-                   care_plans=tuple(codes["care_plans"]),
-                   service_requests=tuple(codes["service_requests"]), sources=sources)
+    return Catalog(
+        drugs=drugs,
+        conditions=tuple(codes["conditions"]),
+        care_plans=tuple(codes["care_plans"]),
+        service_requests=tuple(codes["service_requests"]),
+        sources=sources,
+    )
 
 
 @dataclass
@@ -128,13 +140,22 @@ class SyntheticPatient:
 
     def resources(self, resource_type: str) -> list[dict[str, Any]]:
         """The patient's resources of one type (what a FHIR search for them returns)."""
-        return {"Patient": [self.patient], "MedicationRequest": self.medications,
-                "Condition": self.conditions, "CarePlan": self.care_plans,
-                "ServiceRequest": self.service_requests}.get(resource_type, [])
+        return {
+            "Patient": [self.patient],
+            "MedicationRequest": self.medications,
+            "Condition": self.conditions,
+            "CarePlan": self.care_plans,
+            "ServiceRequest": self.service_requests,
+        }.get(resource_type, [])
 
     def all_resources(self) -> list[dict[str, Any]]:
-        return [self.patient, *self.medications, *self.conditions, *self.care_plans,
-                *self.service_requests]
+        return [
+            self.patient,
+            *self.medications,
+            *self.conditions,
+            *self.care_plans,
+            *self.service_requests,
+        ]
 
 
 def _day(rng: random.Random, newest_days_ago: int, oldest_days_ago: int) -> date:
@@ -174,9 +195,19 @@ def _sig(template: str, *, n: float, f: int, h: int, unit: str, display: str) ->
     count = f"{n:g}"
     strength = _strength(display)
     return template.format(
-        n=count, n2=f"{n * 2:g}", N=count, u=unit, U=unit.upper(), f=f, fw=_WORDS.get(f, f),
-        fa=_ABBREV.get(f, f"{f} times daily"), FA=_ABBREV.get(f, "").upper() or f"{f}X DAILY",
-        h=h, mx=int(24 / h * n), mg=f"{n * strength:g}" if strength else count)
+        n=count,
+        n2=f"{n * 2:g}",
+        N=count,
+        u=unit,
+        U=unit.upper(),
+        f=f,
+        fw=_WORDS.get(f, f),
+        fa=_ABBREV.get(f, f"{f} times daily"),
+        FA=_ABBREV.get(f, "").upper() or f"{f}X DAILY",
+        h=h,
+        mx=int(24 / h * n),
+        mg=f"{n * strength:g}" if strength else count,
+    )
 
 
 def _dosage(drug: Drug, rng: random.Random) -> tuple[dict[str, Any], float]:
@@ -185,62 +216,102 @@ def _dosage(drug: Drug, rng: random.Random) -> tuple[dict[str, Any], float]:
     as_needed = False
     count = 1.0
     if drug.drug_class == "opioid":
-        repeat: dict[str, Any] = {"frequency": 1, "period": rng.choice([4, 6, 8]),
-                                  "periodUnit": "h"}
+        repeat: dict[str, Any] = {
+            "frequency": 1,
+            "period": rng.choice([4, 6, 8]),
+            "periodUnit": "h",
+        }
         per_day = 24 / repeat["period"]
         as_needed = True
-        text = _sig(rng.choice(_PRN_TEXTS), n=count, f=1, h=repeat["period"], unit=unit,
-                    display=drug.display)
+        text = _sig(
+            rng.choice(_PRN_TEXTS),
+            n=count,
+            f=1,
+            h=repeat["period"],
+            unit=unit,
+            display=drug.display,
+        )
     else:
-        per_day_count = (rng.choice([1, 2, 3]) if drug.drug_class == "benzodiazepine"
-                         else drug.per_day)
+        per_day_count = (
+            rng.choice([1, 2, 3]) if drug.drug_class == "benzodiazepine" else drug.per_day
+        )
         if drug.drug_class == "benzodiazepine":
             count = rng.choice([0.5, 1.0, 1.0, 2.0])
         repeat = {"frequency": per_day_count, "period": 1, "periodUnit": "d"}
         per_day = per_day_count * count
         as_needed = drug.drug_class == "benzodiazepine" and rng.random() < 0.3
-        text = _sig(rng.choice(_DAILY_TEXTS), n=count, f=per_day_count, h=24 // per_day_count,
-                    unit=unit, display=drug.display) + (
-            " as needed for anxiety" if as_needed else "")
+        text = _sig(
+            rng.choice(_DAILY_TEXTS),
+            n=count,
+            f=per_day_count,
+            h=24 // per_day_count,
+            unit=unit,
+            display=drug.display,
+        ) + (" as needed for anxiety" if as_needed else "")
         if drug.drug_class == "cns":
             repeat["when"] = ["HS"]
-    dose = {"value": count, "unit": unit,
-            "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm",
-            "code": form_code}
-    return {"sequence": 1, "text": text, "timing": {"repeat": repeat},
-            "asNeededBoolean": as_needed,
-            "route": {"coding": [{"system": SNOMED, "code": "26643006",
-                                  "display": "Oral route"}]},
-            "doseAndRate": [{"doseQuantity": dose}]}, per_day
+    dose = {
+        "value": count,
+        "unit": unit,
+        "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm",
+        "code": form_code,
+    }
+    return {
+        "sequence": 1,
+        "text": text,
+        "timing": {"repeat": repeat},
+        "asNeededBoolean": as_needed,
+        "route": {"coding": [{"system": SNOMED, "code": "26643006", "display": "Oral route"}]},
+        "doseAndRate": [{"doseQuantity": dose}],
+    }, per_day
 
 
-def medication_request(drug: Drug, *, rid: str, patient_id: str, status: str, authored: date,
-                       rng: random.Random) -> dict[str, Any]:
+def medication_request(
+    drug: Drug, *, rid: str, patient_id: str, status: str, authored: date, rng: random.Random
+) -> dict[str, Any]:
     """A realistic outpatient MedicationRequest for one RxNorm SCD."""
     dosage, per_day = _dosage(drug, rng)
     supply_days = rng.choice([7, 14, 30]) if drug.drug_class == "opioid" else rng.choice([30, 90])
     unit, _ = _form(drug.display)
     return {
-        "resourceType": "MedicationRequest", "id": rid,
+        "resourceType": "MedicationRequest",
+        "id": rid,
         "meta": {"lastUpdated": f"{authored.isoformat()}T09:00:00Z"},
-        "status": status, "intent": "order",
-        "category": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
-            "code": "community", "display": "Community"}]}],
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": drug.code,
-                                                  "display": drug.display}],
-                                      "text": drug.display},
+        "status": status,
+        "intent": "order",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                        "code": "community",
+                        "display": "Community",
+                    }
+                ]
+            }
+        ],
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": drug.code, "display": drug.display}],
+            "text": drug.display,
+        },
         "subject": {"reference": f"Patient/{patient_id}"},
         "authoredOn": authored.isoformat(),
         "requester": {"reference": f"Practitioner/bench-prescriber-{rng.randint(1, 6)}"},
         "dosageInstruction": [dosage],
         "dispenseRequest": {
-            "validityPeriod": {"start": authored.isoformat(),
-                               "end": (authored + timedelta(days=365)).isoformat()},
+            "validityPeriod": {
+                "start": authored.isoformat(),
+                "end": (authored + timedelta(days=365)).isoformat(),
+            },
             "numberOfRepeatsAllowed": 0 if drug.drug_class == "opioid" else rng.randint(0, 5),
             "quantity": {"value": int(per_day * supply_days), "unit": unit},
-            "expectedSupplyDuration": {"value": supply_days, "unit": "days",
-                                       "system": "http://unitsofmeasure.org", "code": "d"}},
+            "expectedSupplyDuration": {
+                "value": supply_days,
+                "unit": "days",
+                "system": "http://unitsofmeasure.org",
+                "code": "d",
+            },
+        },
     }
 
 
@@ -251,8 +322,9 @@ def _medication_plan(size: PatientSize) -> list[DrugClass]:
     return plan + ["other"] * (size.medications - len(plan))
 
 
-def _medications(size: PatientSize, patient_id: str, catalog: Catalog,
-                 rng: random.Random) -> list[dict[str, Any]]:
+def _medications(
+    size: PatientSize, patient_id: str, catalog: Catalog, rng: random.Random
+) -> list[dict[str, Any]]:
     out = []
     first_of_class: set[DrugClass] = set()
     for index, drug_class in enumerate(_medication_plan(size), start=1):
@@ -264,158 +336,262 @@ def _medications(size: PatientSize, patient_id: str, catalog: Catalog,
         else:
             status = rng.choices(["active", "completed", "stopped"], weights=[6, 3, 1])[0]
             authored = _day(rng, 5, 180) if status == "active" else _day(rng, 60, 720)
-        out.append(medication_request(drug, rid=f"{patient_id}-med-{index}",
-                                      patient_id=patient_id, status=status, authored=authored,
-                                      rng=rng))
+        out.append(
+            medication_request(
+                drug,
+                rid=f"{patient_id}-med-{index}",
+                patient_id=patient_id,
+                status=status,
+                authored=authored,
+                rng=rng,
+            )
+        )
     return out
 
 
-def _conditions(size: PatientSize, patient_id: str, catalog: Catalog,
-                rng: random.Random) -> list[dict[str, Any]]:
+def _conditions(
+    size: PatientSize, patient_id: str, catalog: Catalog, rng: random.Random
+) -> list[dict[str, Any]]:
     out = []
     for index in range(1, size.conditions + 1):
         # The first conditions cycle through the whole list so every size has the key ones
         # (insomnia, anxiety, back pain); larger charts repeat them as encounter diagnoses.
-        concept = (catalog.conditions[index - 1] if index <= len(catalog.conditions)
-                   else rng.choice(catalog.conditions))
+        concept = (
+            catalog.conditions[index - 1]
+            if index <= len(catalog.conditions)
+            else rng.choice(catalog.conditions)
+        )
         onset = _day(rng, 30, 3650)
         resolved = rng.random() < 0.2
-        category = ("problem-list-item" if index <= len(catalog.conditions)
-                    else "encounter-diagnosis")
-        out.append({
-            "resourceType": "Condition", "id": f"{patient_id}-cond-{index}",
-            "clinicalStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                "code": "resolved" if resolved else "active"}]},
-            "verificationStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                "code": "confirmed"}]},
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                "code": category}]}],
-            "code": {"coding": [
-                {"system": SNOMED, "code": concept["snomed"], "display": concept["display"]},
-                {"system": ICD10, "code": concept["icd10"], "display": concept["display"]}],
-                "text": concept["display"]},
-            "subject": {"reference": f"Patient/{patient_id}"},
-            "onsetDateTime": onset.isoformat(),
-            "recordedDate": onset.isoformat(),
-            **({"abatementDateTime": _day(rng, 1, 29).isoformat()} if resolved else {}),
-        })
+        category = (
+            "problem-list-item" if index <= len(catalog.conditions) else "encounter-diagnosis"
+        )
+        out.append(
+            {
+                "resourceType": "Condition",
+                "id": f"{patient_id}-cond-{index}",
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "resolved" if resolved else "active",
+                        }
+                    ]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "confirmed",
+                        }
+                    ]
+                },
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                                "code": category,
+                            }
+                        ]
+                    }
+                ],
+                "code": {
+                    "coding": [
+                        {
+                            "system": SNOMED,
+                            "code": concept["snomed"],
+                            "display": concept["display"],
+                        },
+                        {"system": ICD10, "code": concept["icd10"], "display": concept["display"]},
+                    ],
+                    "text": concept["display"],
+                },
+                "subject": {"reference": f"Patient/{patient_id}"},
+                "onsetDateTime": onset.isoformat(),
+                "recordedDate": onset.isoformat(),
+                **({"abatementDateTime": _day(rng, 1, 29).isoformat()} if resolved else {}),
+            }
+        )
     return out
 
 
-def _care_plans(size: PatientSize, patient_id: str, catalog: Catalog,
-                rng: random.Random) -> list[dict[str, Any]]:
+def _care_plans(
+    size: PatientSize, patient_id: str, catalog: Catalog, rng: random.Random
+) -> list[dict[str, Any]]:
     out = []
     for index in range(1, size.care_plans + 1):
         plan = catalog.care_plans[(index - 1) % len(catalog.care_plans)]
-        out.append({
-            "resourceType": "CarePlan", "id": f"{patient_id}-careplan-{index}",
-            "status": "active", "intent": "plan", "title": plan["title"],
-            "category": [{"coding": [{
-                "system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
-                "code": "assess-plan"}]}],
-            "subject": {"reference": f"Patient/{patient_id}"},
-            "period": {"start": _day(rng, 30, 400).isoformat()},
-            "description": plan["title"],
-        })
+        out.append(
+            {
+                "resourceType": "CarePlan",
+                "id": f"{patient_id}-careplan-{index}",
+                "status": "active",
+                "intent": "plan",
+                "title": plan["title"],
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
+                                "code": "assess-plan",
+                            }
+                        ]
+                    }
+                ],
+                "subject": {"reference": f"Patient/{patient_id}"},
+                "period": {"start": _day(rng, 30, 400).isoformat()},
+                "description": plan["title"],
+            }
+        )
     return out
 
 
-def _service_requests(size: PatientSize, patient_id: str, catalog: Catalog,
-                      rng: random.Random) -> list[dict[str, Any]]:
+def _service_requests(
+    size: PatientSize, patient_id: str, catalog: Catalog, rng: random.Random
+) -> list[dict[str, Any]]:
     out = []
     for index in range(1, size.service_requests + 1):
         concept = rng.choice(catalog.service_requests)
-        out.append({
-            "resourceType": "ServiceRequest", "id": f"{patient_id}-sr-{index}",
-            "status": rng.choice(["active", "completed"]), "intent": "order",
-            "code": {"coding": [{"system": SNOMED, "code": concept["snomed"],
-                                 "display": concept["display"]}], "text": concept["display"]},
-            "subject": {"reference": f"Patient/{patient_id}"},
-            "authoredOn": _day(rng, 10, 365).isoformat(),
-        })
+        out.append(
+            {
+                "resourceType": "ServiceRequest",
+                "id": f"{patient_id}-sr-{index}",
+                "status": rng.choice(["active", "completed"]),
+                "intent": "order",
+                "code": {
+                    "coding": [
+                        {"system": SNOMED, "code": concept["snomed"], "display": concept["display"]}
+                    ],
+                    "text": concept["display"],
+                },
+                "subject": {"reference": f"Patient/{patient_id}"},
+                "authoredOn": _day(rng, 10, 365).isoformat(),
+            }
+        )
     return out
 
 
-def make_patient(size: PatientSize = TYPICAL, seed: int = DEFAULT_SEED,
-                 patient_id: str | None = None) -> SyntheticPatient:
+def make_patient(
+    size: PatientSize = TYPICAL, seed: int = DEFAULT_SEED, patient_id: str | None = None
+) -> SyntheticPatient:
     """A whole chart of `size`; the same seed always gives the same resources."""
     rng = random.Random(f"{seed}:{size.name}")
     catalog = load_catalog()
     pid = patient_id or f"bench-{size.name}"
     birth = EVALUATION_DATE - timedelta(days=365 * rng.randint(45, 82) + rng.randint(0, 364))
-    patient = {"resourceType": "Patient", "id": pid, "active": True,
-               "name": [{"use": "official", "family": "Benchmark", "given": [size.name.title()]}],
-               "gender": rng.choice(["female", "male"]), "birthDate": birth.isoformat()}
+    patient = {
+        "resourceType": "Patient",
+        "id": pid,
+        "active": True,
+        "name": [{"use": "official", "family": "Benchmark", "given": [size.name.title()]}],
+        "gender": rng.choice(["female", "male"]),
+        "birthDate": birth.isoformat(),
+    }
     return SyntheticPatient(
-        patient_id=pid, size=size, patient=patient,
+        patient_id=pid,
+        size=size,
+        patient=patient,
         medications=_medications(size, pid, catalog, rng),
         conditions=_conditions(size, pid, catalog, rng),
         care_plans=_care_plans(size, pid, catalog, rng),
-        service_requests=_service_requests(size, pid, catalog, rng))
+        service_requests=_service_requests(size, pid, catalog, rng),
+    )
 
 
-def rotation(size: PatientSize, count: int, seed: int = DEFAULT_SEED
-             ) -> Iterator[SyntheticPatient]:
+def rotation(size: PatientSize, count: int, seed: int = DEFAULT_SEED) -> Iterator[SyntheticPatient]:
     """``count`` distinct patients of one size (own ids, drugs, sigs, conditions, dates), so a
     benchmark that rotates through them cannot be flattered by caches keyed by content."""
     for index in range(count):
         yield make_patient(size, seed=seed + index, patient_id=f"bench-{size.name}-{index:05d}")
 
 
-def searchset(resources: list[dict[str, Any]], base: str = "http://bench.invalid/fhir"
-              ) -> dict[str, Any]:
+def searchset(
+    resources: list[dict[str, Any]], base: str = "http://bench.invalid/fhir"
+) -> dict[str, Any]:
     """A FHIR searchset Bundle of `resources`."""
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
-                       "search": {"mode": "match"}} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
 
 
 def prefetch(patient: SyntheticPatient) -> dict[str, Any]:
     """Every prefetch key the services declare, filled as an EHR would."""
-    return {"patient": patient.patient,
-            "medications": searchset(patient.medications),
-            "conditions": searchset(patient.conditions),
-            "carePlans": searchset(patient.care_plans),
-            "serviceRequests": searchset(patient.service_requests)}
+    return {
+        "patient": patient.patient,
+        "medications": searchset(patient.medications),
+        "conditions": searchset(patient.conditions),
+        "carePlans": searchset(patient.care_plans),
+        "serviceRequests": searchset(patient.service_requests),
+    }
 
 
 def _hook_instance(seed: int, label: str) -> str:
     return str(uuid.UUID(int=random.Random(f"{seed}:{label}").getrandbits(128), version=4))
 
 
-def patient_view_request(patient: SyntheticPatient, *, seed: int = DEFAULT_SEED,
-                         fhir_server: str | None = None) -> dict[str, Any]:
+def patient_view_request(
+    patient: SyntheticPatient, *, seed: int = DEFAULT_SEED, fhir_server: str | None = None
+) -> dict[str, Any]:
     """patient-view with full prefetch, or with none and a fhirServer to fetch from."""
     body: dict[str, Any] = {
-        "hook": "patient-view", "hookInstance": _hook_instance(seed, "patient-view"),
-        "context": {"userId": "Practitioner/bench-user", "patientId": patient.patient_id}}
+        "hook": "patient-view",
+        "hookInstance": _hook_instance(seed, "patient-view"),
+        "context": {"userId": "Practitioner/bench-user", "patientId": patient.patient_id},
+    }
     if fhir_server is None:
         body["prefetch"] = prefetch(patient)
     else:
         body["fhirServer"] = fhir_server
-        body["fhirAuthorization"] = {"access_token": "bench-access-token", "token_type": "Bearer",
-                                     "expires_in": 3600, "scope": "patient/*.read",
-                                     "subject": "bench-client"}
+        body["fhirAuthorization"] = {
+            "access_token": "bench-access-token",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "patient/*.read",
+            "subject": "bench-client",
+        }
     return body
 
 
-def order_select_request(patient: SyntheticPatient, *, seed: int = DEFAULT_SEED
-                         ) -> dict[str, Any]:
+def order_select_request(patient: SyntheticPatient, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """order-select with full prefetch; the selected draft is a new benzodiazepine order."""
     rng = random.Random(f"{seed}:order-select:{patient.size.name}")
     catalog = load_catalog()
     benzo = rng.choice(catalog.drugs["benzodiazepine"])
     other = rng.choice(catalog.drugs["other"])
-    drafts = [medication_request(drug, rid=rid, patient_id=patient.patient_id, status="draft",
-                                 authored=EVALUATION_DATE, rng=rng)
-              for drug, rid in ((benzo, "draft-benzo-1"), (other, "draft-other-2"))]
+    drafts = [
+        medication_request(
+            drug,
+            rid=rid,
+            patient_id=patient.patient_id,
+            status="draft",
+            authored=EVALUATION_DATE,
+            rng=rng,
+        )
+        for drug, rid in ((benzo, "draft-benzo-1"), (other, "draft-other-2"))
+    ]
     return {
-        "hook": "order-select", "hookInstance": _hook_instance(seed, "order-select"),
-        "context": {"userId": "Practitioner/bench-user", "patientId": patient.patient_id,
-                    "selections": ["MedicationRequest/draft-benzo-1"],
-                    "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                                    "entry": [{"resource": d} for d in drafts]}},
-        "prefetch": prefetch(patient)}
+        "hook": "order-select",
+        "hookInstance": _hook_instance(seed, "order-select"),
+        "context": {
+            "userId": "Practitioner/bench-user",
+            "patientId": patient.patient_id,
+            "selections": ["MedicationRequest/draft-benzo-1"],
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": d} for d in drafts],
+            },
+        },
+        "prefetch": prefetch(patient),
+    }

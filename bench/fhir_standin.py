@@ -18,16 +18,20 @@ from bench.data import DEFAULT_SEED, SIZES, make_patient, searchset
 
 SEARCHABLE = ("MedicationRequest", "Condition", "CarePlan", "ServiceRequest")
 DELAY_S = float(os.environ.get("BENCH_STANDIN_DELAY_MS", "50")) / 1000
-PATIENT = make_patient(SIZES[os.environ.get("BENCH_STANDIN_SIZE", "typical")],
-                       seed=int(os.environ.get("BENCH_STANDIN_SEED", str(DEFAULT_SEED))))
+PATIENT = make_patient(
+    SIZES[os.environ.get("BENCH_STANDIN_SIZE", "typical")],
+    seed=int(os.environ.get("BENCH_STANDIN_SEED", str(DEFAULT_SEED))),
+)
 FHIR_JSON = "application/fhir+json"
 
 app = FastAPI(title="FHIR stand-in", docs_url=None, redoc_url=None, openapi_url=None)
 
 
 def _outcome(status: int, text: str) -> Response:
-    body = {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "not-found", "diagnostics": text}]}
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "not-found", "diagnostics": text}],
+    }
     return Response(orjson.dumps(body), status_code=status, media_type=FHIR_JSON)
 
 
@@ -43,8 +47,9 @@ def _serialized(base: str, resource_type: str, patient_id: str) -> bytes:
     """The chart for any patient id (the benchmark rotates through many): ids rewritten."""
     raw = _template(base, resource_type)
     if resource_type == "Patient":
-        return raw.replace(f'"id":"{PATIENT.patient_id}"'.encode(),
-                           f'"id":"{patient_id}"'.encode(), 1)
+        return raw.replace(
+            f'"id":"{PATIENT.patient_id}"'.encode(), f'"id":"{patient_id}"'.encode(), 1
+        )
     return raw.replace(f"Patient/{PATIENT.patient_id}".encode(), f"Patient/{patient_id}".encode())
 
 
@@ -54,8 +59,13 @@ def _base(request: Request) -> str:
 
 @app.get("/fhir/metadata")
 async def metadata() -> Response:
-    body = {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
-            "fhirVersion": "4.0.1", "format": ["json"]}
+    body = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+    }
     return Response(orjson.dumps(body), media_type=FHIR_JSON)
 
 

@@ -26,8 +26,9 @@ SERVICE_GC_THRESHOLD = 10_000  # app.config.Settings.gc_threshold's default
 
 
 def build() -> FastAPI:
-    parse: Callable[[bytes], Any] = json.loads \
-        if os.environ.get("BENCH_FLOOR_PARSER", "orjson") == "json" else orjson.loads
+    parse: Callable[[bytes], Any] = (
+        json.loads if os.environ.get("BENCH_FLOOR_PARSER", "orjson") == "json" else orjson.loads
+    )
     service_gc = os.environ.get("BENCH_FLOOR_GC", "0") == "1"
 
     @asynccontextmanager
@@ -36,8 +37,13 @@ def build() -> FastAPI:
             tune_gc(SERVICE_GC_THRESHOLD)
         yield
 
-    floor = FastAPI(title="benzo-safety-cds benchmark floor", docs_url=None, redoc_url=None,
-                    openapi_url=None, lifespan=lifespan)
+    floor = FastAPI(
+        title="benzo-safety-cds benchmark floor",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @floor.get("/cds-services")
     async def discovery() -> Response:
@@ -47,8 +53,9 @@ def build() -> FastAPI:
     async def call(service_id: str, request: Request) -> Response:
         body = parse(await request.body())
         if not isinstance(body, dict):
-            return Response(b'{"error": "not an object"}', status_code=400,
-                            media_type="application/json")
+            return Response(
+                b'{"error": "not an object"}', status_code=400, media_type="application/json"
+            )
         return Response(_NO_CARDS, media_type="application/json")
 
     return floor

@@ -31,8 +31,9 @@ WARMUP = 5
 
 def _control(*args: str) -> None:
     """callgrind_control on this very process; it returns once the command took effect."""
-    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        ["callgrind_control", *args, str(os.getpid())], check=True, capture_output=True, timeout=600
+    )
 
 
 async def _child(case_name: str, calls: int, patients: int, warmup: int) -> None:
@@ -71,30 +72,63 @@ def measure(case: str, calls: int, patients: int, warmup: int) -> dict[str, floa
         # The real interpreter does not see the virtualenv it was started from: name its
         # site-packages.
         paths = [str(ROOT), *site.getsitepackages()]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths),
-               "BENZO_CDS_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "BENZO_CDS_LOG_LEVEL": "WARNING"}
         done = subprocess.run(
-            [valgrind, "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-             python, "-m", "bench.instructions", "--child", case, "--calls", str(calls),
-             "--patients", str(patients), "--warmup", str(warmup)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}",
+                python,
+                "-m",
+                "bench.instructions",
+                "--child",
+                case,
+                "--calls",
+                str(calls),
+                "--patients",
+                str(patients),
+                "--warmup",
+                str(warmup),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         dumps = sorted(Path(tmp).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
         if done.returncode != 0 or len(dumps) < 2:
             raise RuntimeError(f"callgrind run of {case} failed:\n{done.stderr[-2000:]}")
         empty, total = _summary(dumps[0]), _summary(dumps[1])
-    return {"instructions_per_call": (total - empty) / calls, "calls": calls,
-            "patients": patients, "warmup": warmup}
+    return {
+        "instructions_per_call": (total - empty) / calls,
+        "calls": calls,
+        "patients": patients,
+        "warmup": warmup,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.instructions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--calls", type=int, default=30)
-    parser.add_argument("--patients", type=int, default=30,
-                        help="distinct patients rotated through (bench.data.rotation)")
-    parser.add_argument("--warmup", type=int, default=300,
-                        help="calls on other patients first (caches as a running worker's)")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=30,
+        help="distinct patients rotated through (bench.data.rotation)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=300,
+        help="calls on other patients first (caches as a running worker's)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args(argv)
@@ -104,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for case in args.cases:
         results[case] = measure(case, args.calls, args.patients, args.warmup)
-        print(f"{case:24s} {results[case]['instructions_per_call'] / 1e6:9.2f} M instructions"
-              " per call", flush=True)
+        print(
+            f"{case:24s} {results[case]['instructions_per_call'] / 1e6:9.2f} M instructions"
+            " per call",
+            flush=True,
+        )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

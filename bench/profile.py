@@ -25,20 +25,21 @@ from bench import data
 
 REQUESTS = {
     "order-select-heavy": ("benzo-safety-order-select", data.HEAVY, data.order_select_request),
-    "order-select-typical": ("benzo-safety-order-select", data.TYPICAL,
-                             data.order_select_request),
+    "order-select-typical": ("benzo-safety-order-select", data.TYPICAL, data.order_select_request),
     "patient-view-heavy": ("benzo-safety-patient-view", data.HEAVY, data.patient_view_request),
-    "patient-view-typical": ("benzo-safety-patient-view", data.TYPICAL,
-                             data.patient_view_request),
+    "patient-view-typical": ("benzo-safety-patient-view", data.TYPICAL, data.patient_view_request),
 }
 
 
 def _settings(db_dir: Path) -> Any:
     from app.config import Settings
 
-    return Settings(_env_file=None, evaluation_date=data.EVALUATION_DATE,  # type: ignore[call-arg]
-                    database_url=f"sqlite+aiosqlite:///{db_dir / 'profile.db'}",
-                    log_level="WARNING")
+    return Settings(
+        _env_file=None,
+        evaluation_date=data.EVALUATION_DATE,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{db_dir / 'profile.db'}",
+        log_level="WARNING",
+    )
 
 
 async def _calls(app: Any, path: str, body: bytes, count: int) -> float:
@@ -85,14 +86,19 @@ async def profile(request: str, calls: int, warmup: int, seed: int) -> str:
                 out = io.StringIO()
                 pstats.Stats(cprof, stream=out).sort_stats("cumulative").print_stats(40)
                 report = "pyinstrument is not installed; cProfile instead:\n" + out.getvalue()
-    head = (f"{request} (body {len(body) / 1024:.0f} KiB), {calls} calls in process: "
-            f"{plain * 1000:.2f} ms per call unprofiled, {per_call * 1000:.2f} ms profiled\n")
+    head = (
+        f"{request} (body {len(body) / 1024:.0f} KiB), {calls} calls in process: "
+        f"{plain * 1000:.2f} ms per call unprofiled, {per_call * 1000:.2f} ms profiled\n"
+    )
     return head + report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--request", choices=sorted(REQUESTS), default="order-select-heavy")
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)

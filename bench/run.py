@@ -51,26 +51,65 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("floor", "floor", "/cds-services/benzo-safety-patient-view", "patient-view-typical"),
-    Scenario("floor-heavy", "floor", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy", floor="floor-heavy"),
+    Scenario(
+        "floor-heavy",
+        "floor",
+        "/cds-services/benzo-safety-order-select",
+        "order-select-heavy",
+        floor="floor-heavy",
+    ),
     # The floor with the service's runtime settings (its start-up GC tuning).
-    Scenario("floor-gc", "floor-gc", "/cds-services/benzo-safety-patient-view",
-             "patient-view-typical", floor="floor-gc"),
-    Scenario("floor-gc-heavy", "floor-gc", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy", floor="floor-gc-heavy"),
+    Scenario(
+        "floor-gc",
+        "floor-gc",
+        "/cds-services/benzo-safety-patient-view",
+        "patient-view-typical",
+        floor="floor-gc",
+    ),
+    Scenario(
+        "floor-gc-heavy",
+        "floor-gc",
+        "/cds-services/benzo-safety-order-select",
+        "order-select-heavy",
+        floor="floor-gc-heavy",
+    ),
     # A peer service's floor: FastAPI parsing with the standard library's json module.
-    Scenario("floor-json-heavy", "floor-json", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy", floor="floor-json-heavy"),
-    Scenario("patient-view-typical", "service", "/cds-services/benzo-safety-patient-view",
-             "patient-view-typical"),
-    Scenario("patient-view-heavy", "service", "/cds-services/benzo-safety-patient-view",
-             "patient-view-heavy", floor="floor-heavy"),
-    Scenario("order-select-typical", "service", "/cds-services/benzo-safety-order-select",
-             "order-select-typical"),
-    Scenario("order-select-heavy", "service", "/cds-services/benzo-safety-order-select",
-             "order-select-heavy", floor="floor-heavy"),
-    Scenario("fhir-fallback", "service", "/cds-services/benzo-safety-patient-view",
-             "fhir-fallback"),
+    Scenario(
+        "floor-json-heavy",
+        "floor-json",
+        "/cds-services/benzo-safety-order-select",
+        "order-select-heavy",
+        floor="floor-json-heavy",
+    ),
+    Scenario(
+        "patient-view-typical",
+        "service",
+        "/cds-services/benzo-safety-patient-view",
+        "patient-view-typical",
+    ),
+    Scenario(
+        "patient-view-heavy",
+        "service",
+        "/cds-services/benzo-safety-patient-view",
+        "patient-view-heavy",
+        floor="floor-heavy",
+    ),
+    Scenario(
+        "order-select-typical",
+        "service",
+        "/cds-services/benzo-safety-order-select",
+        "order-select-typical",
+    ),
+    Scenario(
+        "order-select-heavy",
+        "service",
+        "/cds-services/benzo-safety-order-select",
+        "order-select-heavy",
+        floor="floor-heavy",
+    ),
+    Scenario(
+        "fhir-fallback", "service", "/cds-services/benzo-safety-patient-view", "fhir-fallback"
+    ),
     Scenario("fhir-one-query", "standin", "/fhir/MedicationRequest?patient=bench-typical", None),
 )
 QUICK_SCENARIOS = ("floor", "patient-view-typical")
@@ -90,39 +129,67 @@ class Plan:
 
 
 def parse_args(argv: list[str] | None) -> Plan:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke mode: 1 s per cell, 1 worker, floor + typical patient-view, "
-                             "1 and 8 connections")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds per cell (default 10; 1 with --quick)")
-    parser.add_argument("--workers", type=int, nargs="+", default=None,
-                        help="uvicorn worker counts (default 1 2)")
-    parser.add_argument("--connections", type=int, nargs="+", default=None,
-                        help="wrk connection counts (default 1 32)")
-    parser.add_argument("--scenarios", nargs="+", default=None,
-                        choices=[s.name for s in SCENARIOS], help="subset of scenarios")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke mode: 1 s per cell, 1 worker, floor + typical patient-view, "
+        "1 and 8 connections",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per cell (default 10; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=None, help="uvicorn worker counts (default 1 2)"
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        nargs="+",
+        default=None,
+        help="wrk connection counts (default 1 32)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=None,
+        choices=[s.name for s in SCENARIOS],
+        help="subset of scenarios",
+    )
     parser.add_argument("--seed", type=int, default=data.DEFAULT_SEED)
-    parser.add_argument("--patients", type=int, default=None,
-                        help=f"distinct patients per body file (default {DEFAULT_PATIENTS}; "
-                             "50 with --quick)")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=None,
+        help=f"distinct patients per body file (default {DEFAULT_PATIENTS}; 50 with --quick)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON path")
-    parser.add_argument("--database-url", default=None,
-                        help="the service's database (e.g. postgresql+asyncpg://...); default: "
-                             "a fresh SQLite file per worker count")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the service's database (e.g. postgresql+asyncpg://...); default: "
+        "a fresh SQLite file per worker count",
+    )
     args = parser.parse_args(argv)
     names = args.scenarios or (QUICK_SCENARIOS if args.quick else [s.name for s in SCENARIOS])
-    return Plan(scenarios=tuple(s for s in SCENARIOS if s.name in names),
-                workers=tuple(args.workers or ((1,) if args.quick else (1, 2))),
-                connections=tuple(args.connections or ((1, 8) if args.quick else (1, 32))),
-                duration_s=args.duration or (1.0 if args.quick else 10.0),
-                seed=args.seed, quick=args.quick, out=args.out, database_url=args.database_url,
-                patients=args.patients or (50 if args.quick else DEFAULT_PATIENTS))
+    return Plan(
+        scenarios=tuple(s for s in SCENARIOS if s.name in names),
+        workers=tuple(args.workers or ((1,) if args.quick else (1, 2))),
+        connections=tuple(args.connections or ((1, 8) if args.quick else (1, 32))),
+        duration_s=args.duration or (1.0 if args.quick else 10.0),
+        seed=args.seed,
+        quick=args.quick,
+        out=args.out,
+        database_url=args.database_url,
+        patients=args.patients or (50 if args.quick else DEFAULT_PATIENTS),
+    )
 
 
-def write_bodies(directory: Path, seed: int, fhir_server: str, patients: int
-                 ) -> dict[str, Path]:
+def write_bodies(directory: Path, seed: int, fhir_server: str, patients: int) -> dict[str, Path]:
     """Every body file once: one request per line, ``patients`` distinct patients each."""
     builders = {
         "patient-view-typical": (data.TYPICAL, data.patient_view_request, {}),
@@ -150,8 +217,12 @@ def preflight(url: str, body_file: Path | None, attempts: int) -> None:
     """A few requests before measuring: they warm up each worker and prove the answer is right."""
     payload = _first_body(body_file) if body_file else None
     for _ in range(attempts):
-        request = urllib.request.Request(url, data=payload, method="POST" if payload else "GET",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=payload,
+            method="POST" if payload else "GET",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
                 status, text = reply.status, reply.read().decode("utf-8", "replace")
@@ -168,12 +239,24 @@ def preflight(url: str, body_file: Path | None, attempts: int) -> None:
 
 
 def _row(scenario: Scenario, workers: int | None, load: Load) -> dict[str, Any]:
-    return {"scenario": scenario.name, "workers": workers, "connections": load.connections,
-            "threads": load.threads, "duration_s": load.duration_s, "error": None}
+    return {
+        "scenario": scenario.name,
+        "workers": workers,
+        "connections": load.connections,
+        "threads": load.threads,
+        "duration_s": load.duration_s,
+        "error": None,
+    }
 
 
-def measure(wrk: str, base_url: str, scenario: Scenario, workers: int | None, load: Load,
-            bodies: dict[str, Path]) -> dict[str, Any]:
+def measure(
+    wrk: str,
+    base_url: str,
+    scenario: Scenario,
+    workers: int | None,
+    load: Load,
+    bodies: dict[str, Path],
+) -> dict[str, Any]:
     row = _row(scenario, workers, load)
     body = bodies[scenario.body] if scenario.body else None
     try:
@@ -183,32 +266,47 @@ def measure(wrk: str, base_url: str, scenario: Scenario, workers: int | None, lo
         row["error"] = str(error)
         return row
     lat = report["latency_us"]
-    row.update({
-        "requests": report["requests"], "non_200": report["non_200"],
-        "socket_errors": sum(report["errors"].values()),
-        "p50_ms": lat["p50"] / 1000, "p90_ms": lat["p90"] / 1000, "p99_ms": lat["p99"] / 1000,
-        "mean_ms": lat["mean"] / 1000, "max_ms": lat["max"] / 1000,
-        "requests_per_s": report["requests_per_s"], "wrk": report})
+    row.update(
+        {
+            "requests": report["requests"],
+            "non_200": report["non_200"],
+            "socket_errors": sum(report["errors"].values()),
+            "p50_ms": lat["p50"] / 1000,
+            "p90_ms": lat["p90"] / 1000,
+            "p99_ms": lat["p99"] / 1000,
+            "mean_ms": lat["mean"] / 1000,
+            "max_ms": lat["max"] / 1000,
+            "requests_per_s": report["requests_per_s"],
+            "wrk": report,
+        }
+    )
     if report["requests"] == 0:
         row["error"] = "wrk completed no request"
     elif report["non_200"] or row["socket_errors"]:
-        row["error"] = (f"{report['non_200']} responses were not HTTP 200 and "
-                        f"{row['socket_errors']} socket errors/timeouts occurred")
+        row["error"] = (
+            f"{report['non_200']} responses were not HTTP 200 and "
+            f"{row['socket_errors']} socket errors/timeouts occurred"
+        )
     return row
 
 
 def loads(plan: Plan) -> list[Load]:
-    return [Load(connections=c, threads=1 if c == 1 else 2, duration_s=plan.duration_s)
-            for c in plan.connections]
+    return [
+        Load(connections=c, threads=1 if c == 1 else 2, duration_s=plan.duration_s)
+        for c in plan.connections
+    ]
 
 
-def service_env(tmp: Path, workers: int, standin_port: int,
-                database_url: str | None = None) -> dict[str, str]:
-    return {"BENZO_CDS_EVALUATION_DATE": data.EVALUATION_DATE.isoformat(),
-            "BENZO_CDS_DATABASE_URL": database_url or
-            f"sqlite+aiosqlite:///{tmp / f'bench-w{workers}.db'}",
-            "BENZO_CDS_LOG_LEVEL": "WARNING",
-            "BENZO_CDS_ALLOWED_FHIR_SERVERS": f"http://{HOST}:{standin_port}"}
+def service_env(
+    tmp: Path, workers: int, standin_port: int, database_url: str | None = None
+) -> dict[str, str]:
+    return {
+        "BENZO_CDS_EVALUATION_DATE": data.EVALUATION_DATE.isoformat(),
+        "BENZO_CDS_DATABASE_URL": database_url
+        or f"sqlite+aiosqlite:///{tmp / f'bench-w{workers}.db'}",
+        "BENZO_CDS_LOG_LEVEL": "WARNING",
+        "BENZO_CDS_ALLOWED_FHIR_SERVERS": f"http://{HOST}:{standin_port}",
+    }
 
 
 def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
@@ -219,16 +317,27 @@ def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
     with ExitStack() as stack:
         standin: Server | None = None
         if needs_standin:
-            standin = stack.enter_context(Server(
-                "fhir-standin", STANDIN_APP, ready_path="/fhir/metadata", log_dir=tmp,
-                port=standin_port, env={"BENCH_STANDIN_SEED": str(plan.seed)}))
+            standin = stack.enter_context(
+                Server(
+                    "fhir-standin",
+                    STANDIN_APP,
+                    ready_path="/fhir/metadata",
+                    log_dir=tmp,
+                    port=standin_port,
+                    env={"BENCH_STANDIN_SEED": str(plan.seed)},
+                )
+            )
         for workers in plan.workers:
-            for target, app, env in (("floor", FLOOR_APP, {}),
-                                     ("floor-gc", FLOOR_APP, {"BENCH_FLOOR_GC": "1"}),
-                                     ("floor-json", FLOOR_APP, {"BENCH_FLOOR_PARSER": "json"}),
-                                     ("service", SERVICE_APP,
-                                      service_env(tmp, workers, standin_port,
-                                                  plan.database_url))):
+            for target, app, env in (
+                ("floor", FLOOR_APP, {}),
+                ("floor-gc", FLOOR_APP, {"BENCH_FLOOR_GC": "1"}),
+                ("floor-json", FLOOR_APP, {"BENCH_FLOOR_PARSER": "json"}),
+                (
+                    "service",
+                    SERVICE_APP,
+                    service_env(tmp, workers, standin_port, plan.database_url),
+                ),
+            ):
                 group = [s for s in plan.scenarios if s.target == target]
                 if group:
                     rows += _run_group(plan, wrk, tmp, target, app, env, workers, group, bodies)
@@ -240,16 +349,27 @@ def run_plan(plan: Plan, wrk: str, tmp: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _run_group(plan: Plan, wrk: str, tmp: Path, target: str, app: str, env: dict[str, str],
-               workers: int, group: list[Scenario], bodies: dict[str, Path]
-               ) -> list[dict[str, Any]]:
+def _run_group(
+    plan: Plan,
+    wrk: str,
+    tmp: Path,
+    target: str,
+    app: str,
+    env: dict[str, str],
+    workers: int,
+    group: list[Scenario],
+    bodies: dict[str, Path],
+) -> list[dict[str, Any]]:
     rows = []
     try:
         with Server(target, app, workers=workers, env=env, log_dir=tmp) as server:
             for scenario in group:
                 for load in loads(plan):
-                    print(f"  {scenario.name} workers={workers} connections={load.connections}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"  {scenario.name} workers={workers} connections={load.connections}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     rows.append(measure(wrk, server.base_url, scenario, workers, load, bodies))
     except BenchError as error:
         done = {(r["scenario"], r["connections"]) for r in rows}
@@ -260,37 +380,59 @@ def _run_group(plan: Plan, wrk: str, tmp: Path, target: str, app: str, env: dict
     return rows
 
 
-_SAME_SIZE = {"floor": ("floor", "floor-gc", None),
-              "floor-heavy": ("floor-heavy", "floor-gc-heavy", "floor-json-heavy")}
+_SAME_SIZE = {
+    "floor": ("floor", "floor-gc", None),
+    "floor-heavy": ("floor-heavy", "floor-gc-heavy", "floor-json-heavy"),
+}
 
 
 def add_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """p50 over the floors' p50 per row (the bench floor, the floor with the service's GC
     settings, and for heavy bodies the stdlib-json floor); and fallback over one query."""
-    floor = {(r["scenario"], r["workers"], r["connections"]): r["p50_ms"] for r in rows
-             if r["scenario"].startswith("floor") and r.get("p50_ms")}
+    floor = {
+        (r["scenario"], r["workers"], r["connections"]): r["p50_ms"]
+        for r in rows
+        if r["scenario"].startswith("floor") and r.get("p50_ms")
+    }
     by_name = {s.name: s for s in SCENARIOS}
-    one_query = {r["connections"]: r["p50_ms"] for r in rows
-                 if r["scenario"] == "fhir-one-query" and r.get("p50_ms")}
+    one_query = {
+        r["connections"]: r["p50_ms"]
+        for r in rows
+        if r["scenario"] == "fhir-one-query" and r.get("p50_ms")
+    }
     for row in rows:
         scenario = by_name.get(row["scenario"])
         body = scenario.body if scenario else None
-        same = _SAME_SIZE["floor-heavy" if body and "heavy" in body else "floor"] if body \
+        same = (
+            _SAME_SIZE["floor-heavy" if body and "heavy" in body else "floor"]
+            if body
             else (None, None, None)
-        for key, name in zip(("p50_vs_floor", "p50_vs_floor_gc", "p50_vs_floor_json"), same,
-                             strict=True):
+        )
+        for key, name in zip(
+            ("p50_vs_floor", "p50_vs_floor_gc", "p50_vs_floor_json"), same, strict=True
+        ):
             base = floor.get((name, row["workers"], row["connections"])) if name else None
-            row[key] = (row["p50_ms"] / base if base and row.get("p50_ms")
-                        and row["scenario"] != "fhir-one-query" else None)
+            row[key] = (
+                row["p50_ms"] / base
+                if base and row.get("p50_ms") and row["scenario"] != "fhir-one-query"
+                else None
+            )
     comparisons = []
     for row in rows:
         single = one_query.get(row["connections"])
         if row["scenario"] == "fhir-fallback" and single and row.get("p50_ms"):
             ratio = row["p50_ms"] / single
-            comparisons.append({"workers": row["workers"], "connections": row["connections"],
-                                "fallback_p50_ms": row["p50_ms"], "one_query_p50_ms": single,
-                                "ratio": ratio, "target": FHIR_TARGET_RATIO,
-                                "meets_target": ratio <= FHIR_TARGET_RATIO})
+            comparisons.append(
+                {
+                    "workers": row["workers"],
+                    "connections": row["connections"],
+                    "fallback_p50_ms": row["p50_ms"],
+                    "one_query_p50_ms": single,
+                    "ratio": ratio,
+                    "target": FHIR_TARGET_RATIO,
+                    "meets_target": ratio <= FHIR_TARGET_RATIO,
+                }
+            )
     return comparisons
 
 
@@ -301,20 +443,45 @@ def _cell(value: Any, digits: int = 2) -> str:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    header = ("scenario", "workers", "conns", "p50 ms", "p99 ms", "req/s", "p50/floor",
-              "p50/floor-gc", "p50/floor-json", "requests", "non-200")
+    header = (
+        "scenario",
+        "workers",
+        "conns",
+        "p50 ms",
+        "p99 ms",
+        "req/s",
+        "p50/floor",
+        "p50/floor-gc",
+        "p50/floor-json",
+        "requests",
+        "non-200",
+    )
     lines = [header]
     for r in rows:
-        lines.append((r["scenario"], _cell(r["workers"]), str(r["connections"]),
-                      _cell(r.get("p50_ms")), _cell(r.get("p99_ms")),
-                      _cell(r.get("requests_per_s"), 1), _cell(r.get("p50_vs_floor")),
-                      _cell(r.get("p50_vs_floor_gc")), _cell(r.get("p50_vs_floor_json")),
-                      _cell(r.get("requests")), _cell(r.get("non_200"))))
+        lines.append(
+            (
+                r["scenario"],
+                _cell(r["workers"]),
+                str(r["connections"]),
+                _cell(r.get("p50_ms")),
+                _cell(r.get("p99_ms")),
+                _cell(r.get("requests_per_s"), 1),
+                _cell(r.get("p50_vs_floor")),
+                _cell(r.get("p50_vs_floor_gc")),
+                _cell(r.get("p50_vs_floor_json")),
+                _cell(r.get("requests")),
+                _cell(r.get("non_200")),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+        out.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -327,12 +494,24 @@ def environment(wrk: str) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False,
-                            capture_output=True, text=True).stdout.strip() or None
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count(), "wrk": wrk_version(wrk), "git_commit": commit,
-            **{pkg: version(pkg) for pkg in ("uvicorn", "fastapi", "uvloop", "httptools",
-                                             "orjson")}}
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or None
+    )
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "wrk": wrk_version(wrk),
+        "git_commit": commit,
+        **{pkg: version(pkg) for pkg in ("uvicorn", "fastapi", "uvloop", "httptools", "orjson")},
+    }
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -349,9 +528,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    print(f"benchmark: {len(plan.scenarios)} scenarios x workers {list(plan.workers)} x "
-          f"connections {list(plan.connections)}, {plan.duration_s:g} s per cell",
-          file=sys.stderr, flush=True)
+    print(
+        f"benchmark: {len(plan.scenarios)} scenarios x workers {list(plan.workers)} x "
+        f"connections {list(plan.connections)}, {plan.duration_s:g} s per cell",
+        file=sys.stderr,
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="benzo-bench-") as tmp:
         rows = run_plan(plan, wrk, Path(tmp))
     order = {s.name: i for i, s in enumerate(SCENARIOS)}
@@ -359,27 +541,39 @@ def main(argv: list[str] | None = None) -> int:
     comparisons = add_ratios(rows)
     print(format_table(rows))
     for c in comparisons:
-        print(f"FHIR fallback vs one query (workers={c['workers']}, connections="
-              f"{c['connections']}): {c['fallback_p50_ms']:.1f} / {c['one_query_p50_ms']:.1f} ms"
-              f" = {c['ratio']:.2f}x (target <= {c['target']}x: "
-              f"{'met' if c['meets_target'] else 'NOT met'})")
+        print(
+            f"FHIR fallback vs one query (workers={c['workers']}, connections="
+            f"{c['connections']}): {c['fallback_p50_ms']:.1f} / {c['one_query_p50_ms']:.1f} ms"
+            f" = {c['ratio']:.2f}x (target <= {c['target']}x: "
+            f"{'met' if c['meets_target'] else 'NOT met'})"
+        )
     failed = [r for r in rows if r["error"]]
     reasons: dict[str, list[str]] = {}
     for r in failed:
         reasons.setdefault(r["error"], []).append(
-            f"{r['scenario']} (workers={_cell(r['workers'])}, connections={r['connections']})")
+            f"{r['scenario']} (workers={_cell(r['workers'])}, connections={r['connections']})"
+        )
     for reason, cells in reasons.items():
         print(f"FAILED {', '.join(cells)}:\n{reason}", file=sys.stderr)
-    result = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "elapsed_s": round(time.monotonic() - started, 1),
-              "plan": {"quick": plan.quick, "duration_s": plan.duration_s, "seed": plan.seed,
-                       "workers": list(plan.workers), "connections": list(plan.connections),
-                       "scenarios": [s.name for s in plan.scenarios],
-                       "patients": plan.patients,
-                       "evaluation_date": data.EVALUATION_DATE.isoformat(),
-                       "code_sources": data.load_catalog().sources},
-              "environment": environment(wrk), "rows": rows,
-              "fhir_fallback_vs_one_query": comparisons, "ok": not failed}
+    result = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.monotonic() - started, 1),
+        "plan": {
+            "quick": plan.quick,
+            "duration_s": plan.duration_s,
+            "seed": plan.seed,
+            "workers": list(plan.workers),
+            "connections": list(plan.connections),
+            "scenarios": [s.name for s in plan.scenarios],
+            "patients": plan.patients,
+            "evaluation_date": data.EVALUATION_DATE.isoformat(),
+            "code_sources": data.load_catalog().sources,
+        },
+        "environment": environment(wrk),
+        "rows": rows,
+        "fhir_fallback_vs_one_query": comparisons,
+        "ok": not failed,
+    }
     plan.out.parent.mkdir(parents=True, exist_ok=True)
     plan.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"results: {plan.out}", file=sys.stderr)

@@ -38,8 +38,17 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
 class Server:
     """One `uvicorn APP` process group on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, name: str, app: str, *, workers: int = 1, env: dict[str, str] | None = None,
-                 ready_path: str = "/cds-services", log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        app: str,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/cds-services",
+        log_dir: Path,
+        port: int | None = None,
+    ) -> None:
         self.name = name
         self.app = app
         self.workers = workers
@@ -54,13 +63,31 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self, timeout_s: float = 60.0) -> Server:
-        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", HOST, "--port",
-               str(self.port), "--workers", str(self.workers), "--no-access-log",
-               "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         with self.log_path.open("wb") as log:
             # A new session makes the server and its workers one process group to signal.
-            self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self._wait_ready(timeout_s)
         except BaseException:
@@ -74,8 +101,10 @@ class Server:
         ready_hits = 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BenchError(f"{self.name} exited with {self.process.returncode} during "
-                                 f"start-up:\n{self.log_tail()}")
+                raise BenchError(
+                    f"{self.name} exited with {self.process.returncode} during "
+                    f"start-up:\n{self.log_tail()}"
+                )
             # With --workers > 1 uvicorn's supervisor keeps respawning a worker that cannot import.
             if "Traceback (most recent call last)" in self.log_tail(10_000):
                 raise BenchError(f"{self.name} failed during start-up:\n{self.log_tail()}")
@@ -90,8 +119,10 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.1)
-        raise BenchError(f"{self.name} did not answer GET {self.ready_path} within "
-                         f"{timeout_s:.0f} s:\n{self.log_tail()}")
+        raise BenchError(
+            f"{self.name} did not answer GET {self.ready_path} within "
+            f"{timeout_s:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -116,6 +147,10 @@ class Server:
     def __enter__(self) -> Server:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()

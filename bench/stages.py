@@ -53,12 +53,18 @@ async def _typed_stages(raw: bytes, case: Case, settings: Any) -> dict[str, floa
     t4 = _now()
     orjson.dumps(CdsResponse(cards=tuple(cards)).to_json())
     t5 = _now()
-    return {"decode": t1 - t0, "envelope+prefetch": t2 - t1, "record": t3 - t2,
-            "rules": t4 - t3, "response": t5 - t4}
+    return {
+        "decode": t1 - t0,
+        "envelope+prefetch": t2 - t1,
+        "record": t3 - t2,
+        "rules": t4 - t3,
+        "response": t5 - t4,
+    }
 
 
-async def _lenient_stages(raw: bytes, case: Case, settings: Any,
-                          http: httpx.AsyncClient) -> dict[str, float]:
+async def _lenient_stages(
+    raw: bytes, case: Case, settings: Any, http: httpx.AsyncClient
+) -> dict[str, float]:
     from app.cards import run_rules
     from app.fhir.gather import gather
     from app.hooks.definitions import SERVICES
@@ -82,8 +88,14 @@ async def _lenient_stages(raw: bytes, case: Case, settings: Any,
     t5 = _now()
     orjson.dumps(CdsResponse(cards=tuple(cards)).to_json())
     t6 = _now()
-    return {"decode": t1 - t0, "envelope+prefetch": t3 - t1, "record": t4 - t3,
-            "rules": t5 - t4, "response": t6 - t5, "(gather alone)": t3 - t2}
+    return {
+        "decode": t1 - t0,
+        "envelope+prefetch": t3 - t1,
+        "record": t4 - t3,
+        "rules": t5 - t4,
+        "response": t6 - t5,
+        "(gather alone)": t3 - t2,
+    }
 
 
 async def measure(case_name: str, calls: int, patients: int) -> dict[str, dict[str, float]]:
@@ -133,16 +145,24 @@ async def _whole(app: Any, path: str, payloads: list[bytes], calls: int) -> floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", default="order-select-heavy",
-                        choices=[c for c, v in CASES.items() if v.app == "service"])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.stages",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--case",
+        default="order-select-heavy",
+        choices=[c for c, v in CASES.items() if v.app == "service"],
+    )
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--patients", type=int, default=300)
     args = parser.parse_args(argv)
     result = asyncio.run(measure(args.case, args.calls, args.patients))
-    print(f"{args.case}: median CPU µs per call over {args.calls} calls, "
-          f"{args.patients} distinct patients")
+    print(
+        f"{args.case}: median CPU µs per call over {args.calls} calls, "
+        f"{args.patients} distinct patients"
+    )
     for label, stages in result.items():
         for stage, value in stages.items():
             print(f"  {label:8s} {stage:20s} {value:9.1f}")

@@ -33,8 +33,15 @@ RULES = ("opioid-benzodiazepine-overlap", "naloxone-missing")
 def _issued(patient: str) -> list[Any]:
     from app.feedback.store import IssuedCard
 
-    return [IssuedCard(card_uuid=str(uuid.uuid4()), rule_id=rule, patient_id=patient,
-                       drugs_key="lorazepam+oxycodone") for rule in RULES]
+    return [
+        IssuedCard(
+            card_uuid=str(uuid.uuid4()),
+            rule_id=rule,
+            patient_id=patient,
+            drugs_key="lorazepam+oxycodone",
+        )
+        for rule in RULES
+    ]
 
 
 async def _store(url: str) -> Any:
@@ -42,8 +49,12 @@ async def _store(url: str) -> Any:
     from app.feedback.db import make_engine
     from app.feedback.store import FeedbackStore
 
-    settings = Settings(_env_file=None, database_url=url,  # type: ignore[call-arg]
-                        patient_hash_key="bench-hash-key-0123456789", log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        database_url=url,  # type: ignore[call-arg]
+        patient_hash_key="bench-hash-key-0123456789",
+        log_level="WARNING",
+    )
     store = FeedbackStore(make_engine(settings), settings)
     await store.init()
     return store
@@ -62,13 +73,26 @@ async def _seed(store: Any, patients: list[str]) -> None:
         cards = _issued(patient)
         await store.record_issued(SERVICE, cards)
         await _drain(store)
-        await store.record_feedback(SERVICE, parse_feedback({"feedback": [{
-            "card": cards[0].card_uuid, "outcome": "overridden", "outcomeTimestamp": now,
-            "overrideReason": {"reason": {"code": "snooze-3-months"}}}]}))
+        await store.record_feedback(
+            SERVICE,
+            parse_feedback(
+                {
+                    "feedback": [
+                        {
+                            "card": cards[0].card_uuid,
+                            "outcome": "overridden",
+                            "outcomeTimestamp": now,
+                            "overrideReason": {"reason": {"code": "snooze-3-months"}},
+                        }
+                    ]
+                }
+            ),
+        )
 
 
-async def _run(store: Any, patients: list[str], calls: int, concurrency: int
-               ) -> tuple[float, float]:
+async def _run(
+    store: Any, patients: list[str], calls: int, concurrency: int
+) -> tuple[float, float]:
     counter = iter(range(calls))
 
     async def worker() -> None:
@@ -84,8 +108,9 @@ async def _run(store: Any, patients: list[str], calls: int, concurrency: int
     return cpu_us, calls / (time.perf_counter() - wall)
 
 
-async def measure(url: str, calls: int, concurrencies: list[int], patients: int,
-                  repeats: int) -> dict[int, tuple[float, float]]:
+async def measure(
+    url: str, calls: int, concurrencies: list[int], patients: int, repeats: int
+) -> dict[int, tuple[float, float]]:
     store = await _store(url)
     ids = [f"bench-store-{uuid.uuid4().hex[:8]}-{i}" for i in range(patients)]
     try:
@@ -94,8 +119,10 @@ async def measure(url: str, calls: int, concurrencies: list[int], patients: int,
         out = {}
         for concurrency in concurrencies:
             runs = [await _run(store, ids, calls, concurrency) for _ in range(repeats)]
-            out[concurrency] = (statistics.median(r[0] for r in runs),
-                                statistics.median(r[1] for r in runs))
+            out[concurrency] = (
+                statistics.median(r[0] for r in runs),
+                statistics.median(r[1] for r in runs),
+            )
         return out
     finally:
         close = getattr(store, "aclose", None)
@@ -105,8 +132,11 @@ async def measure(url: str, calls: int, concurrencies: list[int], patients: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.store", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -114,14 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     url = args.database_url or (
-        f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='benzo-store-')) / 'store.db'}")
-    result = asyncio.run(measure(url, args.calls, args.concurrency, args.patients,
-                                 args.repeats))
-    print(f"store part of a hook call ({url.split(':', 1)[0]}), medians of {args.repeats} "
-          f"runs of {args.calls} calls")
+        f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='benzo-store-')) / 'store.db'}"
+    )
+    result = asyncio.run(measure(url, args.calls, args.concurrency, args.patients, args.repeats))
+    print(
+        f"store part of a hook call ({url.split(':', 1)[0]}), medians of {args.repeats} "
+        f"runs of {args.calls} calls"
+    )
     for concurrency, (cpu_us, rate) in result.items():
-        print(f"  concurrency {concurrency:3d}: {cpu_us:8.1f} CPU µs per call, "
-              f"{rate:8.0f} calls/s")
+        print(f"  concurrency {concurrency:3d}: {cpu_us:8.1f} CPU µs per call, {rate:8.0f} calls/s")
     return 0
 
 

@@ -63,7 +63,9 @@ async def measure(case_name: str, calls: int, patients: int) -> dict[str, Any]:
 
     by_gen = {g: [d for gen, _, d in pauses.log if gen == g] for g in (0, 1, 2)}
     return {
-        "calls": calls, "p50_ms": statistics.median(times) / 1e6, "p99_ms": p99 / 1e6,
+        "calls": calls,
+        "p50_ms": statistics.median(times) / 1e6,
+        "p99_ms": p99 / 1e6,
         "max_ms": times[-1] / 1e6,
         "collections": {g: len(v) for g, v in by_gen.items()},
         "collection_ms_max": {g: (max(v) / 1e6 if v else 0.0) for g, v in by_gen.items()},
@@ -74,20 +76,32 @@ async def measure(case_name: str, calls: int, patients: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.tail", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", default="patient-view-typical",
-                        choices=[c for c, v in CASES.items() if v.app == "service"])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tail",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--case",
+        default="patient-view-typical",
+        choices=[c for c, v in CASES.items() if v.app == "service"],
+    )
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--patients", type=int, default=1000)
     args = parser.parse_args(argv)
     result = asyncio.run(measure(args.case, args.calls, args.patients))
-    print(f"{args.case}: {result['calls']} calls in process, wall ms: p50 "
-          f"{result['p50_ms']:.2f}, p99 {result['p99_ms']:.2f}, max {result['max_ms']:.2f}")
-    print(f"  collections by generation {result['collections']}, longest (ms) "
-          f"{ {g: round(v, 2) for g, v in result['collection_ms_max'].items()} }")
-    print(f"  slowest 1%: {result['slowest_1pct_with_gc']:.0%} had a collection; collections "
-          f"are {result['slowest_1pct_gc_share']:.0%} of their time")
+    print(
+        f"{args.case}: {result['calls']} calls in process, wall ms: p50 "
+        f"{result['p50_ms']:.2f}, p99 {result['p99_ms']:.2f}, max {result['max_ms']:.2f}"
+    )
+    print(
+        f"  collections by generation {result['collections']}, longest (ms) "
+        f"{ {g: round(v, 2) for g, v in result['collection_ms_max'].items()} }"
+    )
+    print(
+        f"  slowest 1%: {result['slowest_1pct_with_gc']:.0%} had a collection; collections "
+        f"are {result['slowest_1pct_gc_share']:.0%} of their time"
+    )
     return 0
 
 

@@ -28,14 +28,19 @@ def ensure_wrk(install: bool = True) -> str:
         found = shutil.which("wrk")
         if found:
             return found
-    raise BenchError("wrk is not installed: run `apt-get install -y wrk` (Debian/Ubuntu) as root, "
-                     "or install wrk from your package manager, then retry.")
+    raise BenchError(
+        "wrk is not installed: run `apt-get install -y wrk` (Debian/Ubuntu) as root, "
+        "or install wrk from your package manager, then retry."
+    )
 
 
 def wrk_version(wrk: str) -> str:
     done = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
-    return (done.stdout or done.stderr).splitlines()[0].strip() if (done.stdout or done.stderr) \
+    return (
+        (done.stdout or done.stderr).splitlines()[0].strip()
+        if (done.stdout or done.stderr)
         else "unknown"
+    )
 
 
 @dataclass(frozen=True)
@@ -50,15 +55,33 @@ def run_wrk(wrk: str, url: str, load: Load, body_file: Path | None = None) -> di
     """One wrk run; its JSON summary (latency in microseconds)."""
     # wrk takes whole seconds for -d; a long -timeout keeps slow answers in the latency histogram
     # instead of dropping them as timeouts.
-    cmd = [wrk, "-t", str(load.threads), "-c", str(load.connections),
-           "-d", f"{max(1, round(load.duration_s))}s", "--timeout", f"{load.timeout_s:.0f}s",
-           "-s", str(SCRIPT), url]
+    cmd = [
+        wrk,
+        "-t",
+        str(load.threads),
+        "-c",
+        str(load.connections),
+        "-d",
+        f"{max(1, round(load.duration_s))}s",
+        "--timeout",
+        f"{load.timeout_s:.0f}s",
+        "-s",
+        str(SCRIPT),
+        url,
+    ]
     if body_file is not None:
         cmd += ["--", str(body_file)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                          timeout=load.duration_s + load.timeout_s + 60)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=load.duration_s + load.timeout_s + 60,
+    )
     for line in done.stdout.splitlines():
         if line.startswith(MARKER):
-            return dict(json.loads(line[len(MARKER):]))
-    raise BenchError(f"wrk exited with {done.returncode} and no report:\n"
-                     f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            return dict(json.loads(line[len(MARKER) :]))
+    raise BenchError(
+        f"wrk exited with {done.returncode} and no report:\n"
+        f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    )

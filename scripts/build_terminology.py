@@ -23,12 +23,18 @@ GENERATED_BY = "scripts/build_terminology.py"
 CDC_DIR = "cqframework-opioid-cds-r4"
 MME_DIR = "cqframework-opioid-mme-r4"
 SOURCES = {
-    CDC_DIR: {"repository": "https://github.com/cqframework/opioid-cds-r4",
-              "path": "input/vocabulary/valueset/",
-              "commit": "b29bdcbf6db6f3de26486dbc3820572ee9a78b89", "license": "CC0-1.0"},
-    MME_DIR: {"repository": "https://github.com/cqframework/opioid-mme-r4",
-              "path": "input/vocabulary/codesystem/codesystem-CDCMMEClinicalConversionFactors.json",
-              "commit": "1357f45424c40c49911cd73ecf377b740013f21e", "license": "Apache-2.0"},
+    CDC_DIR: {
+        "repository": "https://github.com/cqframework/opioid-cds-r4",
+        "path": "input/vocabulary/valueset/",
+        "commit": "b29bdcbf6db6f3de26486dbc3820572ee9a78b89",
+        "license": "CC0-1.0",
+    },
+    MME_DIR: {
+        "repository": "https://github.com/cqframework/opioid-mme-r4",
+        "path": "input/vocabulary/codesystem/codesystem-CDCMMEClinicalConversionFactors.json",
+        "commit": "1357f45424c40c49911cd73ecf377b740013f21e",
+        "license": "Apache-2.0",
+    },
 }
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
@@ -46,8 +52,13 @@ MED_SETS = [
     ("naloxone-medications", "rescue-naloxone"),
 ]
 # Anorectic stimulants in the CDC CNS-depressant set: not CNS depressants (clinical-anchors §1.4).
-STIMULANTS = ("phentermine", "benzphetamine", "diethylpropion", "phendimetrazine",
-              "methamphetamine")
+STIMULANTS = (
+    "phentermine",
+    "benzphetamine",
+    "diethylpropion",
+    "phendimetrazine",
+    "methamphetamine",
+)
 BZRA = ("benzodiazepine", "z-drug")
 # Immediate-release oral solids used to round taper doses.
 STRENGTH_FORMS = ("oral tablet", "oral capsule", "disintegrating oral tablet")
@@ -85,19 +96,24 @@ def _dump(obj: dict[str, Any]) -> str:
                 lines.append(f"  {json.dumps(k2, ensure_ascii=False)}: {text}{c2}")
             lines.append(f" }}{comma}")
         else:
-            lines.append(f" {json.dumps(key)}: "
-                         f"{json.dumps(value, sort_keys=True, ensure_ascii=False)}{comma}")
+            lines.append(
+                f" {json.dumps(key)}: "
+                f"{json.dumps(value, sort_keys=True, ensure_ascii=False)}{comma}"
+            )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _header(source_dir: str, files: list[str], extra: dict[str, Any] | None = None
-            ) -> dict[str, Any]:
+def _header(
+    source_dir: str, files: list[str], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     info = SOURCES[source_dir]
-    header = {"source": {"repository": info["repository"], "path": info["path"],
-                         "files": sorted(files)},
-              "commit": info["commit"], "license": info["license"],
-              "generated_by": GENERATED_BY}
+    header = {
+        "source": {"repository": info["repository"], "path": info["path"], "files": sorted(files)},
+        "commit": info["commit"],
+        "license": info["license"],
+        "generated_by": GENERATED_BY,
+    }
     header.update(extra or {})
     return header
 
@@ -120,12 +136,12 @@ class Names:
 
     def find(self, display: str) -> list[tuple[str, int, int]]:
         text = T.normalize(display)
-        return [(self.by_name[m.group(0)], m.start(), m.end())
-                for m in self.pattern.finditer(text)]
+        return [(self.by_name[m.group(0)], m.start(), m.end()) for m in self.pattern.finditer(text)]
 
 
-def _classify_product(display: str, set_class: str, names: Names,
-                      periprocedural: set[str]) -> dict[str, Any] | None:
+def _classify_product(
+    display: str, set_class: str, names: Names, periprocedural: set[str]
+) -> dict[str, Any] | None:
     text = T.normalize(display)
     found = names.find(display)
     if set_class == "cns":
@@ -142,12 +158,17 @@ def _classify_product(display: str, set_class: str, names: Names,
         wanted = (set_class,)
     hits = [(ing, start, end) for ing, start, end in found if names.cls[ing] in wanted]
     if not hits:
-        raise SystemExit(f"no {wanted} ingredient recognised in CDC display {display!r}: "
-                         "add it to app/terminology/data/ingredients.json")
+        raise SystemExit(
+            f"no {wanted} ingredient recognised in CDC display {display!r}: "
+            "add it to app/terminology/data/ingredients.json"
+        )
     ingredient, start, end = hits[0]
     strength, unit = T.ingredient_strength(text, start, end)
-    entry: dict[str, Any] = {"class": names.cls[ingredient], "ingredient": ingredient,
-                             "display": display}
+    entry: dict[str, Any] = {
+        "class": names.cls[ingredient],
+        "ingredient": ingredient,
+        "display": display,
+    }
     if strength is not None:
         entry["strength"] = strength
         entry["unit"] = unit
@@ -180,13 +201,18 @@ def build_medications(src: Path, ingredients: dict[str, Any]) -> tuple[dict, dic
                 continue
             entry["valueset"] = vs_name
             codes[item["code"]] = entry
-    header = _header(CDC_DIR, [f"{n}.json" for n, _ in MED_SETS],
-                     {"expansion_timestamps": stamps,
-                      "rules": "class by set (opioid > benzodiazepine > CNS > barbiturate > "
-                               "naloxone); CNS set split into z-drug / other-cns-depressant; "
-                               "anorectic stimulants and naloxone combinations dropped; "
-                               "injectable = parenteral dose form or periprocedural-only "
-                               "ingredient; moud per app/terminology/text.py is_moud_text"})
+    header = _header(
+        CDC_DIR,
+        [f"{n}.json" for n, _ in MED_SETS],
+        {
+            "expansion_timestamps": stamps,
+            "rules": "class by set (opioid > benzodiazepine > CNS > barbiturate > "
+            "naloxone); CNS set split into z-drug / other-cns-depressant; "
+            "anorectic stimulants and naloxone combinations dropped; "
+            "injectable = parenteral dose form or periprocedural-only "
+            "ingredient; moud per app/terminology/text.py is_moud_text",
+        },
+    )
     # Brands written in SBD displays ("[Xanax]") of single-ingredient products.
     brands: dict[str, str] = {}
     conflicts: set[str] = set()
@@ -194,17 +220,23 @@ def build_medications(src: Path, ingredients: dict[str, Any]) -> tuple[dict, dic
         disp = entry["display"]
         if entry.get("combination") or "[" not in disp or "{" in disp:
             continue
-        brand = T.normalize(disp[disp.rindex("[") + 1:disp.rindex("]")])
+        brand = T.normalize(disp[disp.rindex("[") + 1 : disp.rindex("]")])
         if brands.get(brand, entry["ingredient"]) != entry["ingredient"]:
             conflicts.add(brand)
         brands[brand] = entry["ingredient"]
     for brand in conflicts:
         del brands[brand]
-    meds = {"header": header, "codes": codes, "brands": brands,
-            "excluded": {"codes": excluded,
-                         "why": "anorectic stimulants in cns-depressant-medications; "
-                                "buprenorphine/naloxone and pentazocine/naloxone in "
-                                "naloxone-medications (classified from the opioid sets)"}}
+    meds = {
+        "header": header,
+        "codes": codes,
+        "brands": brands,
+        "excluded": {
+            "codes": excluded,
+            "why": "anorectic stimulants in cns-depressant-medications; "
+            "buprenorphine/naloxone and pentazocine/naloxone in "
+            "naloxone-medications (classified from the opioid sets)",
+        },
+    }
     return meds, codes
 
 
@@ -222,22 +254,27 @@ def build_strengths(codes: dict[str, dict[str, Any]], ingredients: dict[str, Any
         if entry["class"] in BZRA and ing not in found and entry.get("oral_strengths_mg"):
             found[ing] = set(entry["oral_strengths_mg"])
             curated[ing] = entry["oral_strengths_source"]
-    header = _header(CDC_DIR, ["benzodiazepine-medications.json",
-                               "cns-depressant-medications.json"],
-                     {"forms": list(STRENGTH_FORMS),
-                      "curated_additions": curated,
-                      "meaning": "available immediate-release oral strengths (mg) per BZRA "
-                                 "ingredient, from the SCD/SBD displays"})
-    return {"header": header,
-            "strengths": {k: sorted(v) for k, v in sorted(found.items())}}
+    header = _header(
+        CDC_DIR,
+        ["benzodiazepine-medications.json", "cns-depressant-medications.json"],
+        {
+            "forms": list(STRENGTH_FORMS),
+            "curated_additions": curated,
+            "meaning": "available immediate-release oral strengths (mg) per BZRA "
+            "ingredient, from the SCD/SBD displays",
+        },
+    )
+    return {"header": header, "strengths": {k: sorted(v) for k, v in sorted(found.items())}}
 
 
 def build_mme(src: Path) -> dict:
     cs = _read(src / MME_DIR / "codesystem-CDCMMEClinicalConversionFactors.json")
     factors: dict[str, dict[str, Any]] = {}
     for concept in cs["concept"]:
-        props = {p["code"]: p.get("valueDecimal", p.get("valueString"))
-                 for p in concept.get("property", [])}
+        props = {
+            p["code"]: p.get("valueDecimal", p.get("valueString"))
+            for p in concept.get("property", [])
+        }
         entry: dict[str, Any] = {"rxcui": concept["code"]}
         dose_form = props.get("dose-form-conversion-factor")
         if dose_form:
@@ -252,11 +289,16 @@ def build_mme(src: Path) -> dict:
         else:
             entry["factor"] = props["conversion-factor"]
         factors[concept["display"].lower()] = entry
-    header = _header(MME_DIR, ["codesystem-CDCMMEClinicalConversionFactors.json"],
-                     {"meaning": "CDC 2022 (MMWR RR-71(3)) MME conversion factors: MME/day = "
-                                 "mg/day x factor; fentanyl patch = mcg/h x 2.4. Fentanyl's "
-                                 "ingredient-level factor (0.0576) has no documented unit "
-                                 "basis and is not used for non-transdermal fentanyl."})
+    header = _header(
+        MME_DIR,
+        ["codesystem-CDCMMEClinicalConversionFactors.json"],
+        {
+            "meaning": "CDC 2022 (MMWR RR-71(3)) MME conversion factors: MME/day = "
+            "mg/day x factor; fentanyl patch = mcg/h x 2.4. Fentanyl's "
+            "ingredient-level factor (0.0576) has no documented unit "
+            "basis and is not used for non-transdermal fentanyl."
+        },
+    )
     return {"header": header, "factors": factors}
 
 
@@ -282,11 +324,20 @@ def build_conditions(src: Path, curated: dict[str, Any]) -> dict:
             elif item["system"] == ICD10CM and "-" not in code and not code.startswith(prefixes):
                 # "-" marks chapter/block ranges ("C00-C96"), which are not codes.
                 bucket["icd10cm"].add(code)
-    header = _header(CDC_DIR, files, {"expansion_timestamps": stamps,
-                                      "recipe": "app/terminology/data/conditions.json valuesets"})
-    return {"header": header,
-            "categories": {cat: {k: sorted(v) for k, v in sorted(b.items())}
-                           for cat, b in sorted(out.items())}}
+    header = _header(
+        CDC_DIR,
+        files,
+        {
+            "expansion_timestamps": stamps,
+            "recipe": "app/terminology/data/conditions.json valuesets",
+        },
+    )
+    return {
+        "header": header,
+        "categories": {
+            cat: {k: sorted(v) for k, v in sorted(b.items())} for cat, b in sorted(out.items())
+        },
+    }
 
 
 def check_suggestions(src: Path) -> None:

@@ -111,15 +111,22 @@ class Check:
 def _stage(image: Image, srv: Path) -> None:
     """Copy what the Dockerfile copies, from the checkout into the mapped WORKDIR."""
     for source, destination in image.copies:
-        target = srv / destination if not destination.startswith("/") else Path(
-            str(srv) + destination.removeprefix(image.workdir))
+        target = (
+            srv / destination
+            if not destination.startswith("/")
+            else Path(str(srv) + destination.removeprefix(image.workdir))
+        )
         origin = ROOT / source
         if destination.endswith("/") or destination in ("./", "."):
             target = target / Path(source).name
         target.parent.mkdir(parents=True, exist_ok=True)
         if origin.is_dir():
-            shutil.copytree(origin, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                origin,
+                target,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         else:
             shutil.copy2(origin, target)
 
@@ -147,27 +154,38 @@ def main(argv: list[str] | None = None) -> int:
         mapping = {"/srv": str(srv), "/data": str(data)}
         venv = work / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("BENZO_CDS_", "PYTHON", "VIRTUAL_ENV"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BENZO_CDS_", "PYTHON", "VIRTUAL_ENV"))
+        }
         env.update({k: _mapped(v, mapping) for k, v in image.env.items()})
         env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", HOME=str(home))
         for step in image.runs:
             if "pip install" not in step:
                 continue  # user and folder set-up: mapped above
             started = time.monotonic()
-            done = subprocess.run(["sh", "-c", step], cwd=srv, env=env, capture_output=True,
-                                  text=True, check=False)
-            check(done.returncode == 0, f"RUN {step}  ({time.monotonic() - started:.0f} s)",
-                  done.stderr[-2000:])
+            done = subprocess.run(
+                ["sh", "-c", step], cwd=srv, env=env, capture_output=True, text=True, check=False
+            )
+            check(
+                done.returncode == 0,
+                f"RUN {step}  ({time.monotonic() - started:.0f} s)",
+                done.stderr[-2000:],
+            )
         if check.failures:
             return 1
         # The CMD as written: development defaults on 0.0.0.0 must refuse before binding.
-        refused = subprocess.run(image.cmd, cwd=home, env=env, capture_output=True, text=True,
-                                 timeout=60, check=False)
-        check(refused.returncode == 2 and "BENZO_CDS_DEMO" in refused.stderr
-              and "Traceback" not in refused.stderr,
-              "CMD in development mode on 0.0.0.0 refuses (exit 2, names BENZO_CDS_DEMO)",
-              f"exit {refused.returncode}: {refused.stderr[-1000:]}")
+        refused = subprocess.run(
+            image.cmd, cwd=home, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        check(
+            refused.returncode == 2
+            and "BENZO_CDS_DEMO" in refused.stderr
+            and "Traceback" not in refused.stderr,
+            "CMD in development mode on 0.0.0.0 refuses (exit 2, names BENZO_CDS_DEMO)",
+            f"exit {refused.returncode}: {refused.stderr[-1000:]}",
+        )
         _demo_run(image, env, home, data, check)
     finally:
         if args.keep:
@@ -183,15 +201,18 @@ def _demo_run(image: Image, env: dict[str, str], home: Path, data: Path, check: 
     port = free_port()
     command = [_mapped(part, {"0.0.0.0": "127.0.0.1", "8000": str(port)}) for part in image.cmd]
     demo_env = env | {"BENZO_CDS_DEMO": "true"}
-    server = subprocess.Popen(command, cwd=home, env=demo_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        command, cwd=home, env=demo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         health = [part.replace("8000", str(port)) for part in image.healthcheck]
         deadline = time.monotonic() + 60
         healthy = False
         while time.monotonic() < deadline and server.poll() is None and not healthy:
-            healthy = subprocess.run(health, env=demo_env, capture_output=True,
-                                     check=False).returncode == 0
+            healthy = (
+                subprocess.run(health, env=demo_env, capture_output=True, check=False).returncode
+                == 0
+            )
             time.sleep(0.5)
         if not healthy:
             server.terminate()
@@ -202,13 +223,24 @@ def _demo_run(image: Image, env: dict[str, str], home: Path, data: Path, check: 
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(f"{base}/preview/fixtures", timeout=10) as answer:
             listed = json.load(answer)
-        check(any(p.startswith("hooks/") for p in listed), "the preview lists the image's "
-              f"fixtures ({len(listed)})")
-        demo = subprocess.run(["benzo-cds", "demo", "--url", base], cwd=home, env=demo_env,
-                              capture_output=True, text=True, timeout=120, check=False)
-        check(demo.returncode == 0 and "0 different" in demo.stdout,
-              "`benzo-cds demo` in the image: every fixture shows its listed cards",
-              demo.stdout[-1500:] + demo.stderr[-500:])
+        check(
+            any(p.startswith("hooks/") for p in listed),
+            f"the preview lists the image's fixtures ({len(listed)})",
+        )
+        demo = subprocess.run(
+            ["benzo-cds", "demo", "--url", base],
+            cwd=home,
+            env=demo_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        check(
+            demo.returncode == 0 and "0 different" in demo.stdout,
+            "`benzo-cds demo` in the image: every fixture shows its listed cards",
+            demo.stdout[-1500:] + demo.stderr[-500:],
+        )
         check((data / "benzo_cds.db").is_file(), "the SQLite store is written under /data")
     finally:
         server.terminate()

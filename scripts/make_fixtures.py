@@ -26,8 +26,9 @@ HOOKS = FIXTURES / "hooks"
 EXPECTED = FIXTURES / "expected.json"
 README = FIXTURES / "README.md"
 DEFAULT_SAMPLES = ROOT.parent / "shared" / "fhir_samples"
-DEFAULT_TERMINOLOGY = (ROOT.parent / "shared" / "terminology" / "source"
-                       / "cqframework-opioid-cds-r4")
+DEFAULT_TERMINOLOGY = (
+    ROOT.parent / "shared" / "terminology" / "source" / "cqframework-opioid-cds-r4"
+)
 
 BASE = "https://fhir.example.org/r4"
 EVAL_KEY = "org.benzo-safety-cds.evaluation-date"
@@ -36,14 +37,26 @@ NAMESPACE = uuid.UUID("3b0c6a52-0f7e-4f3c-9a56-7f1d3c2a9e11")
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 # prefetch key -> resource type, in the order of app/hooks/definitions.py PREFETCH.
-PREFETCH_KINDS = {"medications": "MedicationRequest", "conditions": "Condition",
-                  "carePlans": "CarePlan", "serviceRequests": "ServiceRequest"}
+PREFETCH_KINDS = {
+    "medications": "MedicationRequest",
+    "conditions": "Condition",
+    "carePlans": "CarePlan",
+    "serviceRequests": "ServiceRequest",
+}
 PREFETCH_KEYS = ("patient", *PREFETCH_KINDS)
-VALIDATED_TYPES = ("Patient", "MedicationRequest", "Condition", "CarePlan", "ServiceRequest",
-                   "Medication")
+VALIDATED_TYPES = (
+    "Patient",
+    "MedicationRequest",
+    "Condition",
+    "CarePlan",
+    "ServiceRequest",
+    "Medication",
+)
 # Deliberate quirks: not valid R4 on purpose, so only what is R4 in them is validated.
-QUIRKS = {"order-select-spec-example.json": {"Patient"},
-          "order-select-dstu2-medicationorder.json": set()}
+QUIRKS = {
+    "order-select-spec-example.json": {"Patient"},
+    "order-select-dstu2-medicationorder.json": set(),
+}
 NO_BUNDLE = {"patient-view-fallback.json", "order-select-dstu2-medicationorder.json"}
 FALLBACK_SOURCE = "patient-view-overlap.json"
 SERVER_DIR = "servers/overlap-patient"
@@ -90,26 +103,41 @@ def age_on(birth: str, when: str) -> int:
 
 # ----------------------------------------------------------------------------- generation
 
+
 def sample_requests(samples_dir: Path) -> dict[str, Json]:
     """patient-view requests whose prefetch holds a sample patient's resources, unmodified."""
     out: dict[str, Json] = {}
     for folder, pid in SAMPLE_PICKS:
-        manifest = {row["file"]: row for row in
-                    csv.DictReader(io.StringIO((samples_dir / folder / "manifest.csv")
-                                               .read_text(encoding="utf-8")))}
+        manifest = {
+            row["file"]: row
+            for row in csv.DictReader(
+                io.StringIO((samples_dir / folder / "manifest.csv").read_text(encoding="utf-8"))
+            )
+        }
         as_of = manifest[f"{pid}.json"]["as_of"]
         bundle = load(samples_dir / folder / f"{pid}.json")
         entries = [e for e in bundle["entry"] if isinstance(e.get("resource"), dict)]
-        patient = next(e["resource"] for e in entries
-                       if e["resource"]["resourceType"] == "Patient")
+        patient = next(e["resource"] for e in entries if e["resource"]["resourceType"] == "Patient")
         prefetch: Json = {"patient": patient}
         for key, kind in PREFETCH_KINDS.items():
             found = [e for e in entries if e["resource"]["resourceType"] == kind]
-            prefetch[key] = ({"resourceType": "Bundle", "type": "searchset",
-                              "total": len(found),
-                              "entry": [{"fullUrl": e["fullUrl"], "resource": e["resource"],
-                                         "search": {"mode": "match"}} for e in found]}
-                             if found else None)
+            prefetch[key] = (
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "total": len(found),
+                    "entry": [
+                        {
+                            "fullUrl": e["fullUrl"],
+                            "resource": e["resource"],
+                            "search": {"mode": "match"},
+                        }
+                        for e in found
+                    ],
+                }
+                if found
+                else None
+            )
         name = f"patient-view-{pid[:8]}.json"
         out[f"samples/{name}"] = {
             "hook": "patient-view",
@@ -139,20 +167,33 @@ def collection_bundles(hooks: dict[str, Json], expected: Json) -> dict[str, Any]
         if name in NO_BUNDLE:
             continue
         pid = request["context"]["patientId"]
-        bundle = {"resourceType": "Bundle", "id": pid, "type": "collection",
-                  "entry": [{"fullUrl": url, "resource": res}
-                            for url, res in chart_resources(request)]}
+        bundle = {
+            "resourceType": "Bundle",
+            "id": pid,
+            "type": "collection",
+            "entry": [{"fullUrl": url, "resource": res} for url, res in chart_resources(request)],
+        }
         out[f"bundles/{pid}.json"] = bundle
         meta = expected["fixtures"][f"hooks/{name}"]
         cards = meta.get("chart_cards", meta["cards"])
         as_of = request["extension"][EVAL_KEY]
         birth = request["prefetch"]["patient"].get("birthDate", "")
-        rows.append([f"{pid}.json", pid, age_on(birth, as_of) if birth else "", as_of, birth,
-                     f"hooks/{name}", ";".join(f"{c['rule']}:{c['indicator']}" for c in cards)])
+        rows.append(
+            [
+                f"{pid}.json",
+                pid,
+                age_on(birth, as_of) if birth else "",
+                as_of,
+                birth,
+                f"hooks/{name}",
+                ";".join(f"{c['rule']}:{c['indicator']}" for c in cards),
+            ]
+        )
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["file", "patient_id", "age", "as_of", "birth_date", "hook_fixture",
-                     "expected_cards"])
+    writer.writerow(
+        ["file", "patient_id", "age", "as_of", "birth_date", "hook_fixture", "expected_cards"]
+    )
     writer.writerows(sorted(rows))
     out["bundles/manifest.csv"] = text.getvalue()
     return out
@@ -165,8 +206,11 @@ def server_files(hooks: dict[str, Json]) -> dict[str, Json]:
     out: dict[str, Json] = {f"{SERVER_DIR}/Patient.json": prefetch["patient"]}
     for key, kind in PREFETCH_KINDS.items():
         out[f"{SERVER_DIR}/{kind}.json"] = prefetch[key] or {
-            "resourceType": "Bundle", "type": "searchset", "total": 0,
-            "link": [{"relation": "self", "url": f"{BASE}/{kind}?patient={pid}"}]}
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": 0,
+            "link": [{"relation": "self", "url": f"{BASE}/{kind}?patient={pid}"}],
+        }
     return out
 
 
@@ -175,19 +219,29 @@ def cards_text(cards: list[Json]) -> str:
 
 
 def readme_table(expected: Json) -> str:
-    lines = [TABLE_START, "",
-             "| file | hook | patient (age) | evaluation date | exercises | expected cards "
-             "| chart cards (bundles/) | source |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        TABLE_START,
+        "",
+        "| file | hook | patient (age) | evaluation date | exercises | expected cards "
+        "| chart cards (bundles/) | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for path, meta in sorted(expected["fixtures"].items()):
         hook = path.split("/")[-1].split("-")[0]
         hook = {"patient": "patient-view", "order": "order-" + path.split("-")[1]}.get(hook, hook)
         chart = cards_text(meta["chart_cards"]) if "chart_cards" in meta else "same"
         if path.startswith("samples/") or path.endswith(tuple(NO_BUNDLE)):
             chart = "n/a"
-        cells = [f"`{path}`", hook, f"`{meta['patient']}` ({meta['age']})",
-                 meta["evaluation_date"], meta["exercises"], cards_text(meta["cards"]), chart,
-                 meta["source"]]
+        cells = [
+            f"`{path}`",
+            hook,
+            f"`{meta['patient']}` ({meta['age']})",
+            meta["evaluation_date"],
+            meta["exercises"],
+            cards_text(meta["cards"]),
+            chart,
+            meta["source"],
+        ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", TABLE_END]
     return "\n".join(lines)
@@ -219,6 +273,7 @@ def render(value: Any) -> str:
 
 # ----------------------------------------------------------------------------- validation
 
+
 def _models() -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.careplan import CarePlan
@@ -227,9 +282,16 @@ def _models() -> dict[str, Any]:
     from fhir.resources.R4B.medicationrequest import MedicationRequest
     from fhir.resources.R4B.patient import Patient
     from fhir.resources.R4B.servicerequest import ServiceRequest
-    return {"Bundle": Bundle, "CarePlan": CarePlan, "Condition": Condition,
-            "Medication": Medication, "MedicationRequest": MedicationRequest,
-            "Patient": Patient, "ServiceRequest": ServiceRequest}
+
+    return {
+        "Bundle": Bundle,
+        "CarePlan": CarePlan,
+        "Condition": Condition,
+        "Medication": Medication,
+        "MedicationRequest": MedicationRequest,
+        "Patient": Patient,
+        "ServiceRequest": ServiceRequest,
+    }
 
 
 def validate_resource(resource: Json, where: str, models: dict[str, Any]) -> list[str]:
@@ -242,8 +304,10 @@ def validate_resource(resource: Json, where: str, models: dict[str, Any]) -> lis
         models[kind].model_validate(resource)
     except ValidationError as error:
         first = error.errors()[0]
-        return [f"{where}: {kind}/{resource.get('id')} is not valid R4B: "
-                f"{'.'.join(map(str, first['loc']))}: {first['msg']}"]
+        return [
+            f"{where}: {kind}/{resource.get('id')} is not valid R4B: "
+            f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        ]
     return []
 
 
@@ -294,10 +358,15 @@ def check_envelope(name: str, request: Json) -> list[str]:
         if not isinstance(drafts, dict) or drafts.get("resourceType") != "Bundle":
             errors.append("context.draftOrders must be a Bundle")
         else:
-            present = {f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                       for e in drafts.get("entry", [])}
-            errors += [f"selection {s} is not in draftOrders"
-                       for s in ctx.get("selections", []) if s not in present]
+            present = {
+                f"{e['resource']['resourceType']}/{e['resource']['id']}"
+                for e in drafts.get("entry", [])
+            }
+            errors += [
+                f"selection {s} is not in draftOrders"
+                for s in ctx.get("selections", [])
+                if s not in present
+            ]
     if hook == "order-select" and not ctx.get("selections"):
         errors.append("order-select needs selections")
     return [f"{name}: {e}" for e in errors]
@@ -368,8 +437,9 @@ def check(samples_dir: Path | None, terminology_dir: Path | None) -> list[str]:
         if name not in QUIRKS:
             for key in PREFETCH_KINDS:
                 if (request.get("prefetch") or {}).get(key):
-                    errors += validate_resource(request["prefetch"][key],
-                                                f"{name} prefetch.{key}", models)
+                    errors += validate_resource(
+                        request["prefetch"][key], f"{name} prefetch.{key}", models
+                    )
             drafts = request.get("context", {}).get("draftOrders")
             if drafts:
                 errors += validate_resource(drafts, f"{name} draftOrders", models)
@@ -383,8 +453,11 @@ def check(samples_dir: Path | None, terminology_dir: Path | None) -> list[str]:
 
     generated = generate(samples_dir)
     for rel, value in generated.items():
-        if rel.endswith(".json") and value.get("resourceType") == "Bundle" \
-                and not rel.startswith("samples/"):
+        if (
+            rel.endswith(".json")
+            and value.get("resourceType") == "Bundle"
+            and not rel.startswith("samples/")
+        ):
             errors += validate_resource(value, rel, models)
         if rel.startswith("samples/"):
             errors += check_envelope(rel, value)
@@ -400,13 +473,15 @@ def check(samples_dir: Path | None, terminology_dir: Path | None) -> list[str]:
                 errors.append(f"{rel} is not generated by this script (stale file?)")
     listed = set(expected)
     on_disk = {f"hooks/{n}" for n in hooks} | {
-        p.relative_to(FIXTURES).as_posix() for p in (FIXTURES / "samples").glob("*.json")}
+        p.relative_to(FIXTURES).as_posix() for p in (FIXTURES / "samples").glob("*.json")
+    }
     errors += [f"expected.json lists {p}, which does not exist" for p in sorted(listed - on_disk)]
     errors += [f"{p} has no entry in expected.json" for p in sorted(on_disk - listed)]
     return errors
 
 
 # ----------------------------------------------------------------------------- main
+
 
 def write(generated: dict[str, Any]) -> None:
     for folder in ("samples", "bundles", SERVER_DIR):
@@ -427,12 +502,23 @@ def write(generated: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="validate the fixtures and verify generated files are current")
-    parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES,
-                        help="folder of the sample patients (default: ../shared/fhir_samples)")
-    parser.add_argument("--terminology", type=Path, default=DEFAULT_TERMINOLOGY,
-                        help="copied CDC value sets, for checking RxNorm displays")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the fixtures and verify generated files are current",
+    )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=DEFAULT_SAMPLES,
+        help="folder of the sample patients (default: ../shared/fhir_samples)",
+    )
+    parser.add_argument(
+        "--terminology",
+        type=Path,
+        default=DEFAULT_TERMINOLOGY,
+        help="copied CDC value sets, for checking RxNorm displays",
+    )
     args = parser.parse_args(argv)
     samples_dir = args.samples if (args.samples / "README.md").exists() else None
     if samples_dir is None:

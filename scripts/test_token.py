@@ -30,8 +30,7 @@ ALG = "ES384"
 
 def keygen(directory: Path, iss: str, fhir_servers: list[str], kid: str | None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    key = ECKey.generate_key("P-384", {"kid": kid or str(uuid.uuid4()), "use": "sig",
-                                       "alg": ALG})
+    key = ECKey.generate_key("P-384", {"kid": kid or str(uuid.uuid4()), "use": "sig", "alg": ALG})
     private = directory / "private-jwk.json"
     # Created owner-only from the start, so the private key is never readable by others.
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -39,11 +38,9 @@ def keygen(directory: Path, iss: str, fhir_servers: list[str], kid: str | None) 
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(key.as_dict(private=True), handle)
     jwks = directory / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [key.as_dict(private=False)]}, indent=2),
-                    encoding="utf-8")
+    jwks.write_text(json.dumps({"keys": [key.as_dict(private=False)]}, indent=2), encoding="utf-8")
     issuers = [{"iss": iss, "jwks_file": str(jwks.resolve()), "fhir_servers": fhir_servers}]
-    (directory / "trusted-issuers.json").write_text(json.dumps(issuers, indent=2),
-                                                    encoding="utf-8")
+    (directory / "trusted-issuers.json").write_text(json.dumps(issuers, indent=2), encoding="utf-8")
     print(f"wrote {private} (keep it private), {jwks} and {directory / 'trusted-issuers.json'}")
 
 
@@ -53,8 +50,7 @@ def sign(key_file: Path, iss: str, aud: str, lifetime: int, jku: str | None) -> 
     if jku:
         header["jku"] = jku
     now = int(time.time())
-    claims = {"iss": iss, "aud": aud, "iat": now, "exp": now + lifetime,
-              "jti": str(uuid.uuid4())}
+    claims = {"iss": iss, "aud": aud, "iat": now, "exp": now + lifetime, "jti": str(uuid.uuid4())}
     return jwt.encode(header, claims, key, algorithms=[ALG])
 
 
@@ -65,8 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen.add_argument("--dir", type=Path, required=True)
     gen.add_argument("--iss", default=DEFAULT_ISS)
     gen.add_argument("--kid")
-    gen.add_argument("--fhir-server", action="append", default=[],
-                     help="a FHIR base URL this client may send (repeatable)")
+    gen.add_argument(
+        "--fhir-server",
+        action="append",
+        default=[],
+        help="a FHIR base URL this client may send (repeatable)",
+    )
     tok = sub.add_parser("sign", help="print a signed ES384 CDS Client JWT")
     tok.add_argument("--key", type=Path, required=True)
     tok.add_argument("--aud", required=True, help="URL of the endpoint the token is for")

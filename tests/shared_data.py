@@ -16,4 +16,5 @@ def needs_shared(relative: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         not path.exists(),
         reason=f"derivation check: needs ../shared/{relative} beside the checkout "
-               f"({path} is absent); the project's own copies are tested without it")
+        f"({path} is absent); the project's own copies are tested without it",
+    )

@@ -37,14 +37,22 @@ def metrics_response(settings: Settings, authorization: str | None) -> Response:
     if expected is not None:
         scheme, _, given = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode(), expected.get_secret_value().encode()):
-            error = Unauthorized("missing-authorization" if not authorization
-                                 else "bad-scheme" if scheme.lower() != "bearer"
-                                 else "bad-metrics-token")
+            given.strip().encode(), expected.get_secret_value().encode()
+        ):
+            error = Unauthorized(
+                "missing-authorization"
+                if not authorization
+                else "bad-scheme"
+                if scheme.lower() != "bearer"
+                else "bad-metrics-token"
+            )
             log.warning("metrics authentication failed", extra={"reason": error.reason})
-            return Response(orjson.dumps(error.body()), status_code=401,
-                            media_type="application/json",
-                            headers={"WWW-Authenticate": error.challenge()})
+            return Response(
+                orjson.dumps(error.body()),
+                status_code=401,
+                media_type="application/json",
+                headers={"WWW-Authenticate": error.challenge()},
+            )
     content, media_type = render()
     return Response(content, media_type=media_type)
 

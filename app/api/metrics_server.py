@@ -61,13 +61,16 @@ def start_metrics_server(settings: Settings) -> MetricsServer | None:
     try:
         sock = _socket(settings.metrics_host, settings.metrics_port)
     except OSError as error:
-        log.error("metrics port unavailable; /metrics is not served",
-                  extra={"port": settings.metrics_port, "error": type(error).__name__})
+        log.error(
+            "metrics port unavailable; /metrics is not served",
+            extra={"port": settings.metrics_port, "error": type(error).__name__},
+        )
         return None
     config = uvicorn.Config(_app(settings), lifespan="off", log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name="metrics-server", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="metrics-server", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and thread.is_alive() and time.monotonic() < deadline:

@@ -59,7 +59,7 @@ def resolve_fixture(root: Path, relative: str) -> Path | None:
     """The fixture file for `relative`, or None when it is not an offered fixture."""
     if "\x00" in relative or not relative.endswith(".json"):
         return None
-    candidate = (root / relative)
+    candidate = root / relative
     if not _inside(candidate, root):
         return None
     # Also require it to be one of the listed fixtures (no server stand-ins, no expected.json).
@@ -78,8 +78,9 @@ async def preview_static(name: str) -> FileResponse:
     media_type = STATIC_FILES.get(name)
     if media_type is None:
         raise HTTPException(status_code=404, detail="Not found.")
-    return FileResponse(STATIC_DIR / name, media_type=media_type,
-                        headers={"Cache-Control": "no-store"})
+    return FileResponse(
+        STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/preview/fixtures", include_in_schema=False)

@@ -31,8 +31,7 @@ router = APIRouter()
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status_code,
-                    media_type="application/json")
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
 def _state(request: Request) -> AppState:
@@ -47,7 +46,7 @@ async def _authenticate(request: Request, state: AppState) -> CdsClient | None:
     # public_base_url already carries.
     path, root = request.url.path, request.scope.get("root_path", "")
     if root and path.startswith(root):
-        path = path[len(root):]
+        path = path[len(root) :]
     audience = expected_audience(state.settings, str(request.url), path)
     return await state.verifier.verify(request.headers.get("authorization"), audience)
 
@@ -55,8 +54,9 @@ async def _authenticate(request: Request, state: AppState) -> CdsClient | None:
 def _service(service_id: str) -> ServiceDefinition:
     service = SERVICES.get(service_id)
     if service is None:
-        raise ServiceNotFound(f"No CDS service with id '{service_id[:64]}'. "
-                              f"Known: {', '.join(SERVICES)}.")
+        raise ServiceNotFound(
+            f"No CDS service with id '{service_id[:64]}'. Known: {', '.join(SERVICES)}."
+        )
     return service
 
 
@@ -66,8 +66,14 @@ async def discovery(request: Request) -> Response:
     CALLS.labels("discovery", "-", "200").inc()
     # Which rules are live is non-standard data: a discovery extension (CDS Hooks 2.0).
     modes = {rule: _state(request).settings.rule_mode(rule) for rule in ALL_RULES}
-    return _json({"services": [s.discovery() | {"extension": {RULE_MODES_EXTENSION: modes}}
-                               for s in SERVICES.values()]})
+    return _json(
+        {
+            "services": [
+                s.discovery() | {"extension": {RULE_MODES_EXTENSION: modes}}
+                for s in SERVICES.values()
+            ]
+        }
+    )
 
 
 @router.post("/cds-services/{service_id}")
@@ -81,19 +87,30 @@ async def call_service(service_id: str, request: Request) -> Response:
     # request's base URL.
     settings = state.settings_for(str(request.base_url), with_public_base)
     evaluation = await evaluate_body(
-        raw, service, http=state.http, settings=settings,
-        allowed_fhir_servers=state.allowed_fhir_servers(client), store=state.store)
+        raw,
+        service,
+        http=state.http,
+        settings=settings,
+        allowed_fhir_servers=state.allowed_fhir_servers(client),
+        store=state.store,
+    )
     for card in evaluation.cards:
         CARDS.labels(rule_of(card), card.indicator).inc()
     for card in evaluation.silent:
         SILENT.labels(rule_of(card), card.indicator).inc()
     LATENCY.labels(service.id).observe(time.perf_counter() - started)
     CALLS.labels("service", service.id, "200").inc()
-    log.info("hook answered", extra={
-        "service": service.id, "rules": [rule_of(c) for c in evaluation.cards],
-        "snoozed": evaluation.snoozed, "sources": evaluation.gathered.sources,
-        "silent": [{"rule": rule_of(c), "indicator": c.indicator} for c in evaluation.silent],
-        "ms": round((time.perf_counter() - started) * 1000, 2)})
+    log.info(
+        "hook answered",
+        extra={
+            "service": service.id,
+            "rules": [rule_of(c) for c in evaluation.cards],
+            "snoozed": evaluation.snoozed,
+            "sources": evaluation.gathered.sources,
+            "silent": [{"rule": rule_of(c), "indicator": c.indicator} for c in evaluation.silent],
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
     response = _json(CdsResponse(cards=tuple(evaluation.cards)).to_json())
     # Remembering issued cards (for snooze) and silent ones (for the feedback report) does not
     # delay the clinician's answer.
@@ -101,8 +118,12 @@ async def call_service(service_id: str, request: Request) -> Response:
     if evaluation.issued:
         tasks.add_task(state.store.record_issued, service.id, evaluation.issued)
     if evaluation.silent:
-        tasks.add_task(state.store.record_silent, service.id, silent_issued(evaluation),
-                       {c.uuid: c.indicator for c in evaluation.silent if c.uuid})
+        tasks.add_task(
+            state.store.record_silent,
+            service.id,
+            silent_issued(evaluation),
+            {c.uuid: c.indicator for c in evaluation.silent if c.uuid},
+        )
     if tasks.tasks:
         response.background = tasks
     return response
@@ -128,8 +149,14 @@ async def health(request: Request) -> Response:
     state = _state(request)
     database = await state.store.ping()
     ready = database == "ok"
-    return _json({"status": "ok" if ready else "unavailable", "database": database,
-                  "jwtVerification": state.verifier is not None}, 200 if ready else 503)
+    return _json(
+        {
+            "status": "ok" if ready else "unavailable",
+            "database": database,
+            "jwtVerification": state.verifier is not None,
+        },
+        200 if ready else 503,
+    )
 
 
 @router.get("/health/live")

@@ -19,8 +19,14 @@ from pathlib import Path
 import orjson
 
 # The types the pipeline reads; any other type in the export is left unread.
-READ_TYPES = ("Patient", "MedicationRequest", "Condition", "CarePlan", "ServiceRequest",
-              "Medication")
+READ_TYPES = (
+    "Patient",
+    "MedicationRequest",
+    "Condition",
+    "CarePlan",
+    "ServiceRequest",
+    "Medication",
+)
 _SUFFIX = re.compile(r"\.(ndjson|jsonl)(\.gz|\.gzip)?$", re.IGNORECASE)
 _TYPE_TOKEN = re.compile(r"^[A-Z][A-Za-z]{2,40}$")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -29,8 +35,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 @dataclass(frozen=True)
 class ExportFile:
     path: Path
-    resource_type: str   # one of READ_TYPES
-    size: int            # bytes on disk (compressed size for gzip)
+    resource_type: str  # one of READ_TYPES
+    size: int  # bytes on disk (compressed size for gzip)
     compressed: bool
 
 
@@ -43,8 +49,7 @@ class ExportListing:
 
 def is_bulk_export(folder: Path) -> bool:
     """True when the folder holds NDJSON files (plain or gzip)."""
-    return folder.is_dir() and any(_SUFFIX.search(p.name) for p in folder.iterdir()
-                                   if p.is_file())
+    return folder.is_dir() and any(_SUFFIX.search(p.name) for p in folder.iterdir() if p.is_file())
 
 
 def _is_gzip(path: Path) -> bool:
@@ -91,8 +96,11 @@ def _manifest_types(folder: Path) -> dict[str, str]:
         return {}
     found = {}
     for item in outputs:
-        if isinstance(item, dict) and isinstance(item.get("type"), str) \
-                and isinstance(item.get("url"), str):
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("type"), str)
+            and isinstance(item.get("url"), str)
+        ):
             found[item["url"].rstrip("/").rsplit("/", 1)[-1]] = item["type"]
     return found
 
@@ -118,12 +126,13 @@ def list_export(folder: Path) -> ExportListing:
 BLOCK_BYTES = 4 * 1024 * 1024
 
 
-def read_blocks(path: Path, start: int = 0, end: int | None = None,
-                block: int = BLOCK_BYTES) -> Iterator[bytes]:
+def read_blocks(
+    path: Path, start: int = 0, end: int | None = None, block: int = BLOCK_BYTES
+) -> Iterator[bytes]:
     """The file's lines a few MiB at a time, each block ending at a line's end (the file's last
     line may lack its newline). With a byte range (plain files only): the lines that start in
     it, whole, however far the last one runs past `end`."""
-    with (open_binary(path) if start == 0 and end is None else path.open("rb")) as handle:
+    with open_binary(path) if start == 0 and end is None else path.open("rb") as handle:
         if start:
             handle.seek(start - 1)
             handle.readline()  # finish the line that straddles `start`; its owner reads it

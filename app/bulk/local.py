@@ -43,7 +43,7 @@ from app.bulk.summary import Summary
 class BucketResult:
     summary: Summary
     stats: ReadStats
-    part: Path          # the bucket's CSV rows, no header, in patient-id order
+    part: Path  # the bucket's CSV rows, no header, in patient-id order
 
 
 _worker: dict[str, Any] = {}
@@ -119,10 +119,15 @@ def _pool(workers: int, workdir: Path, options: RunOptions) -> Iterator[Any]:
         yield pool
 
 
-def evaluate_export(listing: ExportListing, options: RunOptions, *, workers: int,
-                    progress: Progress, temp_root: Path | None = None,
-                    on_read: Callable[[ReadStats], None] | None = None
-                    ) -> Iterator[BucketResult]:
+def evaluate_export(
+    listing: ExportListing,
+    options: RunOptions,
+    *,
+    workers: int,
+    progress: Progress,
+    temp_root: Path | None = None,
+    on_read: Callable[[ReadStats], None] | None = None,
+) -> Iterator[BucketResult]:
     """Yield each bucket's result in bucket order; its part file is the caller's to consume
     before the next one is asked for (the work folder goes when the iteration ends)."""
     tasks = plan_tasks(listing)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 MEDICATION_INDEX = "medications.sqlite"
-_CACHE = 10_000   # ids per worker: a formulary's worth; bounded either way
+_CACHE = 10_000  # ids per worker: a formulary's worth; bounded either way
 
 
 def build_medication_index(workdir: Path) -> Path:
@@ -26,8 +26,10 @@ def build_medication_index(workdir: Path) -> Path:
         for path in sorted(workdir.glob("m.t*")):
             with path.open("rb") as handle:
                 rows = (record.rstrip(b"\n").split(b"\t", 1) for record in handle)
-                db.executemany("INSERT OR IGNORE INTO medication VALUES (?, ?)",
-                               ((rid.decode(), body) for rid, body in rows))
+                db.executemany(
+                    "INSERT OR IGNORE INTO medication VALUES (?, ?)",
+                    ((rid.decode(), body) for rid, body in rows),
+                )
         db.commit()
     finally:
         db.close()
@@ -38,8 +40,11 @@ class MedicationLookup:
     """Medication resources by id, read from the SQLite index as orders reference them."""
 
     def __init__(self, index: Path | None) -> None:
-        self._db = (sqlite3.connect(f"file:{index}?mode=ro", uri=True, check_same_thread=False)
-                    if index is not None and index.is_file() else None)
+        self._db = (
+            sqlite3.connect(f"file:{index}?mode=ro", uri=True, check_same_thread=False)
+            if index is not None and index.is_file()
+            else None
+        )
         self._cache: dict[str, dict[str, Any] | None] = {}
 
     def get(self, rid: str) -> dict[str, Any] | None:

@@ -27,12 +27,12 @@ from typing import BinaryIO
 from app.bulk.files import ExportListing, read_blocks
 from app.bulk.route import QUICK_TYPES, ReadStats, quick_block, quick_patient, route_parsed
 
-TARGET_BUCKET_BYTES = 32 * 1024 * 1024   # raw NDJSON per bucket: memory per worker stays small
-MIN_BUCKETS = 32                         # work to share among up to 32 workers, small exports too
-TASK_BYTES = 64 * 1024 * 1024            # large plain files are read in ranges of this size
-GZIP_RATIO = 8                           # NDJSON compresses about 8x: sizes buckets for .gz
-FLUSH_BYTES = 8 * 1024 * 1024            # a task's buffered output before it is written
-_MEDICATIONS = -1                        # the buffer of Medication lines (file m.t<task>)
+TARGET_BUCKET_BYTES = 32 * 1024 * 1024  # raw NDJSON per bucket: memory per worker stays small
+MIN_BUCKETS = 32  # work to share among up to 32 workers, small exports too
+TASK_BYTES = 64 * 1024 * 1024  # large plain files are read in ranges of this size
+GZIP_RATIO = 8  # NDJSON compresses about 8x: sizes buckets for .gz
+FLUSH_BYTES = 8 * 1024 * 1024  # a task's buffered output before it is written
+_MEDICATIONS = -1  # the buffer of Medication lines (file m.t<task>)
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,43 @@ class ReadTask:
     resource_type: str
     start: int = 0
     end: int | None = None
-    size: int = 0   # bytes this task reads from disk, for progress
+    size: int = 0  # bytes this task reads from disk, for progress
 
 
 def plan_tasks(listing: ExportListing, task_bytes: int = TASK_BYTES) -> list[ReadTask]:
     """One task per file, large plain files split into byte ranges (gzip cannot be split);
     largest first, so no big task starts last while the other workers sit idle."""
-    tasks: list[tuple[int, ReadTask]] = []   # (bytes of NDJSON it reads, task)
+    tasks: list[tuple[int, ReadTask]] = []  # (bytes of NDJSON it reads, task)
     for export_file in listing.files:
         if export_file.compressed or export_file.size <= task_bytes:
             raw = export_file.size * (GZIP_RATIO if export_file.compressed else 1)
-            tasks.append((raw, ReadTask(len(tasks), export_file.path, export_file.resource_type,
-                                        size=export_file.size)))
+            tasks.append(
+                (
+                    raw,
+                    ReadTask(
+                        len(tasks),
+                        export_file.path,
+                        export_file.resource_type,
+                        size=export_file.size,
+                    ),
+                )
+            )
             continue
         for start in range(0, export_file.size, task_bytes):
             end = min(start + task_bytes, export_file.size)
-            tasks.append((end - start, ReadTask(len(tasks), export_file.path,
-                                                export_file.resource_type, start, end,
-                                                end - start)))
+            tasks.append(
+                (
+                    end - start,
+                    ReadTask(
+                        len(tasks),
+                        export_file.path,
+                        export_file.resource_type,
+                        start,
+                        end,
+                        end - start,
+                    ),
+                )
+            )
     return [task for _, task in sorted(tasks, key=lambda item: (-item[0], item[1].index))]
 
 
@@ -135,8 +154,7 @@ class _Buffers:
         self.size = 0
 
 
-def _route_lines(block: bytes, quick: bool, buckets: int, out: _Buffers,
-                 stats: ReadStats) -> int:
+def _route_lines(block: bytes, quick: bool, buckets: int, out: _Buffers, stats: ReadStats) -> int:
     """Each line of the block to its bucket, one at a time; returns the lines read."""
     lines = 0
     for raw in block.split(b"\n"):
@@ -157,8 +175,13 @@ def _route_lines(block: bytes, quick: bool, buckets: int, out: _Buffers,
     return lines
 
 
-def _route_quick(block: bytes, found: list[tuple[int, int, bytes | None]], buckets: int,
-                 out: _Buffers, stats: ReadStats) -> None:
+def _route_quick(
+    block: bytes,
+    found: list[tuple[int, int, bytes | None]],
+    buckets: int,
+    out: _Buffers,
+    stats: ReadStats,
+) -> None:
     """A block `quick_block` placed: each line goes out as a view of the block, not a copy."""
     view, crc32 = memoryview(block), zlib.crc32
     for start, end, key in found:
@@ -172,7 +195,7 @@ def _route_quick(block: bytes, found: list[tuple[int, int, bytes | None]], bucke
             bucket = crc32(key) % buckets
         # The line with its newline; the file's last line may lack one.
         if end < len(block):
-            out.add(bucket, key, b"\t", view[start:end + 1])
+            out.add(bucket, key, b"\t", view[start : end + 1])
         else:
             out.add(bucket, key, b"\t", view[start:end], b"\n")
 
@@ -198,7 +221,7 @@ def partition_task(task: ReadTask, workdir: Path, buckets: int) -> ReadStats:
     return stats
 
 
-Segment = tuple[Path, int, int]   # a task's file, offset, length: one bucket's lines in it
+Segment = tuple[Path, int, int]  # a task's file, offset, length: one bucket's lines in it
 
 
 def bucket_index(workdir: Path) -> dict[int, list[Segment]]:
@@ -210,7 +233,7 @@ def bucket_index(workdir: Path) -> dict[int, list[Segment]]:
         triples.frombytes(path.read_bytes())
         data = path.with_name(path.name.removesuffix(".idx"))
         for at in range(0, len(triples), 3):
-            bucket, offset, length = triples[at:at + 3]
+            bucket, offset, length = triples[at : at + 3]
             index.setdefault(bucket, []).append((data, offset, length))
     return index
 

@@ -35,18 +35,42 @@ from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse, P
 HOOK = "patient-view"
 DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 _MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
-_TARGETS = {"MedicationRequest": "medication_requests", "Condition": "conditions",
-            "CarePlan": "care_plans", "ServiceRequest": "service_requests"}
+_TARGETS = {
+    "MedicationRequest": "medication_requests",
+    "Condition": "conditions",
+    "CarePlan": "care_plans",
+    "ServiceRequest": "service_requests",
+}
 # Doses the report's confidence share covers: those the cards compute with (MME, diazepam-eq).
 DOSE_CLASSES = BZRA_CLASSES | {DrugClass.OPIOID}
-DOSE_COLUMNS = {DoseConfidence.EXACT: "doses_exact", DoseConfidence.RANGE: "doses_range",
-                DoseConfidence.AS_NEEDED_MAX: "doses_as_needed_max",
-                DoseConfidence.UNKNOWN: "doses_unknown"}
-_PROJECT = Path(__file__).resolve().parents[2]   # the folder that holds app/
+DOSE_COLUMNS = {
+    DoseConfidence.EXACT: "doses_exact",
+    DoseConfidence.RANGE: "doses_range",
+    DoseConfidence.AS_NEEDED_MAX: "doses_as_needed_max",
+    DoseConfidence.UNKNOWN: "doses_unknown",
+}
+_PROJECT = Path(__file__).resolve().parents[2]  # the folder that holds app/
 AGE_BANDS = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+", "unknown")
-COLUMNS = ("patient", "as_of", "age", "age_band", "sex", "orders", "bzra_active",
-           "opioid_active", *RULES, "cards", "mme_per_day", "mme_incomplete", "mme_upper_bound",
-           "bzra_days", "drugs", *DOSE_COLUMNS.values(), "unreadable", "error")
+COLUMNS = (
+    "patient",
+    "as_of",
+    "age",
+    "age_band",
+    "sex",
+    "orders",
+    "bzra_active",
+    "opioid_active",
+    *RULES,
+    "cards",
+    "mme_per_day",
+    "mme_incomplete",
+    "mme_upper_bound",
+    "bzra_days",
+    "drugs",
+    *DOSE_COLUMNS.values(),
+    "unreadable",
+    "error",
+)
 
 
 class MedicationSource(Protocol):
@@ -63,7 +87,7 @@ class RunOptions:
     """What every patient of one run shares."""
 
     settings: Settings
-    date_arg: str = "latest"    # 'latest' (each patient's latest record), 'today', YYYY-MM-DD
+    date_arg: str = "latest"  # 'latest' (each patient's latest record), 'today', YYYY-MM-DD
     reveal_ids: bool = False
     # Rules give their verdicts without building cards (app/cards/verdicts.py). False: every
     # card is built in full as the hook does; the same rows, several times slower (for checks).
@@ -77,8 +101,7 @@ class RunOptions:
 def age_band(age: int | None) -> str:
     if age is None:
         return "unknown"
-    for band, upper in (("0-17", 17), ("18-44", 44), ("45-64", 64), ("65-74", 74),
-                        ("75-84", 84)):
+    for band, upper in (("0-17", 17), ("18-44", 44), ("45-64", 64), ("65-74", 74), ("75-84", 84)):
         if age <= upper:
             return band
     return "85+"
@@ -100,8 +123,9 @@ def latest_date(resources: Iterable[dict[str, Any]]) -> date | None:
     return found
 
 
-def gathered_for(patient_id: str, resources: list[dict[str, Any]],
-                 medications: MedicationSource) -> Gathered:
+def gathered_for(
+    patient_id: str, resources: list[dict[str, Any]], medications: MedicationSource
+) -> Gathered:
     """What the hook's gatherer would hand over for this patient with full prefetch."""
     gathered = Gathered(patient_id=patient_id, hook=HOOK)
     seen: set[tuple[str, Any]] = set()
@@ -127,8 +151,9 @@ def gathered_for(patient_id: str, resources: list[dict[str, Any]],
         if ref and match:  # match implies ref; said for the type checker
             found = medications.get(match.group(1))
             if found is not None:
-                gathered.medications[ref] = gathered.medications[
-                    f"Medication/{match.group(1)}"] = found
+                gathered.medications[ref] = gathered.medications[f"Medication/{match.group(1)}"] = (
+                    found
+                )
     return gathered
 
 
@@ -168,18 +193,23 @@ def parse_lines(lines: Iterable[bytes | str], stats: ReadStats) -> list[dict[str
     return resources
 
 
-def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
-                     medications: MedicationSource, options: RunOptions,
-                     stats: ReadStats | None = None) -> dict[str, Any] | None:
+def evaluate_patient(
+    patient_id: str,
+    lines: Iterable[bytes | str],
+    medications: MedicationSource,
+    options: RunOptions,
+    stats: ReadStats | None = None,
+) -> dict[str, Any] | None:
     """The result row for one patient's NDJSON lines; None when no Patient resource came."""
     stats = stats if stats is not None else ReadStats()
     if options.typed:
         lines = lines if isinstance(lines, list | tuple) else list(lines)  # read twice at most
         try:
-            read = typed.read_patient(patient_id, HOOK, lines, medications, options.date_arg,
-                                      options.settings)
+            read = typed.read_patient(
+                patient_id, HOOK, lines, medications, options.date_arg, options.settings
+            )
         except Exception:  # NotFast, or anything odd: the lenient route reads it (and reports
-            read = None    # any error of its own as it always has)
+            read = None  # any error of its own as it always has)
         if read is not None:
             stats.resources.update(read.resources)
             if read.record is None or read.as_of is None:
@@ -196,8 +226,9 @@ def evaluate_patient(patient_id: str, lines: Iterable[bytes | str],
     return _row(patient_id, record, gathered.patient.get("gender"), as_of, options)
 
 
-def _row(patient_id: str, record: PatientRecord, sex: Any, as_of: date,
-         options: RunOptions) -> dict[str, Any]:
+def _row(
+    patient_id: str, record: PatientRecord, sex: Any, as_of: date, options: RunOptions
+) -> dict[str, Any]:
     """The CSV row of a normalized patient (whichever route read it)."""
     settings = options.settings
     row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
@@ -206,10 +237,15 @@ def _row(patient_id: str, record: PatientRecord, sex: Any, as_of: date,
     opioids = [m for m in current if m.drug_class is DrugClass.OPIOID and m.is_active]
     row.update(
         patient=_patient_column(patient_id, options),
-        as_of=as_of.isoformat(), age="" if record.age is None else record.age,
-        age_band=age_band(record.age), sex=sex if sex in ("female", "male", "other")
-        else "unknown", orders=len(record.medications), bzra_active=len(bzras),
-        opioid_active=len(opioids), unreadable=sum(record.skipped.values()))
+        as_of=as_of.isoformat(),
+        age="" if record.age is None else record.age,
+        age_band=age_band(record.age),
+        sex=sex if sex in ("female", "male", "other") else "unknown",
+        orders=len(record.medications),
+        bzra_active=len(bzras),
+        opioid_active=len(opioids),
+        unreadable=sum(record.skipped.values()),
+    )
     fired = rule_verdicts(record, settings) if options.shortcuts else _cards(record, settings)
     row.update(fired)
     row["cards"] = len(fired)
@@ -220,9 +256,15 @@ def _row(patient_id: str, record: PatientRecord, sex: Any, as_of: date,
         row["mme_upper_bound"] = "yes" if mme.upper_bound else "no"
     courses = [d for d in (_course_days(m, record.evaluated_on) for m in bzras) if d is not None]
     row["bzra_days"] = max(courses) if courses else ""
-    row["drugs"] = ";".join(sorted({m.ingredient or m.name.lower() for m in current
-                                    if m.drug_class not in (DrugClass.OTHER,
-                                                            DrugClass.RESCUE_NALOXONE)}))
+    row["drugs"] = ";".join(
+        sorted(
+            {
+                m.ingredient or m.name.lower()
+                for m in current
+                if m.drug_class not in (DrugClass.OTHER, DrugClass.RESCUE_NALOXONE)
+            }
+        )
+    )
     for column in DOSE_COLUMNS.values():
         row[column] = 0
     for med in current:
@@ -235,8 +277,11 @@ def _cards(record: PatientRecord, settings: Settings) -> dict[str, str]:
     """Rule id -> indicator from the cards themselves, built in full as the hook builds them
     (the straightforward path that `rule_verdicts` is checked against)."""
     firings = fire_rules(record, settings)
-    return {card.source.topic.code: card.indicator for card in firings.shown + firings.silent
-            if card.source.topic is not None}
+    return {
+        card.source.topic.code: card.indicator
+        for card in firings.shown + firings.silent
+        if card.source.topic is not None
+    }
 
 
 def _patient_column(patient_id: str, options: RunOptions) -> str:
@@ -256,9 +301,13 @@ def failure_site(error: BaseException) -> str:
     return f"{type(error).__name__} at {shown}:{frame.lineno}"
 
 
-def evaluate_or_report(patient_id: str, lines: Iterable[bytes | str],
-                       medications: MedicationSource, options: RunOptions,
-                       stats: ReadStats) -> dict[str, Any] | None:
+def evaluate_or_report(
+    patient_id: str,
+    lines: Iterable[bytes | str],
+    medications: MedicationSource,
+    options: RunOptions,
+    stats: ReadStats,
+) -> dict[str, Any] | None:
     """`evaluate_patient`, where a patient that raises becomes a row naming where it failed.
 
     A population run takes hours and a bug may hit one chart in 100,000: the run goes on,
@@ -274,8 +323,12 @@ def evaluate_or_report(patient_id: str, lines: Iterable[bytes | str],
         return row
 
 
-def evaluate_rows(groups: Mapping[str, list[bytes]], medications: MedicationSource,
-                  options: RunOptions, stats: ReadStats) -> Iterator[dict[str, Any]]:
+def evaluate_rows(
+    groups: Mapping[str, list[bytes]],
+    medications: MedicationSource,
+    options: RunOptions,
+    stats: ReadStats,
+) -> Iterator[dict[str, Any]]:
     """Rows for every patient of a group, by patient id; what was read and left out goes
     into `stats`."""
     for patient_id in sorted(groups):

@@ -38,8 +38,9 @@ class Progress:
         filled = int(30 * min(1.0, share))
         elapsed = now - self.started
         eta = f" ~{elapsed / share - elapsed:.0f}s left" if 0 < share < 1 else ""
-        self.stream.write(f"\r{self.label:<11} [{'#' * filled}{'.' * (30 - filled)}] "
-                          f"{share:6.1%}{eta}   ")
+        self.stream.write(
+            f"\r{self.label:<11} [{'#' * filled}{'.' * (30 - filled)}] {share:6.1%}{eta}   "
+        )
         self.stream.flush()
 
     def finish(self) -> None:

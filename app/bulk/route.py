@@ -30,10 +30,10 @@ class ReadStats:
     lines: int = 0
     # Resources evaluated, by type (counted as patients are evaluated; Medication when indexed)
     resources: Counter[str] = field(default_factory=Counter)
-    malformed: int = 0              # not JSON, or not an object with a resourceType
+    malformed: int = 0  # not JSON, or not an object with a resourceType
     without_patient: Counter[str] = field(default_factory=Counter)  # no usable patient ref
     other_types: Counter[str] = field(default_factory=Counter)  # types the pipeline reads not
-    no_patient_resource: int = 0    # patients with resources but no Patient (not evaluated)
+    no_patient_resource: int = 0  # patients with resources but no Patient (not evaluated)
     # Patients whose evaluation raised, by exception type and code line (a bug to report)
     failed: Counter[str] = field(default_factory=Counter)
 
@@ -48,12 +48,15 @@ class ReadStats:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        return {"lines": self.lines, "resources": dict(sorted(self.resources.items())),
-                "malformed_lines": self.malformed,
-                "without_patient": dict(sorted(self.without_patient.items())),
-                "other_types": dict(sorted(self.other_types.items())),
-                "without_patient_resource": self.no_patient_resource,
-                "failed_patients": dict(sorted(self.failed.items()))}
+        return {
+            "lines": self.lines,
+            "resources": dict(sorted(self.resources.items())),
+            "malformed_lines": self.malformed,
+            "without_patient": dict(sorted(self.without_patient.items())),
+            "other_types": dict(sorted(self.other_types.items())),
+            "without_patient_resource": self.no_patient_resource,
+            "failed_patients": dict(sorted(self.failed.items())),
+        }
 
 
 def type_label(kind: str) -> str:
@@ -70,8 +73,7 @@ def quick_patient(line: bytes) -> bytes | None:
     (which have their own), the line takes the full parse instead.
     """
     start = line.find(_SUBJECT)
-    if start < 0 or line.count(b'"subject"') != 1 or b'"patient"' in line \
-            or b'"contained"' in line:
+    if start < 0 or line.count(b'"subject"') != 1 or b'"patient"' in line or b'"contained"' in line:
         return None
     begin = start + len(_SUBJECT)
     end = line.find(b'"', begin)
@@ -99,8 +101,8 @@ def quick_block(block: bytes) -> list[tuple[int, int, bytes | None]] | None:
     while pos < size:
         end = find(b"\n", pos)
         if end < 0:
-            end = size            # the file's last line, without its newline
-        if block[pos] != 0x7B or block[end - 1] != 0x7D:   # "{" ... "}"
+            end = size  # the file's last line, without its newline
+        if block[pos] != 0x7B or block[end - 1] != 0x7D:  # "{" ... "}"
             return None
         begin = find(_SUBJECT, pos, end)
         if begin < 0:

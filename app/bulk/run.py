@@ -82,8 +82,15 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _run_local(listing: ExportListing, options: RunOptions, sink: ResultSink, stats: ReadStats,
-               *, workers: int, progress: Progress) -> float:
+def _run_local(
+    listing: ExportListing,
+    options: RunOptions,
+    sink: ResultSink,
+    stats: ReadStats,
+    *,
+    workers: int,
+    progress: Progress,
+) -> float:
     """The local engine into `sink` and `stats`; returns the seconds the reading pass took."""
     from app.bulk.local import evaluate_export
 
@@ -95,17 +102,27 @@ def _run_local(listing: ExportListing, options: RunOptions, sink: ResultSink, st
         stats.merge(read)
         read_seconds = round(time.monotonic() - started, 1)
 
-    for bucket in evaluate_export(listing, options, workers=workers, progress=progress,
-                                  on_read=read_done):
+    for bucket in evaluate_export(
+        listing, options, workers=workers, progress=progress, on_read=read_done
+    ):
         sink.add_part(bucket.part, bucket.summary)
         stats.merge(bucket.stats)
     return read_seconds
 
 
-def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "local",
-            date_arg: str = "latest", reveal_ids: bool = False, workers: int | None = None,
-            progress: Progress | None = None, shortcuts: bool = True,
-            typed: bool | None = None) -> DryRun:
+def dry_run(
+    folder: Path,
+    out: Path,
+    *,
+    settings: Settings,
+    engine: Engine = "local",
+    date_arg: str = "latest",
+    reveal_ids: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    shortcuts: bool = True,
+    typed: bool | None = None,
+) -> DryRun:
     """Evaluate every patient of the export and write dry-run.csv / .html / .json to `out`.
 
     `shortcuts=False` is the straightforward path (lenient reader, every card in full) unless
@@ -114,8 +131,13 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
     if workers is not None and workers < 1:
         raise BadArgument("--workers must be at least 1")
     started = time.monotonic()
-    options = RunOptions(settings=settings, date_arg=date_arg, reveal_ids=reveal_ids,
-                         shortcuts=shortcuts, typed=shortcuts if typed is None else typed)
+    options = RunOptions(
+        settings=settings,
+        date_arg=date_arg,
+        reveal_ids=reveal_ids,
+        shortcuts=shortcuts,
+        typed=shortcuts if typed is None else typed,
+    )
     listing = list_export(folder)
     workers = workers or _usable_cores()
     progress = progress or Progress()
@@ -127,28 +149,36 @@ def dry_run(folder: Path, out: Path, *, settings: Settings, engine: Engine = "lo
         if engine == "spark":
             from app.bulk.spark import evaluate_with_spark
 
-            evaluate_with_spark(listing, options, sink, stats, workers=workers,
-                                progress=progress)
+            evaluate_with_spark(listing, options, sink, stats, workers=workers, progress=progress)
         else:
             phases["seconds reading (partition)"] = _run_local(
-                listing, options, sink, stats, workers=workers, progress=progress)
+                listing, options, sink, stats, workers=workers, progress=progress
+            )
     finally:
         sink.close()
-    reading = stats.as_dict() | {"ignored_files": dict(listing.ignored),
-                                 "files": len(listing.files)}
+    reading = stats.as_dict() | {
+        "ignored_files": dict(listing.ignored),
+        "files": len(listing.files),
+    }
     elapsed = time.monotonic() - started
-    meta = {"export folder": folder.name, "engine": engine, "workers": workers,
-            "as of": date_arg if date_arg != "latest" else "each patient's latest record",
-            "patient column": "patient id (revealed)" if reveal_ids
-            else "keyed hash of the patient id (BENZO_CDS_PATIENT_HASH_KEY)",
-            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "seconds": round(elapsed, 1),
-            **phases,
-            "renewal gap (days)": settings.renewal_gap_days,
-            "rule_modes": {rule: settings.rule_mode(rule) for rule in RULES}}
+    meta = {
+        "export folder": folder.name,
+        "engine": engine,
+        "workers": workers,
+        "as of": date_arg if date_arg != "latest" else "each patient's latest record",
+        "patient column": "patient id (revealed)"
+        if reveal_ids
+        else "keyed hash of the patient id (BENZO_CDS_PATIENT_HASH_KEY)",
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": round(elapsed, 1),
+        **phases,
+        "renewal gap (days)": settings.renewal_gap_days,
+        "rule_modes": {rule: settings.rule_mode(rule) for rule in RULES},
+    }
     run = DryRun(sink.summary, reading, meta, out)
     (out / HTML_NAME).write_text(html.render(run.summary, reading, meta), encoding="utf-8")
-    (out / JSON_NAME).write_text(json.dumps({"summary": run.summary.as_dict(),
-                                             "reading": reading, "run": meta}, indent=2),
-                                 encoding="utf-8")
+    (out / JSON_NAME).write_text(
+        json.dumps({"summary": run.summary.as_dict(), "reading": reading, "run": meta}, indent=2),
+        encoding="utf-8",
+    )
     return run

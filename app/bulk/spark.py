@@ -62,9 +62,9 @@ def _route_partition(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, An
     yield "stats", stats
 
 
-def _evaluate_partition(options: RunOptions,
-                        items: Iterable[tuple[str, Iterable[tuple[str, bytes]]]]
-                        ) -> Iterator[tuple[str, Any]]:
+def _evaluate_partition(
+    options: RunOptions, items: Iterable[tuple[str, Iterable[tuple[str, bytes]]]]
+) -> Iterator[tuple[str, Any]]:
     stats = ReadStats()
     for patient_id, values in items:
         lines: list[bytes] = []
@@ -86,36 +86,49 @@ def _merge(left: ReadStats, right: ReadStats) -> ReadStats:
     return left.merge(right)
 
 
-def evaluate_with_spark(listing: ExportListing, options: RunOptions, sink: Any,
-                        stats: ReadStats, *, workers: int, progress: Progress,
-                        master: str | None = None) -> None:
+def evaluate_with_spark(
+    listing: ExportListing,
+    options: RunOptions,
+    sink: Any,
+    stats: ReadStats,
+    *,
+    workers: int,
+    progress: Progress,
+    master: str | None = None,
+) -> None:
     """Evaluate the export on Spark; rows go to `sink`, counts into `stats`."""
     from pyspark.sql import SparkSession
 
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines outlive pytest's streams
     # Workers must run this interpreter (the one with the app installed), not `python3`.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master(master or f"local[{workers}]")
-             .appName("benzo-cds-dry-run")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", str(progress.enabled).lower())
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master(master or f"local[{workers}]")
+        .appName("benzo-cds-dry-run")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", str(progress.enabled).lower())
+        .getOrCreate()
+    )
     try:
         sc = spark.sparkContext
         sc.setLogLevel("ERROR")
-        texts = sc.union([sc.textFile(str(f.path), minPartitions=1)
-                          .map(partial(_typed_line, f.resource_type)) for f in listing.files])
+        texts = sc.union(
+            [
+                sc.textFile(str(f.path), minPartitions=1).map(partial(_typed_line, f.resource_type))
+                for f in listing.files
+            ]
+        )
         routed = texts.mapPartitions(_route_partition).persist()
         read = routed.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1])
         if not read.isEmpty():
             stats.merge(read.treeReduce(_merge))
-        chart = routed.filter(lambda kv: kv[0] == "p").map(lambda kv: (kv[1][0],
-                                                                      ("R", kv[1][1])))
+        chart = routed.filter(lambda kv: kv[0] == "p").map(lambda kv: (kv[1][0], ("R", kv[1][1])))
         meds = routed.filter(lambda kv: kv[0] == "m").map(lambda kv: kv[1])
         refs = routed.filter(lambda kv: kv[0] == "ref").map(lambda kv: kv[1]).distinct()
         # Medication lines: the first copy of an id, as the local engine's index keeps.
-        joined = (refs.join(meds.reduceByKey(lambda a, _b: a))
-                  .map(lambda kv: (kv[1][0], ("M", kv[1][1]))))
+        joined = refs.join(meds.reduceByKey(lambda a, _b: a)).map(
+            lambda kv: (kv[1][0], ("M", kv[1][1]))
+        )
         partitions = max(workers * 4, sc.defaultParallelism)
         grouped = chart.union(joined).groupByKey(partitions)
         results = grouped.mapPartitions(lambda items: _evaluate_partition(options, items))

@@ -14,8 +14,14 @@ INDICATORS = ("critical", "warning", "info")
 # CDC 2022: 50 MME/day is the naloxone / reassessment threshold, 90 the "avoid or justify" one.
 MME_BINS = (("<20", 20.0), ("20-49", 50.0), ("50-89", 90.0), ("90+", float("inf")))
 # ASAM 2025: long-term from about 4 weeks; the rest mark 3, 6, 12 and 24 months.
-DAY_BINS = (("<4 weeks", 28), ("4-12 weeks", 90), ("3-6 months", 180), ("6-12 months", 365),
-            ("1-2 years", 730), ("2+ years", 10**9))
+DAY_BINS = (
+    ("<4 weeks", 28),
+    ("4-12 weeks", 90),
+    ("3-6 months", 180),
+    ("6-12 months", 365),
+    ("1-2 years", 730),
+    ("2+ years", 10**9),
+)
 TOP_DRUGS = 15
 
 
@@ -31,14 +37,14 @@ class Summary:
     by_sex: Counter[str] = field(default_factory=Counter)
     # (rule, indicator, age band) -> patients with that card
     cards: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    mme: Counter[str] = field(default_factory=Counter)        # overlap cards, by MME/day
-    mme_incomplete: int = 0                                     # overlap cards missing an MME
-    bzra_days: Counter[str] = field(default_factory=Counter)   # patients on a BZRA, by course
-    drugs: Counter[str] = field(default_factory=Counter)       # patients with a card, by drug
-    doses: Counter[str] = field(default_factory=Counter)       # current BZRA/opioid orders
-    unreadable: int = 0                                         # resources normalization skipped
-    failed: int = 0            # patients whose evaluation raised (rows with an error, not counted)
-    mme_upper_bound: int = 0   # overlap cards whose MME includes a PRN maximum or range top
+    mme: Counter[str] = field(default_factory=Counter)  # overlap cards, by MME/day
+    mme_incomplete: int = 0  # overlap cards missing an MME
+    bzra_days: Counter[str] = field(default_factory=Counter)  # patients on a BZRA, by course
+    drugs: Counter[str] = field(default_factory=Counter)  # patients with a card, by drug
+    doses: Counter[str] = field(default_factory=Counter)  # current BZRA/opioid orders
+    unreadable: int = 0  # resources normalization skipped
+    failed: int = 0  # patients whose evaluation raised (rows with an error, not counted)
+    mme_upper_bound: int = 0  # overlap cards whose MME includes a PRN maximum or range top
 
     def add(self, row: dict[str, Any]) -> None:
         if row.get("error"):
@@ -78,12 +84,16 @@ class Summary:
                 setattr(self, name, mine + getattr(other, name))
         return self
 
-    def per_thousand(self, rule: str, indicator: str | None = None,
-                     band: str | None = None) -> float:
+    def per_thousand(
+        self, rule: str, indicator: str | None = None, band: str | None = None
+    ) -> float:
         """Patients with the card per 1,000 patients (of the band, when one is given)."""
         denominator = self.by_band[band] if band else self.patients
-        count = sum(n for (r, i, b), n in self.cards.items() if r == rule
-                    and (indicator is None or i == indicator) and (band is None or b == band))
+        count = sum(
+            n
+            for (r, i, b), n in self.cards.items()
+            if r == rule and (indicator is None or i == indicator) and (band is None or b == band)
+        )
         return 1000 * count / denominator if denominator else 0.0
 
     def confident_share(self) -> float | None:
@@ -92,11 +102,14 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "patients": self.patients, "patients_with_cards": self.with_cards,
+            "patients": self.patients,
+            "patients_with_cards": self.with_cards,
             "by_age_band": {b: self.by_band[b] for b in AGE_BANDS if self.by_band[b]},
             "by_sex": dict(sorted(self.by_sex.items())),
-            "cards": [{"rule": r, "indicator": i, "age_band": b, "patients": n}
-                      for (r, i, b), n in sorted(self.cards.items())],
+            "cards": [
+                {"rule": r, "indicator": i, "age_band": b, "patients": n}
+                for (r, i, b), n in sorted(self.cards.items())
+            ],
             "per_1000": {r: round(self.per_thousand(r), 2) for r in RULES},
             "overlap_mme": {label: self.mme[label] for label, _ in MME_BINS},
             "overlap_mme_incomplete": self.mme_incomplete,

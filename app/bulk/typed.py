@@ -40,8 +40,8 @@ from app.record import PatientRecord
 # follow a ":", "," or "[" (a value, not "a1e234" in an id). A hit inside a string (":1e234"
 # in a text) is a false alarm that only costs the lenient route.
 _NUMBER_SHAPE = bytes(range(256)).translate(bytes.maketrans(b"0123456789E", b"0000000000e"))
-_DROPPED = b"+- \t\r"   # not the newline between two lines
-_LONG_DIGITS = b"0" * 100   # with a 2-digit exponent, 210+ digits overflow: 100 is on the safe side
+_DROPPED = b"+- \t\r"  # not the newline between two lines
+_LONG_DIGITS = b"0" * 100  # with a 2-digit exponent, 210+ digits overflow: 100 is on the safe side
 _MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
@@ -155,8 +155,11 @@ def gather(patient_id: str, hook: str, resources: list[Any], medications: Any) -
     chart = Chart(patient_id, hook)
     seen: set[tuple[type, str]] = set()
     targets: dict[type, list[Any]] = {
-        MedicationRequest: chart.medication_requests, Condition: chart.conditions,
-        CarePlan: chart.care_plans, ServiceRequest: chart.service_requests}
+        MedicationRequest: chart.medication_requests,
+        Condition: chart.conditions,
+        CarePlan: chart.care_plans,
+        ServiceRequest: chart.service_requests,
+    }
     for resource in resources:
         kind = type(resource)
         if kind is Patient:
@@ -205,8 +208,14 @@ def latest_date(resources: list[Any]) -> date | None:
     return found
 
 
-def read_patient(patient_id: str, hook: str, lines: Sequence[bytes | str], medications: Any,
-                 date_arg: str, settings: Settings) -> Reading:
+def read_patient(
+    patient_id: str,
+    hook: str,
+    lines: Sequence[bytes | str],
+    medications: Any,
+    date_arg: str,
+    settings: Settings,
+) -> Reading:
     """The patient's record by the typed route, or NotFast."""
     resources = decode_lines(lines)
     counts = Counter(type(r).__name__ for r in resources)

@@ -15,8 +15,10 @@ from app.record import PatientRecord
 
 def _with_data(requires: frozenset[str], rule: Rule) -> Rule:
     """The rule, quiet when data it declares it cannot do without (its REQUIRES) is missing."""
+
     def run(record: PatientRecord, settings: Settings) -> list[Card]:
         return [] if requires & record.missing_data else rule(record, settings)
+
     return run
 
 
@@ -47,7 +49,8 @@ def fire_rules(record: PatientRecord, settings: Settings) -> Firings:
             mode = settings.rule_mode(rule_id)
             if mode != "off":
                 (firings.shown if mode == "active" else firings.silent).extend(
-                    rule(record, settings))
+                    rule(record, settings)
+                )
     finally:
         FULL_VALIDATION.reset(token)
     return firings

@@ -14,7 +14,7 @@ from app.cards import common
 from app.record import DoseConfidence, DrugClass, MedicationUse
 
 DETAIL_WORDS_MAX = 100
-MAX_DESCRIBED = 3   # drugs described in a compact line; the rest are named
+MAX_DESCRIBED = 3  # drugs described in a compact line; the rest are named
 _WORD = re.compile(r"[^\W_]")
 
 
@@ -73,7 +73,10 @@ def short_dose(med: MedicationUse, moud: bool) -> str:
 
 def compact(meds: Sequence[MedicationUse], moud: Sequence[MedicationUse] = ()) -> str:
     """The first MAX_DESCRIBED drugs in a few words each, the rest named."""
-    items = [f"{common.md_text(common.short_name(m), 40)}{short_dose(m, m in moud)}"
-             + (" (new order)" if m.is_draft else "") for m in meds[:MAX_DESCRIBED]]
+    items = [
+        f"{common.md_text(common.short_name(m), 40)}{short_dose(m, m in moud)}"
+        + (" (new order)" if m.is_draft else "")
+        for m in meds[:MAX_DESCRIBED]
+    ]
     rest = meds[MAX_DESCRIBED:]
     return "; ".join(items) + (f"; {more(len(rest))}: {names(rest)}" if rest else "")

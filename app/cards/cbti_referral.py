@@ -35,8 +35,9 @@ REQUIRES = frozenset({"Patient", "MedicationRequest", "ServiceRequest", "CarePla
 TOPIC = "CBT-I for insomnia treated with a benzodiazepine or Z-drug"
 
 
-def _findings(record: PatientRecord, settings: Settings
-              ) -> tuple[list[MedicationUse], list[ConditionFact]] | None:
+def _findings(
+    record: PatientRecord, settings: Settings
+) -> tuple[list[MedicationUse], list[ConditionFact]] | None:
     """(sedatives in focus, insomnia conditions) when the card applies, else None."""
     if record.age is not None and record.age < settings.adult_age:
         return None
@@ -44,8 +45,7 @@ def _findings(record: PatientRecord, settings: Settings
     if any(p.kind is PlanKind.CBTI_REFERRAL for p in record.plans):
         return None
     focus = common.focus_refs(record)
-    involved = [m for m in common.bzras(common.outpatient(common.pool(record)))
-                if m.ref in focus]
+    involved = [m for m in common.bzras(common.outpatient(common.pool(record))) if m.ref in focus]
     insomnia = record.conditions_in(ConditionCategory.INSOMNIA)
     for_sleep = [m for m in involved if ConditionCategory.INSOMNIA in m.reason_categories]
     if not involved or not (insomnia or for_sleep):
@@ -65,37 +65,62 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
         return []
     involved, insomnia = found
     names = common.drug_names(involved)
-    evidence = common.md_text(", ".join(
-        f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
-        for c in insomnia[:2]), 80)
+    evidence = common.md_text(
+        ", ".join(
+            f"{c.name}" + (f" (since {common.day(c.onset)})" if c.onset else "")
+            for c in insomnia[:2]
+        ),
+        80,
+    )
     # The drug list shortens as far as the reading budget needs; the rest is never cut.
-    detail = budget.fitted([
-        [["**Insomnia:** " + (evidence or "the reason on the order")]],
-        [[common.bullet_list(involved, record.evaluated_on)],
-         ["- " + budget.compact(involved)], ["- " + budget.names(involved, 3)]],
-        [["\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP 2016, "
-          "AASM 2021; both strong) and helps during a sedative taper (ASAM 2025 rec. 10): "
-          "in person, in a group, or digital."]]])
+    detail = budget.fitted(
+        [
+            [["**Insomnia:** " + (evidence or "the reason on the order")]],
+            [
+                [common.bullet_list(involved, record.evaluated_on)],
+                ["- " + budget.compact(involved)],
+                ["- " + budget.names(involved, 3)],
+            ],
+            [
+                [
+                    "\n**CBT-I is the first-line treatment** for chronic insomnia in adults (ACP "
+                    "2016, "
+                    "AASM 2021; both strong) and helps during a sedative taper (ASAM 2025 rec. "
+                    "10): "
+                    "in person, in a group, or digital."
+                ]
+            ],
+        ]
+    )
     card_id = card_uuid(record, RULE_ID, involved)
     suggestion = create_suggestion(
         "Refer to cognitive behavioural therapy for insomnia (CBT-I)",
-        suggestion_uuid(card_id, "cbti-referral"), "Draft a CBT-I referral.",
-        cbti_referral(record, insomnia[0] if insomnia else None))
-    return [Card(
-        uuid=card_id,
-        summary=common.fit_summary("Insomnia on {drugs}: refer for CBT-I, the first-line "
-                                   "treatment (ACP 2016, AASM 2021)", names),
-        detail=detail,
-        indicator="info",
-        source=common.source(common.ACP_2016, RULE_ID, TOPIC),
-        suggestions=(suggestion,) if suggestion else None,
-        # A single referral is offered.
-        selectionBehavior="at-most-one" if suggestion else None,
-        overrideReasons=(
-            common.project_reason("cbti-elsewhere", "CBT-I already done or arranged elsewhere"),
-            common.project_reason("cbti-not-suitable", "CBT-I not available or not suitable now"),
-            common.project_reason("patient-declines-referral", "Patient declines referral"),
-            common.SNOOZE_3_MONTHS,
-        ),
-        links=(Link(label=common.AASM_2021[0], url=common.AASM_2021[1], type="absolute"),),
-    )]
+        suggestion_uuid(card_id, "cbti-referral"),
+        "Draft a CBT-I referral.",
+        cbti_referral(record, insomnia[0] if insomnia else None),
+    )
+    return [
+        Card(
+            uuid=card_id,
+            summary=common.fit_summary(
+                "Insomnia on {drugs}: refer for CBT-I, the first-line "
+                "treatment (ACP 2016, AASM 2021)",
+                names,
+            ),
+            detail=detail,
+            indicator="info",
+            source=common.source(common.ACP_2016, RULE_ID, TOPIC),
+            suggestions=(suggestion,) if suggestion else None,
+            # A single referral is offered.
+            selectionBehavior="at-most-one" if suggestion else None,
+            overrideReasons=(
+                common.project_reason("cbti-elsewhere", "CBT-I already done or arranged elsewhere"),
+                common.project_reason(
+                    "cbti-not-suitable", "CBT-I not available or not suitable now"
+                ),
+                common.project_reason("patient-declines-referral", "Patient declines referral"),
+                common.SNOOZE_3_MONTHS,
+            ),
+            links=(Link(label=common.AASM_2021[0], url=common.AASM_2021[1], type="absolute"),),
+        )
+    ]

@@ -16,30 +16,45 @@ from app.record import (
 )
 
 # --- guideline sources (label, public URL) --------------------------------------------------
-CDC_2022 = ("CDC 2022 Clinical Practice Guideline for Prescribing Opioids for Pain, rec. 11",
-            "https://www.cdc.gov/mmwr/volumes/71/rr/rr7103a1.htm")
-ASAM_2025 = ("Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM 2025, JGIM)",
-             "https://doi.org/10.1007/s11606-025-09499-2")
+CDC_2022 = (
+    "CDC 2022 Clinical Practice Guideline for Prescribing Opioids for Pain, rec. 11",
+    "https://www.cdc.gov/mmwr/volumes/71/rr/rr7103a1.htm",
+)
+ASAM_2025 = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM 2025, JGIM)",
+    "https://doi.org/10.1007/s11606-025-09499-2",
+)
 BEERS_2023 = ("AGS Beers Criteria 2023 (J Am Geriatr Soc)", "https://doi.org/10.1111/jgs.18372")
-ACP_2016 = ("ACP 2016 guideline: CBT-I first for chronic insomnia (Ann Intern Med)",
-            "https://doi.org/10.7326/M15-2175")
-AASM_2021 = ("AASM 2021 behavioral treatments for chronic insomnia (J Clin Sleep Med)",
-             "https://doi.org/10.5664/jcsm.8986")
-FDA_2020_BOXED = ("FDA 2020 boxed warning: benzodiazepine dependence and withdrawal",
-                  "https://www.fda.gov/drugs/drug-safety-and-availability/"
-                  "fda-requiring-boxed-warning-updated-improve-safe-use-benzodiazepine-drug-class")
+ACP_2016 = (
+    "ACP 2016 guideline: CBT-I first for chronic insomnia (Ann Intern Med)",
+    "https://doi.org/10.7326/M15-2175",
+)
+AASM_2021 = (
+    "AASM 2021 behavioral treatments for chronic insomnia (J Clin Sleep Med)",
+    "https://doi.org/10.5664/jcsm.8986",
+)
+FDA_2020_BOXED = (
+    "FDA 2020 boxed warning: benzodiazepine dependence and withdrawal",
+    "https://www.fda.gov/drugs/drug-safety-and-availability/"
+    "fda-requiring-boxed-warning-updated-improve-safe-use-benzodiazepine-drug-class",
+)
 # Patient-facing material checked to exist: the BZRA algorithm and patient pamphlet page, and
 # the page that hosts the EMPOWER sedative-hypnotic brochure (Tannenbaum, JAMA Intern Med 2014).
-DEPRESCRIBING_ALGORITHMS = ("Deprescribing BZRA algorithm and patient pamphlet (deprescribing.org)",
-                            "https://deprescribing.org/resources/deprescribing-guidelines-algorithms/")
-EMPOWER_BROCHURE = ("EMPOWER sedative-hypnotic patient brochure (deprescribing.org)",
-                    "https://deprescribing.org/resources/deprescribing-information-pamphlets/")
+DEPRESCRIBING_ALGORITHMS = (
+    "Deprescribing BZRA algorithm and patient pamphlet (deprescribing.org)",
+    "https://deprescribing.org/resources/deprescribing-guidelines-algorithms/",
+)
+EMPOWER_BROCHURE = (
+    "EMPOWER sedative-hypnotic patient brochure (deprescribing.org)",
+    "https://deprescribing.org/resources/deprescribing-information-pamphlets/",
+)
 
 
 def source(guideline: tuple[str, str], rule_id: str, topic: str) -> Source:
     label, url = guideline
-    return Source(label=label, url=url,
-                  topic=Coding(system=TOPIC_SYSTEM, code=rule_id, display=topic))
+    return Source(
+        label=label, url=url, topic=Coding(system=TOPIC_SYSTEM, code=rule_id, display=topic)
+    )
 
 
 # --- override reasons -----------------------------------------------------------------------
@@ -58,23 +73,30 @@ def project_reason(code: str, display: str) -> OverrideReason:
 
 # Displays are the CDC CodeSystem's own; the CDC PlanDefinitions snooze for 3 months.
 SNOOZE_3_MONTHS = cdc_reason("snooze-3-months", "Snooze Alert for 3 Months")
-BENEFITS_OUTWEIGH_RISKS = project_reason("benefits-outweigh-risks",
-                                         "Benefits outweigh risks (discussed with patient)")
+BENEFITS_OUTWEIGH_RISKS = project_reason(
+    "benefits-outweigh-risks", "Benefits outweigh risks (discussed with patient)"
+)
 ALREADY_TAPERING = project_reason("already-tapering", "Patient already on supervised taper")
-PLAN_ELSEWHERE = project_reason("plan-documented-elsewhere",
-                                "Taper plan or review documented elsewhere")
-PATIENT_DECLINES_TAPER = project_reason("patient-declines-taper",
-                                        "Patient declines taper for now; revisit next visit")
-SPECIALIST_MANAGED = project_reason("specialist-managed",
-                                    "Managed by a specialist (e.g., psychiatry, neurology)")
+PLAN_ELSEWHERE = project_reason(
+    "plan-documented-elsewhere", "Taper plan or review documented elsewhere"
+)
+PATIENT_DECLINES_TAPER = project_reason(
+    "patient-declines-taper", "Patient declines taper for now; revisit next visit"
+)
+SPECIALIST_MANAGED = project_reason(
+    "specialist-managed", "Managed by a specialist (e.g., psychiatry, neurology)"
+)
 
 
 # --- which medications a rule looks at ------------------------------------------------------
 def pool(record: PatientRecord) -> list[MedicationUse]:
     """Medications a rule may combine: selected drafts with the chart (order-select), else all."""
     if record.hook == "order-select":
-        return [m for m in record.medications
-                if (m.is_draft and m.is_selected) or (m.is_active and not m.is_draft)]
+        return [
+            m
+            for m in record.medications
+            if (m.is_draft and m.is_selected) or (m.is_active and not m.is_draft)
+        ]
     return current_medications(record)
 
 
@@ -106,13 +128,16 @@ def same_drug(a: MedicationUse, b: MedicationUse) -> bool:
 # Advice several cards would give; said once per response (app/cards/response.py keeps it on the
 # first card shown). Abrupt withdrawal can cause seizures: FDA 2020 boxed warning, ASAM 2025
 # rec. 2.
-NEVER_STOP = ("**Never stop abruptly**: withdrawal can cause seizures (FDA 2020 boxed "
-              "warning; ASAM 2025 rec. 2).")
+NEVER_STOP = (
+    "**Never stop abruptly**: withdrawal can cause seizures (FDA 2020 boxed "
+    "warning; ASAM 2025 rec. 2)."
+)
 # A card's pointer to the taper-plan card; the response pass drops it when that card is not shown
 # (snoozed: rule modes are known before the rules run, snoozes only after).
 SEE_TAPER_CARD = ": see the taper-plan card."
-MAX_LISTED = 3   # orders listed on one card; more are counted
+MAX_LISTED = 3  # orders listed on one card; more are counted
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|]")
+
 
 def mg(value: float) -> str:
     """A dose without float noise: 0.125 -> '0.125', 10.0 -> '10'."""
@@ -139,7 +164,7 @@ def drug_names(meds: Iterable[MedicationUse]) -> list[str]:
 
 def name_list(names: Sequence[str], limit: int | None = None) -> str:
     """'a, b and 2 more': names past ``limit`` are counted, so a line stays short (issue #11)."""
-    if limit is not None and len(names) > limit + 1:   # "and 1 more" would save no word
+    if limit is not None and len(names) > limit + 1:  # "and 1 more" would save no word
         return f"{', '.join(names[:limit])} and {len(names) - limit} more"
     return ", ".join(names)
 
@@ -194,8 +219,14 @@ def taken_since(med: MedicationUse) -> date | None:
     return med.episode_start or med.start
 
 
-def describe(med: MedicationUse, today: date | None = None, *, mme: bool = True,
-             note: str | None = None, days: bool = False) -> str:
+def describe(
+    med: MedicationUse,
+    today: date | None = None,
+    *,
+    mme: bool = True,
+    note: str | None = None,
+    days: bool = False,
+) -> str:
     """One Markdown line of evidence: the drug, its dose as sure as it was read, since when.
 
     An unclear dose quotes what the order says; ``mme`` False leaves out MME (treatment of
@@ -205,8 +236,12 @@ def describe(med: MedicationUse, today: date | None = None, *, mme: bool = True,
     if med.dose_confidence is DoseConfidence.UNKNOWN and med.dose_text:
         dose = f'"{md_text(med.dose_text, 60)}": {dose}'
     shown_mme = mme_phrase(med) if mme else None
-    parts = [f"**{md_text(short_name(med), 40)}**" + (f" ({note})" if note else "")
-             + f" {dose}" + (f" ({shown_mme})" if shown_mme else "")]
+    parts = [
+        f"**{md_text(short_name(med), 40)}**"
+        + (f" ({note})" if note else "")
+        + f" {dose}"
+        + (f" ({shown_mme})" if shown_mme else "")
+    ]
     since = taken_since(med)
     if med.is_draft:
         parts.append("new order")
@@ -222,8 +257,13 @@ def describe(med: MedicationUse, today: date | None = None, *, mme: bool = True,
     return ", ".join(parts)
 
 
-def bullet_list(meds: Sequence[MedicationUse], today: date | None = None, *,
-                limit: int = MAX_LISTED, days: bool = False) -> str:
+def bullet_list(
+    meds: Sequence[MedicationUse],
+    today: date | None = None,
+    *,
+    limit: int = MAX_LISTED,
+    days: bool = False,
+) -> str:
     """Bullets for the first ``limit`` orders and a count of the rest (cards stay short)."""
     lines = [f"- {describe(m, today, days=days)}" for m in meds[:limit]]
     if len(meds) > limit:
@@ -231,8 +271,12 @@ def bullet_list(meds: Sequence[MedicationUse], today: date | None = None, *,
     return "\n".join(lines)
 
 
-def not_checked(record: PatientRecord, resource_types: Sequence[str], what: str,
-                *more: tuple[Sequence[str], str]) -> str | None:
+def not_checked(
+    record: PatientRecord,
+    resource_types: Sequence[str],
+    what: str,
+    *more: tuple[Sequence[str], str],
+) -> str | None:
     """'Not checked (no Conditions sent): ...' when any of these data could not be had.
 
     ``more`` adds (resource types, what) pairs, so one line names everything not checked.

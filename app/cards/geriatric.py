@@ -43,23 +43,38 @@ RULE_ID = "geriatric-risk"
 REQUIRES = frozenset({"Patient", "MedicationRequest"})
 TOPIC = "Benzodiazepine or Z-drug in an older adult (Beers 2023)"
 # Beers 2023 Table 2 "may be appropriate" list for benzodiazepines.
-BENZO_EXCEPTIONS = (ConditionCategory.SEIZURE, ConditionCategory.REM_SLEEP_BEHAVIOR,
-                    ConditionCategory.WITHDRAWAL, ConditionCategory.SEVERE_GAD)
-_EXCEPTION_TEXT = {ConditionCategory.SEIZURE: "seizure disorder",
-                   ConditionCategory.REM_SLEEP_BEHAVIOR: "REM sleep behaviour disorder",
-                   ConditionCategory.WITHDRAWAL: "alcohol or benzodiazepine withdrawal",
-                   ConditionCategory.SEVERE_GAD: "severe generalized anxiety disorder"}
+BENZO_EXCEPTIONS = (
+    ConditionCategory.SEIZURE,
+    ConditionCategory.REM_SLEEP_BEHAVIOR,
+    ConditionCategory.WITHDRAWAL,
+    ConditionCategory.SEVERE_GAD,
+)
+_EXCEPTION_TEXT = {
+    ConditionCategory.SEIZURE: "seizure disorder",
+    ConditionCategory.REM_SLEEP_BEHAVIOR: "REM sleep behaviour disorder",
+    ConditionCategory.WITHDRAWAL: "alcohol or benzodiazepine withdrawal",
+    ConditionCategory.SEVERE_GAD: "severe generalized anxiety disorder",
+}
 # Beers 2023 Table 3 drug-disease interactions.
-ESCALATING = {ConditionCategory.FALLS_FRACTURE: "history of falls or fractures",
-              ConditionCategory.DEMENTIA_DELIRIUM: "dementia or delirium"}
+ESCALATING = {
+    ConditionCategory.FALLS_FRACTURE: "history of falls or fractures",
+    ConditionCategory.DEMENTIA_DELIRIUM: "dementia or delirium",
+}
 # Beers 2023 Table 5 CNS-active classes that our terminology classifies. Antidepressants,
 # antipsychotics and skeletal muscle relaxants count too, but the terminology does not classify
 # them, so the count here can be lower than the true one.
 # Drugs named in one clause of the card before the rest are counted (issue #11: ~100 words).
 _NAMED_MAX = 3
-CNS_ACTIVE = frozenset({DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG, DrugClass.OPIOID,
-                        DrugClass.GABAPENTINOID, DrugClass.BARBITURATE,
-                        DrugClass.OTHER_CNS_DEPRESSANT})
+CNS_ACTIVE = frozenset(
+    {
+        DrugClass.BENZODIAZEPINE,
+        DrugClass.Z_DRUG,
+        DrugClass.OPIOID,
+        DrugClass.GABAPENTINOID,
+        DrugClass.BARBITURATE,
+        DrugClass.OTHER_CNS_DEPRESSANT,
+    }
+)
 
 
 def _periprocedural(med: MedicationUse) -> bool:
@@ -76,8 +91,8 @@ class _Finding(NamedTuple):
     involved: list[MedicationUse]
     exceptions: dict[str, ConditionCategory | None]
     at_risk: list[MedicationUse]
-    escalations: list[str]   # Beers Table 3 conditions, then the Table 5 count if reached
-    cns: list[str]           # the CNS-active drugs, when their count escalates
+    escalations: list[str]  # Beers Table 3 conditions, then the Table 5 count if reached
+    cns: list[str]  # the CNS-active drugs, when their count escalates
     indicator: Indicator
 
 
@@ -117,39 +132,74 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
 
     names = common.drug_names(involved)
     if at_risk:
-        summary = common.fit_summary(f"Age {record.age}: {{drugs}} raises risk of falls, "
-                                     "fractures and delirium (Beers 2023)", names)
+        summary = common.fit_summary(
+            f"Age {record.age}: {{drugs}} raises risk of falls, "
+            "fractures and delirium (Beers 2023)",
+            names,
+        )
     else:
-        summary = common.fit_summary(f"Age {record.age}: {{drugs}} may be appropriate here "
-                                     "(Beers exception); review use", names)
+        summary = common.fit_summary(
+            f"Age {record.age}: {{drugs}} may be appropriate here (Beers exception); review use",
+            names,
+        )
     # Each part: its forms, longest first; budget.fitted shortens them in this order as far as
     # the 100-word budget needs (issue #11). One form: never shortened.
     parts: list[list[list[str]]] = [_evidence_forms(involved, record)]
     if at_risk:
-        parts.append([["\nBeers 2023: avoid at 65 or older (falls, fractures, delirium, "
-                       "cognitive impairment, car crashes)."],
-                      ["\nBeers 2023: avoid at 65 or older."]])
+        parts.append(
+            [
+                [
+                    "\nBeers 2023: avoid at 65 or older (falls, fractures, delirium, "
+                    "cognitive impairment, car crashes)."
+                ],
+                ["\nBeers 2023: avoid at 65 or older."],
+            ]
+        )
     excepted: dict[ConditionCategory, list[MedicationUse]] = {}
     for med in involved:
         if (why := exceptions[med.ref]) is not None:
             excepted.setdefault(why, []).append(med)
     if excepted:
         # One clause per reason, not per drug: many excepted orders stay one short sentence.
-        parts.append([["\nMay be appropriate (Beers 2023 exception): " + "; ".join(
-            f"{common.name_list(common.drug_names(meds), _NAMED_MAX)} for "
-            f"{_EXCEPTION_TEXT[why]}" for why, meds in excepted.items()) + "."
-            # With drugs not excepted, the Beers line above already names the risks.
-            + ("" if at_risk else " Review the need and dose: falls, fractures and delirium "
-               "remain risks.")]])
+        parts.append(
+            [
+                [
+                    "\nMay be appropriate (Beers 2023 exception): "
+                    + "; ".join(
+                        f"{common.name_list(common.drug_names(meds), _NAMED_MAX)} for "
+                        f"{_EXCEPTION_TEXT[why]}"
+                        for why, meds in excepted.items()
+                    )
+                    + "."
+                    # With drugs not excepted, the Beers line above already names the risks.
+                    + (
+                        ""
+                        if at_risk
+                        else " Review the need and dose: falls, fractures and delirium "
+                        "remain risks."
+                    )
+                ]
+            ]
+        )
     if escalations and at_risk:
-        named = [*escalations[:-1], f"{escalations[-1]} ({common.name_list(cns, _NAMED_MAX)})"] \
-            if cns else escalations
-        parts.append([[f"**Higher risk:** {'; '.join(forms)} (Beers 2023 Tables 3, 5)."]
-                      for forms in (named, escalations)])
-    unchecked = [common.not_checked(record, ("Condition",), what,
-                                    (("CarePlan",), "an existing taper plan"))
-                 for what in ("Beers exceptions, falls, fractures, dementia, delirium",
-                              "exceptions and risk conditions")]
+        named = (
+            [*escalations[:-1], f"{escalations[-1]} ({common.name_list(cns, _NAMED_MAX)})"]
+            if cns
+            else escalations
+        )
+        parts.append(
+            [
+                [f"**Higher risk:** {'; '.join(forms)} (Beers 2023 Tables 3, 5)."]
+                for forms in (named, escalations)
+            ]
+        )
+    unchecked = [
+        common.not_checked(record, ("Condition",), what, (("CarePlan",), "an existing taper plan"))
+        for what in (
+            "Beers exceptions, falls, fractures, dementia, delirium",
+            "exceptions and risk conditions",
+        )
+    ]
     if unchecked[0]:
         parts.append([["\n" + text] for text in unchecked if text])
 
@@ -157,70 +207,104 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     taper_lines, suggestions = _taper(record, settings, card_id, at_risk)
     # Short form: the schedule without its pace line (the suggested CarePlan and the planner
     # carry the whole schedule); the first step, the end and never-stop-abruptly stay.
-    without_pace = ["\n".join(line for line in text.split("\n") if not line.startswith("- Pace: "))
-                    for text in taper_lines]
+    without_pace = [
+        "\n".join(line for line in text.split("\n") if not line.startswith("- Pace: "))
+        for text in taper_lines
+    ]
     parts.append([taper_lines, without_pace] if without_pace != taper_lines else [taper_lines])
-    return [Card(
-        uuid=card_id,
-        summary=summary,
-        detail=budget.fitted(parts),
-        indicator=indicator,
-        source=common.source(common.BEERS_2023, RULE_ID, TOPIC),
-        suggestions=tuple(suggestions) or None,
-        # A single taper plan is offered; taper one drug at a time.
-        selectionBehavior="at-most-one" if suggestions else None,
-        overrideReasons=(
-            common.project_reason("beers-exception-not-coded",
-                                  "Appropriate use (e.g., seizures, RBD, withdrawal, severe "
-                                  "GAD, procedure) not coded"),
-            common.ALREADY_TAPERING,
-            common.PATIENT_DECLINES_TAPER,
-            common.BENEFITS_OUTWEIGH_RISKS,
-            common.SNOOZE_3_MONTHS,
-        ),
-        links=(
-            Link(label=common.DEPRESCRIBING_ALGORITHMS[0],
-                 url=common.DEPRESCRIBING_ALGORITHMS[1], type="absolute"),
-            Link(label=common.EMPOWER_BROCHURE[0], url=common.EMPOWER_BROCHURE[1],
-                 type="absolute"),
-        ),
-    )]
+    return [
+        Card(
+            uuid=card_id,
+            summary=summary,
+            detail=budget.fitted(parts),
+            indicator=indicator,
+            source=common.source(common.BEERS_2023, RULE_ID, TOPIC),
+            suggestions=tuple(suggestions) or None,
+            # A single taper plan is offered; taper one drug at a time.
+            selectionBehavior="at-most-one" if suggestions else None,
+            overrideReasons=(
+                common.project_reason(
+                    "beers-exception-not-coded",
+                    "Appropriate use (e.g., seizures, RBD, withdrawal, severe "
+                    "GAD, procedure) not coded",
+                ),
+                common.ALREADY_TAPERING,
+                common.PATIENT_DECLINES_TAPER,
+                common.BENEFITS_OUTWEIGH_RISKS,
+                common.SNOOZE_3_MONTHS,
+            ),
+            links=(
+                Link(
+                    label=common.DEPRESCRIBING_ALGORITHMS[0],
+                    url=common.DEPRESCRIBING_ALGORITHMS[1],
+                    type="absolute",
+                ),
+                Link(
+                    label=common.EMPOWER_BROCHURE[0],
+                    url=common.EMPOWER_BROCHURE[1],
+                    type="absolute",
+                ),
+            ),
+        )
+    ]
 
 
 def _evidence_forms(involved: list[MedicationUse], record: PatientRecord) -> list[list[str]]:
     """The sedatives, longest form first (issue #11 budget): full lines with dates, a few words
     a drug, then names only."""
-    return [[common.bullet_list(involved, record.evaluated_on)],
-            [f"- {budget.compact(involved)}"],
-            [f"- **Sedatives ({len(common.drug_names(involved))}):** "
-             f"{budget.names(involved, _NAMED_MAX)}"]]
+    return [
+        [common.bullet_list(involved, record.evaluated_on)],
+        [f"- {budget.compact(involved)}"],
+        [
+            f"- **Sedatives ({len(common.drug_names(involved))}):** "
+            f"{budget.names(involved, _NAMED_MAX)}"
+        ],
+    ]
 
 
-def _taper(record: PatientRecord, settings: Settings, card_id: str,
-           at_risk: list[MedicationUse]) -> tuple[list[str], list[Suggestion]]:
+def _taper(
+    record: PatientRecord, settings: Settings, card_id: str, at_risk: list[MedicationUse]
+) -> tuple[list[str], list[Suggestion]]:
     """What the card says about tapering, and its CarePlan suggestion when it carries one."""
     # A taper is offered only for drugs already on the chart (a draft renewal counts as such).
-    chart_taking = [c for c in common.bzras(common.chart_orders(record))
-                    if not c.is_injectable and any(common.same_drug(c, m) for m in at_risk)]
+    chart_taking = [
+        c
+        for c in common.bzras(common.chart_orders(record))
+        if not c.is_injectable and any(common.same_drug(c, m) for m in at_risk)
+    ]
     if not chart_taking:
-        return (["\n**Before starting:** prefer non-drug options (CBT-I for insomnia, CBT for "
-                 "anxiety); if used, the lowest dose for the shortest time."]
-                if at_risk else []), []
+        return (
+            [
+                "\n**Before starting:** prefer non-drug options (CBT-I for insomnia, CBT for "
+                "anxiety); if used, the lowest dose for the shortest time."
+            ]
+            if at_risk
+            else []
+        ), []
     if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in chart_taking):
-        return ["\n**A taper plan is on record:** continue it slowly and review it at each "
-                "visit (ASAM 2025 recs. 6-9)."], []
+        return [
+            "\n**A taper plan is on record:** continue it slowly and review it at each "
+            "visit (ASAM 2025 recs. 6-9)."
+        ], []
     if settings.rule_mode(RULE_TAPER) == "active" and taper_plan.fires(record, settings):
         # The taper-plan card carries the schedule and its CarePlan: one per response. Only a
         # shown (active) taper-plan card counts: a silent one reaches no clinician.
-        return ["\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+)"
-                + common.SEE_TAPER_CARD], []
+        return [
+            "\n**Offer a slow taper** (Pottie 2018: offer to all adults 65+)"
+            + common.SEE_TAPER_CARD
+        ], []
     target = primary(chart_taking)
     schedule = build_schedule(target, record.evaluated_on, settings)
     name = common.short_name(target)
-    lines = [f"\n**Offer a slow taper of {name}** (Pottie 2018; ASAM 2025 rec. 6):",
-             schedule_summary(schedule), "\n" + common.NEVER_STOP]
+    lines = [
+        f"\n**Offer a slow taper of {name}** (Pottie 2018; ASAM 2025 rec. 6):",
+        schedule_summary(schedule),
+        "\n" + common.NEVER_STOP,
+    ]
     suggestion = create_suggestion(
         f"Propose a gradual taper plan for {name}",
         suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
+        f"Draft a taper CarePlan for {name}.",
+        careplan(record, schedule),
+    )
     return lines, [suggestion] if suggestion else []

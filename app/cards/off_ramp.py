@@ -46,14 +46,14 @@ def _too_long(med: MedicationUse, settings: Settings) -> str | None:
     if med.start and med.end:
         days = (med.end - med.start).days
         if days > settings.new_order_max_days:
-            return (f"{days} days (to {common.day(med.end)}), longer than "
-                    f"{settings.new_order_max_days}")
+            return (
+                f"{days} days (to {common.day(med.end)}), longer than {settings.new_order_max_days}"
+            )
     return None
 
 
 def _reason(med: MedicationUse, record: PatientRecord) -> str:
-    found = [text for category, text in _REASON_TEXT.items()
-             if category in med.reason_categories]
+    found = [text for category, text in _REASON_TEXT.items() if category in med.reason_categories]
     if found:
         return f"ordered for {', '.join(found)}"
     if med.reason_text:
@@ -68,8 +68,12 @@ def _reason(med: MedicationUse, record: PatientRecord) -> str:
 def _taper_step(med: MedicationUse) -> bool:
     """A long-acting benzodiazepine ordered as part of a taper (ASAM 2025 rec. 7)."""
     drug = taper_products.drug(med.ingredient or "")
-    return (med.mentions_taper and med.drug_class is DrugClass.BENZODIAZEPINE
-            and drug is not None and drug.acting == "long")
+    return (
+        med.mentions_taper
+        and med.drug_class is DrugClass.BENZODIAZEPINE
+        and drug is not None
+        and drug.acting == "long"
+    )
 
 
 def _flagged(record: PatientRecord, settings: Settings) -> list[tuple[MedicationUse, str]]:
@@ -79,9 +83,13 @@ def _flagged(record: PatientRecord, settings: Settings) -> list[tuple[Medication
     ongoing = long_term(record, settings)
     flagged: list[tuple[MedicationUse, str]] = []
     for med in common.bzras(common.outpatient(focus_medications(record))):
-        if (not med.is_draft or med.is_injectable or _taper_step(med)
-                or scope.benzo_exception(med, record, BENZO_EXCEPTIONS) is not None
-                or any(common.same_drug(med, o) for o in ongoing)):
+        if (
+            not med.is_draft
+            or med.is_injectable
+            or _taper_step(med)
+            or scope.benzo_exception(med, record, BENZO_EXCEPTIONS) is not None
+            or any(common.same_drug(med, o) for o in ongoing)
+        ):
             continue
         problem = _too_long(med, settings)
         if problem:
@@ -102,36 +110,45 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     meds = [m for m, _ in flagged]
     follow_up = common.day(record.evaluated_on + timedelta(days=settings.follow_up_days))
     stop_by = common.day(record.evaluated_on + timedelta(days=settings.new_order_max_days))
-    lines = [f"- {common.describe(m, record.evaluated_on)}: {problem}; {_reason(m, record)}"
-             for m, problem in flagged[:common.MAX_LISTED]]
+    lines = [
+        f"- {common.describe(m, record.evaluated_on)}: {problem}; {_reason(m, record)}"
+        for m, problem in flagged[: common.MAX_LISTED]
+    ]
     if len(flagged) > common.MAX_LISTED:
         lines.append(f"- and {len(flagged) - common.MAX_LISTED} more")
-    unchecked = common.not_checked(record, ("Condition",),
-                                   "seizure disorder, withdrawal, end-of-life care")
+    unchecked = common.not_checked(
+        record, ("Condition",), "seizure disorder, withdrawal, end-of-life care"
+    )
     if unchecked:
         lines.append("\n" + unchecked)
     lines += [
-        "\n**Add an off-ramp** (ASAM 2025: new use 2-4 weeks; dependence can start within "
-        "weeks):",
+        "\n**Add an off-ramp** (ASAM 2025: new use 2-4 weeks; dependence can start within weeks):",
         f"- At most {settings.new_order_max_days} days (to {stop_by}), no or few refills",
         f"- Follow-up by {follow_up}: stop, short taper, or a documented reason to continue",
         "- Success: the symptom is managed without the drug (e.g. CBT-I, CBT)",
     ]
-    return [Card(
-        uuid=card_uuid(record, RULE_ID, meds),
-        summary=common.fit_summary("Add an off-ramp to new {drugs}: stop date within "
-                                   f"{settings.new_order_max_days} days and a follow-up",
-                                   common.drug_names(meds)),
-        detail="\n".join(lines),
-        indicator="info",
-        source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
-        overrideReasons=(
-            common.project_reason("stop-date-elsewhere",
-                                  "Duration and follow-up agreed and documented elsewhere"),
-            common.project_reason("longer-course-indicated",
-                                  "Longer course indicated (reason documented)"),
-            common.SPECIALIST_MANAGED,
-        ),
-        links=(Link(label=common.FDA_2020_BOXED[0], url=common.FDA_2020_BOXED[1],
-                    type="absolute"),),
-    )]
+    return [
+        Card(
+            uuid=card_uuid(record, RULE_ID, meds),
+            summary=common.fit_summary(
+                "Add an off-ramp to new {drugs}: stop date within "
+                f"{settings.new_order_max_days} days and a follow-up",
+                common.drug_names(meds),
+            ),
+            detail="\n".join(lines),
+            indicator="info",
+            source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
+            overrideReasons=(
+                common.project_reason(
+                    "stop-date-elsewhere", "Duration and follow-up agreed and documented elsewhere"
+                ),
+                common.project_reason(
+                    "longer-course-indicated", "Longer course indicated (reason documented)"
+                ),
+                common.SPECIALIST_MANAGED,
+            ),
+            links=(
+                Link(label=common.FDA_2020_BOXED[0], url=common.FDA_2020_BOXED[1], type="absolute"),
+            ),
+        )
+    ]

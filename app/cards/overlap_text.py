@@ -17,13 +17,14 @@ from datetime import date
 from app.cards import budget, common
 from app.record import DrugClass, MedicationUse
 
-_NAMED_MAX = 4      # names in a line of names only before the rest are counted
+_NAMED_MAX = 4  # names in a line of names only before the rest are counted
 
 
 def _line(med: MedicationUse, today: date, moud: bool) -> str:
     """The order's full evidence; treatment of opioid use disorder is named and has no MME."""
-    return common.describe(med, today, mme=not moud,
-                           note="treats opioid use disorder" if moud else None)
+    return common.describe(
+        med, today, mme=not moud, note="treats opioid use disorder" if moud else None
+    )
 
 
 def _labels(depressants: Sequence[MedicationUse]) -> tuple[str, str]:
@@ -31,30 +32,43 @@ def _labels(depressants: Sequence[MedicationUse]) -> tuple[str, str]:
     return "Opioids", "Benzodiazepines" if benzo else "CNS depressants"
 
 
-def evidence_forms(opioids: Sequence[MedicationUse], depressants: Sequence[MedicationUse],
-                   moud: Sequence[MedicationUse], today: date) -> Iterator[list[str]]:
+def evidence_forms(
+    opioids: Sequence[MedicationUse],
+    depressants: Sequence[MedicationUse],
+    moud: Sequence[MedicationUse],
+    today: date,
+) -> Iterator[list[str]]:
     """The evidence lines, longest form first; the last is short whatever the chart holds."""
     listed = [*opioids, *depressants]
-    full = [f"- {_line(m, today, m in moud)}" for m in listed[:common.MAX_LISTED]]
-    rest = listed[common.MAX_LISTED:]
+    full = [f"- {_line(m, today, m in moud)}" for m in listed[: common.MAX_LISTED]]
+    rest = listed[common.MAX_LISTED :]
     yield full + ([f"- {budget.more(len(rest))}: {budget.names(rest)}"] if rest else [])
     opioid_label, other_label = _labels(depressants)
-    yield [f"- **{opioid_label}:** {budget.compact(opioids, moud)}",
-           f"- **{other_label}:** {budget.compact(depressants, moud)}"]
+    yield [
+        f"- **{opioid_label}:** {budget.compact(opioids, moud)}",
+        f"- **{other_label}:** {budget.compact(depressants, moud)}",
+    ]
     for limit in (None, _NAMED_MAX, 1):
-        yield [f"- **{opioid_label} ({len(common.drug_names(opioids))}):** "
-               f"{budget.names(opioids, limit)}",
-               f"- **{other_label} ({len(common.drug_names(depressants))}):** "
-               f"{budget.names(depressants, limit)}"]
+        yield [
+            f"- **{opioid_label} ({len(common.drug_names(opioids))}):** "
+            f"{budget.names(opioids, limit)}",
+            f"- **{other_label} ({len(common.drug_names(depressants))}):** "
+            f"{budget.names(depressants, limit)}",
+        ]
 
 
-def mme_line(pain_opioids: Sequence[MedicationUse], total: float,
-             unknown: Sequence[MedicationUse], upper: bool) -> str | None:
+def mme_line(
+    pain_opioids: Sequence[MedicationUse],
+    total: float,
+    unknown: Sequence[MedicationUse],
+    upper: bool,
+) -> str | None:
     """The total MME/day (CDC 2022 factors), or which opioids it could not be computed for."""
     up_to = "up to " if upper else ""
     if unknown:
-        return (f"MME/day unknown for {budget.names(unknown, _NAMED_MAX)}"
-                + (f"; the others: {up_to}{common.mg(total)}." if total else "."))
+        return f"MME/day unknown for {budget.names(unknown, _NAMED_MAX)}" + (
+            f"; the others: {up_to}{common.mg(total)}." if total else "."
+        )
     if len(pain_opioids) > 1:
         return f"Total **{up_to}{common.mg(total)} MME/day** (CDC 2022 factors; an estimate)."
     return None
@@ -66,16 +80,19 @@ def advice(moud: Sequence[MedicationUse], pain: bool, benzo: bool, naloxone: str
     sedative = "benzodiazepine" if benzo else "CNS depressant"
     if moud and not pain:
         treated = " and ".join(common.drug_names(moud))
-        return (f"**Do not withhold or reduce {treated}** (FDA 2017): untreated opioid use "
-                f"disorder is the greater danger. Work on the {sedative}: confirm the need"
-                f"{', taper it gradually if it is to stop' if benzo else ''}; coordinate with "
-                f"the {treated} prescriber. Warn about sedation and slowed breathing. {rescue}")
-    text = ("**Do:** weigh benefits and risks (CDC 2022 rec. 11). If both continue: lowest "
-            "doses, shortest time, warn about sedation and slowed breathing. "
-            + rescue.replace("CDC 2022 rec.", "rec."))
+        return (
+            f"**Do not withhold or reduce {treated}** (FDA 2017): untreated opioid use "
+            f"disorder is the greater danger. Work on the {sedative}: confirm the need"
+            f"{', taper it gradually if it is to stop' if benzo else ''}; coordinate with "
+            f"the {treated} prescriber. Warn about sedation and slowed breathing. {rescue}"
+        )
+    text = (
+        "**Do:** weigh benefits and risks (CDC 2022 rec. 11). If both continue: lowest "
+        "doses, shortest time, warn about sedation and slowed breathing. "
+        + rescue.replace("CDC 2022 rec.", "rec.")
+    )
     if benzo:
         text += " Taper the benzodiazepine gradually if it is to stop."
     if moud:
-        text += (f" Do not withhold or reduce {' and '.join(common.drug_names(moud))} "
-                 "(FDA 2017).")
+        text += f" Do not withhold or reduce {' and '.join(common.drug_names(moud))} (FDA 2017)."
     return text

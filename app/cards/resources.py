@@ -33,11 +33,11 @@ _FHIR_URI = re.compile(r"\S+")
 FULL_VALIDATION: ContextVar[bool] = ContextVar("full_suggestion_validation", default=False)
 
 
-def coding(system: str | None, code: str | None, display: str | None = None
-           ) -> dict[str, str] | None:
+def coding(
+    system: str | None, code: str | None, display: str | None = None
+) -> dict[str, str] | None:
     """A Coding copied from EHR data, or None when its system or code is not valid FHIR."""
-    if not system or not code or not _FHIR_URI.fullmatch(system) \
-            or not _FHIR_CODE.fullmatch(code):
+    if not system or not code or not _FHIR_URI.fullmatch(system) or not _FHIR_CODE.fullmatch(code):
         return None
     return {"system": system, "code": code} | ({"display": display} if display else {})
 
@@ -52,8 +52,9 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def validated(model: type[FhirResource], body: dict[str, Any], ehr: EhrValues
-              ) -> dict[str, Any] | None:
+def validated(
+    model: type[FhirResource], body: dict[str, Any], ehr: EhrValues
+) -> dict[str, Any] | None:
     """`body` as built when its EHR values are valid FHIR, else None (logged and counted).
 
     The builder owns the structure, so only ``ehr`` is checked; with full validation on, the
@@ -76,8 +77,10 @@ def validated(model: type[FhirResource], body: dict[str, Any], ehr: EhrValues
 
 
 def _left_out(model: type[FhirResource], errors: int) -> None:
-    log.error("suggested resource failed R4B validation and was left out",
-              extra={"resource": model.__name__, "errors": errors})
+    log.error(
+        "suggested resource failed R4B validation and was left out",
+        extra={"resource": model.__name__, "errors": errors},
+    )
     INVALID_SUGGESTIONS.labels(model.__name__).inc()
 
 
@@ -89,20 +92,28 @@ def _concept(key: str) -> dict[str, Any]:
 def naloxone_request(record: PatientRecord) -> dict[str, Any] | None:
     """A draft order for rescue naloxone nasal spray (CDC 2022 rec. 8)."""
     ehr = EhrValues()
-    return validated(MedicationRequest, {
-        "resourceType": "MedicationRequest",
-        "status": "draft",
-        # The clinician accepting the suggestion makes it their own draft order.
-        "intent": "order",
-        "subject": {"reference": ehr.text(f"Patient/{record.patient_id}")},
-        "medicationCodeableConcept": _concept("rescue-naloxone"),
-        "dosageInstruction": [{
-            "text": ("For suspected opioid overdose: spray into one nostril, call emergency "
-                     "services; may repeat with a new device in the other nostril after "
-                     "2-3 minutes if there is no response."),
-            "asNeededBoolean": True,
-        }],
-    }, ehr)
+    return validated(
+        MedicationRequest,
+        {
+            "resourceType": "MedicationRequest",
+            "status": "draft",
+            # The clinician accepting the suggestion makes it their own draft order.
+            "intent": "order",
+            "subject": {"reference": ehr.text(f"Patient/{record.patient_id}")},
+            "medicationCodeableConcept": _concept("rescue-naloxone"),
+            "dosageInstruction": [
+                {
+                    "text": (
+                        "For suspected opioid overdose: spray into one nostril, call emergency "
+                        "services; may repeat with a new device in the other nostril after "
+                        "2-3 minutes if there is no response."
+                    ),
+                    "asNeededBoolean": True,
+                }
+            ],
+        },
+        ehr,
+    )
 
 
 def _reason(condition: ConditionFact | None, ehr: EhrValues) -> dict[str, Any]:
@@ -120,8 +131,7 @@ def _reason(condition: ConditionFact | None, ehr: EhrValues) -> dict[str, Any]:
     return concept
 
 
-def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None
-                  ) -> dict[str, Any] | None:
+def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None) -> dict[str, Any] | None:
     """A draft referral to cognitive behavioural therapy for insomnia (ACP 2016; AASM 2021)."""
     ehr = EhrValues()
     body: dict[str, Any] = {
@@ -131,24 +141,31 @@ def cbti_referral(record: PatientRecord, insomnia: ConditionFact | None
         "subject": {"reference": ehr.text(f"Patient/{record.patient_id}")},
         "code": _concept("cbti-referral"),
         "reasonCode": [_reason(insomnia, ehr)],
-        "patientInstruction": ("Cognitive behavioural therapy for insomnia (in person, group or "
-                               "digital), usually 4-8 sessions."),
+        "patientInstruction": (
+            "Cognitive behavioural therapy for insomnia (in person, group or "
+            "digital), usually 4-8 sessions."
+        ),
     }
     if insomnia is not None and "/" in insomnia.ref:
         body["reasonReference"] = [{"reference": ehr.text(insomnia.ref)}]
     return validated(ServiceRequest, body, ehr)
 
 
-def create_suggestion(label: str, uuid: str, description: str,
-                      resource: dict[str, Any] | None) -> Suggestion | None:
+def create_suggestion(
+    label: str, uuid: str, description: str, resource: dict[str, Any] | None
+) -> Suggestion | None:
     """A recommended one-action "create" suggestion; None when its resource was left out."""
     if resource is None:
         return None
-    return Suggestion(label=label, uuid=uuid, isRecommended=True,
-                      actions=(Action(type="create", description=description,
-                                      resource=resource),))
+    return Suggestion(
+        label=label,
+        uuid=uuid,
+        isRecommended=True,
+        actions=(Action(type="create", description=description, resource=resource),),
+    )
 
 
 def delete_draft(med: MedicationUse) -> Action:
-    return Action(type="delete", description=f"Remove the draft order for {med.name}.",
-                  resourceId=med.ref)
+    return Action(
+        type="delete", description=f"Remove the draft order for {med.name}.", resourceId=med.ref
+    )

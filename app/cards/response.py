@@ -29,8 +29,13 @@ def _rule_of(card: Card) -> str:
 def in_reading_order(cards: Sequence[Card], rule_ids: Sequence[str]) -> list[Card]:
     """By indicator (critical, warning, info), then by the rule's place in the registry."""
     rank = {rule: i for i, rule in enumerate(rule_ids)}
-    return sorted(cards, key=lambda c: (INDICATOR_ORDER.get(c.indicator, len(INDICATOR_ORDER)),
-                                        rank.get(_rule_of(c), len(rank))))
+    return sorted(
+        cards,
+        key=lambda c: (
+            INDICATOR_ORDER.get(c.indicator, len(INDICATOR_ORDER)),
+            rank.get(_rule_of(c), len(rank)),
+        ),
+    )
 
 
 def _without(detail: str, line: str) -> str:
@@ -57,8 +62,9 @@ def said_once(cards: Sequence[Card]) -> list[Card]:
                 if advice in said:
                     detail = _without(detail, advice)
                 said.add(advice)
-        out.append(card if detail == (card.detail or "")
-                   else card.model_copy(update={"detail": detail}))
+        out.append(
+            card if detail == (card.detail or "") else card.model_copy(update={"detail": detail})
+        )
     return out
 
 
@@ -66,8 +72,12 @@ def pointers_to_shown(cards: Sequence[Card]) -> list[Card]:
     """No card points to a taper-plan card the clinician will not see (one snoozed)."""
     if any(_rule_of(card) == RULE_TAPER for card in cards):
         return list(cards)
-    return [card.model_copy(update={"detail": card.detail.replace(SEE_TAPER_CARD, ".")})
-            if card.detail and SEE_TAPER_CARD in card.detail else card for card in cards]
+    return [
+        card.model_copy(update={"detail": card.detail.replace(SEE_TAPER_CARD, ".")})
+        if card.detail and SEE_TAPER_CARD in card.detail
+        else card
+        for card in cards
+    ]
 
 
 def respond(cards: Sequence[Card], rule_ids: Sequence[str]) -> list[Card]:

@@ -23,12 +23,14 @@ def end_of_life(record: PatientRecord) -> bool:
     Outside the scope of Beers 2023 ("except hospice and end-of-life care settings"), ASAM 2025
     (not for palliative or end-of-life care) and CDC 2022 (End of Life Assessment).
     """
-    return record.has_condition(ConditionCategory.END_OF_LIFE) \
-        or record.has_plan(PlanKind.END_OF_LIFE_CARE)
+    return record.has_condition(ConditionCategory.END_OF_LIFE) or record.has_plan(
+        PlanKind.END_OF_LIFE_CARE
+    )
 
 
-def benzo_exception(med: MedicationUse, record: PatientRecord,
-                    categories: Iterable[ConditionCategory]) -> ConditionCategory | None:
+def benzo_exception(
+    med: MedicationUse, record: PatientRecord, categories: Iterable[ConditionCategory]
+) -> ConditionCategory | None:
     """The condition for which this benzodiazepine may be appropriate, or None.
 
     Benzodiazepines only: seizure disorders, withdrawal and the other Beers 2023 Table 2
@@ -49,8 +51,14 @@ def benzo_exception(med: MedicationUse, record: PatientRecord,
 
 # Classes besides the sedatives that a taper plan may be about (CDC 2022 rec. 5 and the HHS
 # 2019 guide taper opioids; gabapentinoids and barbiturates are tapered too).
-_OTHER_TAPERED = frozenset({DrugClass.OPIOID, DrugClass.GABAPENTINOID, DrugClass.BARBITURATE,
-                            DrugClass.OTHER_CNS_DEPRESSANT})
+_OTHER_TAPERED = frozenset(
+    {
+        DrugClass.OPIOID,
+        DrugClass.GABAPENTINOID,
+        DrugClass.BARBITURATE,
+        DrugClass.OTHER_CNS_DEPRESSANT,
+    }
+)
 
 
 def sedative_taper_plan(record: PatientRecord) -> bool:
@@ -64,5 +72,4 @@ def sedative_taper_plan(record: PatientRecord) -> bool:
     if any(p.about & BZRA_CLASSES for p in plans):
         return True
     unnamed = any(not p.about for p in plans)
-    return unnamed and not any(m.drug_class in _OTHER_TAPERED
-                               for m in current_medications(record))
+    return unnamed and not any(m.drug_class in _OTHER_TAPERED for m in current_medications(record))

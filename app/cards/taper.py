@@ -41,12 +41,15 @@ from app.taper import (
 )
 from app.terminology import diazepam_equivalent, suggestion_code
 
-DIAZEPAM_REFERENCE_MG = 10.0        # equivalents are "mg of drug ~ 10 mg oral diazepam"
+DIAZEPAM_REFERENCE_MG = 10.0  # equivalents are "mg of drug ~ 10 mg oral diazepam"
 # ASAM 2025 rec. 6, for plans without computed numbers (the guideline's range, not a schedule).
-GUIDELINE_PACE = ("reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in "
-                  "any 2 weeks")
-HOLD = ("At each step check for withdrawal symptoms; if they appear, hold the dose 1-2 weeks "
-        "and continue more slowly (ASAM 2025 rec. 8-9). Never stop abruptly.")
+GUIDELINE_PACE = (
+    "reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in any 2 weeks"
+)
+HOLD = (
+    "At each step check for withdrawal symptoms; if they appear, hold the dose 1-2 weeks "
+    "and continue more slowly (ASAM 2025 rec. 8-9). Never stop abruptly."
+)
 # ASAM 2025 rec. 10: offer behavioural treatment (CBT; CBT-I for insomnia) during a taper.
 BEHAVIOURAL = "Offer CBT, or CBT-I for insomnia, alongside the taper (ASAM 2025 rec. 10)."
 _UCUM = "http://unitsofmeasure.org"
@@ -56,10 +59,10 @@ _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 @dataclass(frozen=True)
 class TaperStep:
     starts: date
-    dose_mg: float          # daily dose from this date; 0 = stopped
-    reduction_pct: float    # of the previous daily dose (0 for a switch)
-    weeks_before: int       # weeks at the previous dose before this step
-    text: str = ""          # the step as the card and CarePlan show it, with how to take it
+    dose_mg: float  # daily dose from this date; 0 = stopped
+    reduction_pct: float  # of the previous daily dose (0 for a switch)
+    weeks_before: int  # weeks at the previous dose before this step
+    text: str = ""  # the step as the card and CarePlan show it, with how to take it
     ingredient: str = ""
     switch: bool = False
 
@@ -73,9 +76,9 @@ class TaperSchedule:
     diazepam_eq_mg: float | None
     unit_mg: float | None
     steps: tuple[TaperStep, ...]
-    instructions: tuple[str, ...]   # pace as computed, how to proceed, caveats
-    plan: TaperPlan | None = None   # the engine's plan the steps came from
-    pace: str | None = None         # the pace exactly as computed
+    instructions: tuple[str, ...]  # pace as computed, how to proceed, caveats
+    plan: TaperPlan | None = None  # the engine's plan the steps came from
+    pace: str | None = None  # the pace exactly as computed
 
     @property
     def ends(self) -> date | None:
@@ -84,8 +87,11 @@ class TaperSchedule:
     @property
     def switch_to(self) -> str | None:
         switch = self.plan.switch if self.plan else None
-        return switch.to_ingredient if switch and switch.to_ingredient != switch.from_ingredient \
+        return (
+            switch.to_ingredient
+            if switch and switch.to_ingredient != switch.from_ingredient
             else None
+        )
 
 
 def diazepam_eq(med: MedicationUse) -> float | None:
@@ -114,22 +120,37 @@ class Adjustments:
     times: tuple[str, ...] = ()
 
 
-def _request(med: MedicationUse, dose: float, starts: date, switch_to: str | None,
-             adjust: Adjustments) -> TaperRequest | str:
+def _request(
+    med: MedicationUse, dose: float, starts: date, switch_to: str | None, adjust: Adjustments
+) -> TaperRequest | str:
     form = form_of(med.name)
     if form == LIQUID:
-        return (f"The order is an oral liquid: measure each step in mL with the pharmacy and "
-                f"{GUIDELINE_PACE}.")
+        return (
+            f"The order is an oral liquid: measure each step in mL with the pharmacy and "
+            f"{GUIDELINE_PACE}."
+        )
     strength = med.strength_mg if (med.strength_unit or "mg").lower() == "mg" else None
-    return TaperRequest(med.ingredient or med.name, dose, starts,
-                        form=form if isinstance(form, Form) else None, strength_mg=strength,
-                        switch_to=switch_to, pace=adjust.pace,
-                        extra_weeks=dict(adjust.extra_weeks), times=adjust.times)
+    return TaperRequest(
+        med.ingredient or med.name,
+        dose,
+        starts,
+        form=form if isinstance(form, Form) else None,
+        strength_mg=strength,
+        switch_to=switch_to,
+        pace=adjust.pace,
+        extra_weeks=dict(adjust.extra_weeks),
+        times=adjust.times,
+    )
 
 
-def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
-                   switch_to: str | None = None,
-                   adjust: Adjustments | None = None) -> TaperSchedule:
+def build_schedule(
+    med: MedicationUse,
+    starts: date,
+    settings: Settings,
+    *,
+    switch_to: str | None = None,
+    adjust: Adjustments | None = None,
+) -> TaperSchedule:
     """Today's dose, its diazepam equivalent, dated steps with real tablets (or how to build them).
 
     ``switch_to`` asks for the long-acting switch first (ASAM 2025 rec. 7); ``adjust`` carries
@@ -141,35 +162,74 @@ def build_schedule(med: MedicationUse, starts: date, settings: Settings, *,
     if dose is not None and not math.isfinite(dose):
         dose = None  # no schedule can be computed from it (the engine's Fractions refuse inf)
     if dose is None or dose <= 0:
-        return TaperSchedule(med, starts, follow_up, dose,
-                             diazepam_eq(med) if dose is not None else None, None, (), (
-            f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
-            "the patient's actual use.", f"Then {GUIDELINE_PACE}.", HOLD, BEHAVIOURAL))
+        return TaperSchedule(
+            med,
+            starts,
+            follow_up,
+            dose,
+            diazepam_eq(med) if dose is not None else None,
+            None,
+            (),
+            (
+                f"Confirm today's total daily dose of {name} (mg/day) from the prescription and "
+                "the patient's actual use.",
+                f"Then {GUIDELINE_PACE}.",
+                HOLD,
+                BEHAVIOURAL,
+            ),
+        )
     request = _request(med, dose, starts, switch_to, adjust or Adjustments())
     result = plan_taper(request) if isinstance(request, TaperRequest) else Unplanned(request)
     if isinstance(result, Unplanned):
-        return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), None, (), (
-            f"Today's dose is {mg(dose)} mg/day. {result.reason}", f"Then {GUIDELINE_PACE}.",
-            HOLD, BEHAVIOURAL))
-    steps = tuple(TaperStep(s.starts, float(s.dose_mg), float(round(s.reduction * 100, 1)),
-                            s.held_days // 7, engine_step_text(s, day(s.starts)), s.ingredient,
-                            s.kind is StepKind.SWITCH) for s in result.steps)
+        return TaperSchedule(
+            med,
+            starts,
+            follow_up,
+            dose,
+            diazepam_eq(med),
+            None,
+            (),
+            (
+                f"Today's dose is {mg(dose)} mg/day. {result.reason}",
+                f"Then {GUIDELINE_PACE}.",
+                HOLD,
+                BEHAVIOURAL,
+            ),
+        )
+    steps = tuple(
+        TaperStep(
+            s.starts,
+            float(s.dose_mg),
+            float(round(s.reduction * 100, 1)),
+            s.held_days // 7,
+            engine_step_text(s, day(s.starts)),
+            s.ingredient,
+            s.kind is StepKind.SWITCH,
+        )
+        for s in result.steps
+    )
     pace = f"Pace: {result.pace.text} (ASAM 2025 rec. 6)."
     notes = [result.switch.why] if result.switch else []
-    return TaperSchedule(med, starts, follow_up, dose, diazepam_eq(med), float(result.unit_mg),
-                         steps,
-                         (pace, *notes, *result.notes, HOLD, BEHAVIOURAL), result,
-                         result.pace.text)
+    return TaperSchedule(
+        med,
+        starts,
+        follow_up,
+        dose,
+        diazepam_eq(med),
+        float(result.unit_mg),
+        steps,
+        (pace, *notes, *result.notes, HOLD, BEHAVIOURAL),
+        result,
+        result.pace.text,
+    )
 
 
 def step_text(step: TaperStep, name: str) -> str:
     if step.text:
         return step.text
     if step.dose_mg == 0:
-        return (f"{day(step.starts)}: stop {name} after {step.weeks_before} weeks on the "
-                "lowest dose")
-    return (f"{day(step.starts)}: {mg(step.dose_mg)} mg/day of {name} "
-            f"(-{mg(step.reduction_pct)}%)")
+        return f"{day(step.starts)}: stop {name} after {step.weeks_before} weeks on the lowest dose"
+    return f"{day(step.starts)}: {mg(step.dose_mg)} mg/day of {name} (-{mg(step.reduction_pct)}%)"
 
 
 def schedule_summary(schedule: TaperSchedule) -> str:
@@ -180,11 +240,19 @@ def schedule_summary(schedule: TaperSchedule) -> str:
     """
     if not schedule.steps:
         # What the order reads is on the card's evidence line; here, what that means.
-        head = ("No exact daily dose, so no schedule: confirm the total daily dose first "
-                "(the CarePlan starts there)."
-                if schedule.daily_dose_mg is None else schedule.instructions[0])
-        return "\n".join([f"- {head}", f"- {schedule.instructions[1]}",
-                          f"- Follow-up by {day(schedule.follow_up)}."])
+        head = (
+            "No exact daily dose, so no schedule: confirm the total daily dose first "
+            "(the CarePlan starts there)."
+            if schedule.daily_dose_mg is None
+            else schedule.instructions[0]
+        )
+        return "\n".join(
+            [
+                f"- {head}",
+                f"- {schedule.instructions[1]}",
+                f"- Follow-up by {day(schedule.follow_up)}.",
+            ]
+        )
     name = schedule.med.ingredient or schedule.med.name
     first = step_text(schedule.steps[0], name)
     switch = schedule.plan.switch if schedule.plan else None
@@ -196,10 +264,9 @@ def schedule_summary(schedule: TaperSchedule) -> str:
     return "\n".join([f"- First step {first}", f"- Pace: {schedule.pace}", *ends])
 
 
-def _product(med: MedicationUse, ehr: EhrValues, ingredient: str | None = None
-             ) -> dict[str, Any]:
+def _product(med: MedicationUse, ehr: EhrValues, ingredient: str | None = None) -> dict[str, Any]:
     if ingredient and ingredient != (med.ingredient or med.name):
-        return {"text": f"{ingredient} oral tablet"}   # the long-acting drug switched to
+        return {"text": f"{ingredient} oral tablet"}  # the long-acting drug switched to
     concept: dict[str, Any] = {"text": ehr.string(med.name)}
     rxnorm = ehr.coding(coding(_RXNORM, med.rxnorm, med.name))
     if rxnorm:
@@ -207,12 +274,23 @@ def _product(med: MedicationUse, ehr: EhrValues, ingredient: str | None = None
     return concept
 
 
-def _activity(description: str, kind: str, starts: date, ends: date | None, ehr: EhrValues,
-              med: MedicationUse | None = None, dose: float | None = None,
-              ingredient: str | None = None) -> dict[str, Any]:
+def _activity(
+    description: str,
+    kind: str,
+    starts: date,
+    ends: date | None,
+    ehr: EhrValues,
+    med: MedicationUse | None = None,
+    dose: float | None = None,
+    ingredient: str | None = None,
+) -> dict[str, Any]:
     period = {"start": day(starts)} | ({"end": day(ends)} if ends else {})
-    detail: dict[str, Any] = {"kind": kind, "status": "not-started", "description": description,
-                              "scheduledPeriod": period}
+    detail: dict[str, Any] = {
+        "kind": kind,
+        "status": "not-started",
+        "description": description,
+        "scheduledPeriod": period,
+    }
     if med is not None:
         detail["productCodeableConcept"] = _product(med, ehr, ingredient)
     if dose is not None:
@@ -237,30 +315,63 @@ def careplan_for(subject: dict[str, Any], schedule: TaperSchedule) -> dict[str, 
     for index, step in enumerate(schedule.steps):
         following = schedule.steps[index + 1] if index + 1 < len(schedule.steps) else None
         ends = following.starts - timedelta(days=1) if following else None
-        activities.append(_activity(step_text(step, name), "MedicationRequest", step.starts,
-                                    ends, ehr, med, step.dose_mg, step.ingredient))
+        activities.append(
+            _activity(
+                step_text(step, name),
+                "MedicationRequest",
+                step.starts,
+                ends,
+                ehr,
+                med,
+                step.dose_mg,
+                step.ingredient,
+            )
+        )
     if not schedule.steps:
-        activities.append(_activity(" ".join(schedule.instructions), "MedicationRequest",
-                                    schedule.starts, None, ehr, med))
-    activities.append(_activity(
-        f"Follow-up visit by {day(schedule.follow_up)}: withdrawal symptoms, sleep/anxiety, "
-        "adjust the pace; then review at least every 3 months (ASAM 2025 rec. 1).",
-        "Appointment", schedule.starts, schedule.follow_up, ehr))
+        activities.append(
+            _activity(
+                " ".join(schedule.instructions),
+                "MedicationRequest",
+                schedule.starts,
+                None,
+                ehr,
+                med,
+            )
+        )
+    activities.append(
+        _activity(
+            f"Follow-up visit by {day(schedule.follow_up)}: withdrawal symptoms, sleep/anxiety, "
+            "adjust the pace; then review at least every 3 months (ASAM 2025 rec. 1).",
+            "Appointment",
+            schedule.starts,
+            schedule.follow_up,
+            ehr,
+        )
+    )
     period = {"start": day(schedule.starts)}
     if schedule.ends:
         period["end"] = day(schedule.ends)
-    return validated(CarePlan, {
-        "resourceType": "CarePlan",
-        "status": "draft",
-        "intent": "proposal",
-        "category": [{"coding": [suggestion_code("taper-careplan")]}],
-        "subject": subject,
-        "title": (f"Switch {name} to {schedule.switch_to}, then taper" if schedule.switch_to
-                  else f"Gradual taper of {name}"),
-        "description": (f"Gradual taper of {name} agreed with the patient (ASAM 2025 joint "
-                        f"guideline): {schedule.pace or GUIDELINE_PACE}; never stop abruptly. "
-                        "Diazepam equivalents are approximate."),
-        "period": period,
-        "activity": activities,
-        "note": [{"text": text} for text in schedule.instructions],
-    }, ehr)
+    return validated(
+        CarePlan,
+        {
+            "resourceType": "CarePlan",
+            "status": "draft",
+            "intent": "proposal",
+            "category": [{"coding": [suggestion_code("taper-careplan")]}],
+            "subject": subject,
+            "title": (
+                f"Switch {name} to {schedule.switch_to}, then taper"
+                if schedule.switch_to
+                else f"Gradual taper of {name}"
+            ),
+            "description": (
+                f"Gradual taper of {name} agreed with the patient (ASAM 2025 joint "
+                f"guideline): {schedule.pace or GUIDELINE_PACE}; never stop abruptly. "
+                "Diazepam equivalents are approximate."
+            ),
+            "period": period,
+            "activity": activities,
+            "note": [{"text": text} for text in schedule.instructions],
+        },
+        ehr,
+    )

@@ -60,13 +60,21 @@ def long_term(record: PatientRecord, settings: Settings) -> list[MedicationUse]:
 
     def long_enough(m: MedicationUse) -> bool:
         since = taken_since(m)
-        return (since is not None and since <= cutoff and not m.is_injectable
-                and not _excepted(m, record))
+        return (
+            since is not None
+            and since <= cutoff
+            and not m.is_injectable
+            and not _excepted(m, record)
+        )
 
-    chart = [m for m in common.bzras(common.outpatient(common.chart_orders(record)))
-             if long_enough(m)]
-    drafts = [m for m in common.bzras(common.outpatient(common.pool(record)))
-              if m.is_draft and long_enough(m) and not any(common.same_drug(m, c) for c in chart)]
+    chart = [
+        m for m in common.bzras(common.outpatient(common.chart_orders(record))) if long_enough(m)
+    ]
+    drafts = [
+        m
+        for m in common.bzras(common.outpatient(common.pool(record)))
+        if m.is_draft and long_enough(m) and not any(common.same_drug(m, c) for c in chart)
+    ]
     return chart + drafts
 
 
@@ -74,19 +82,29 @@ def _planned(record: PatientRecord, meds: list[MedicationUse], settings: Setting
     if scope.sedative_taper_plan(record) or any(m.mentions_taper for m in meds):
         return True
     since = record.evaluated_on - timedelta(days=settings.review_interval_days)
-    return any(p.kind is PlanKind.MEDICATION_REVIEW and p.recorded_on is not None
-               and since <= p.recorded_on <= record.evaluated_on for p in record.plans)
+    return any(
+        p.kind is PlanKind.MEDICATION_REVIEW
+        and p.recorded_on is not None
+        and since <= p.recorded_on <= record.evaluated_on
+        for p in record.plans
+    )
 
 
 def primary(meds: list[MedicationUse]) -> MedicationUse:
     """The drug to taper first: the largest diazepam-equivalent dose, else the longest used."""
-    return max(meds, key=lambda m: (diazepam_eq(m) or -1.0,
-                                    -(since.toordinal() if (since := taken_since(m)) else 0),
-                                    m.ref))
+    return max(
+        meds,
+        key=lambda m: (
+            diazepam_eq(m) or -1.0,
+            -(since.toordinal() if (since := taken_since(m)) else 0),
+            m.ref,
+        ),
+    )
 
 
-def _findings(record: PatientRecord, settings: Settings
-              ) -> tuple[list[MedicationUse], list[MedicationUse]] | None:
+def _findings(
+    record: PatientRecord, settings: Settings
+) -> tuple[list[MedicationUse], list[MedicationUse]] | None:
     """(long-term BZRAs, BZRA drafts in focus) when the card applies, else None."""
     if scope.end_of_life(record):
         return None
@@ -96,8 +114,11 @@ def _findings(record: PatientRecord, settings: Settings
     drafts: list[MedicationUse] = []
     if record.hook in ("order-select", "order-sign"):
         focus = common.focus_refs(record)
-        drafts = [m for m in common.bzras(common.outpatient(common.pool(record)))
-                  if m.ref in focus and not _excepted(m, record)]
+        drafts = [
+            m
+            for m in common.bzras(common.outpatient(common.pool(record)))
+            if m.ref in focus and not _excepted(m, record)
+        ]
         if not drafts:
             return None
     return meds, drafts
@@ -117,10 +138,15 @@ def _switch_line(switched: TaperSchedule) -> str:
     """ASAM 2025 rec. 7 as one line, with the equivalence range the table gives."""
     first = switched.steps[0]
     spread = switched.plan.switch.range_mg if switched.plan and switched.plan.switch else None
-    shown = (f", table {common.mg(float(spread[0]))}-{common.mg(float(spread[1]))} mg"
-             if spread and spread[0] != spread[1] else "")
-    return (f"- Or switch first to {common.mg(first.dose_mg)} mg/day {first.ingredient}{shown}"
-            " (rec. 7; second suggestion)")
+    shown = (
+        f", table {common.mg(float(spread[0]))}-{common.mg(float(spread[1]))} mg"
+        if spread and spread[0] != spread[1]
+        else ""
+    )
+    return (
+        f"- Or switch first to {common.mg(first.dose_mg)} mg/day {first.ingredient}{shown}"
+        " (rec. 7; second suggestion)"
+    )
 
 
 def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
@@ -135,14 +161,19 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     schedule = build_schedule(target, today, settings)
     # ASAM 2025 rec. 7: for a short-acting benzodiazepine, the long-acting switch as a second
     # suggestion (the engine refuses it where the recommendation does not apply).
-    switched = (build_schedule(target, today, settings, switch_to=LONG_ACTING_TARGETS[0])
-                if schedule.steps else None)
+    switched = (
+        build_schedule(target, today, settings, switch_to=LONG_ACTING_TARGETS[0])
+        if schedule.steps
+        else None
+    )
     switched = switched if switched is not None and switched.steps else None
     name = common.short_name(target)
 
     summary = common.fit_summary(
         "Long-term {drugs} with no taper plan or review in "
-        f"{settings.review_interval_days} days: plan a gradual taper", common.drug_names(meds))
+        f"{settings.review_interval_days} days: plan a gradual taper",
+        common.drug_names(meds),
+    )
     lines = [f"- {common.describe(target, today, days=True)}"]
     others = [m for m in meds if m is not target]
     if others:
@@ -150,13 +181,19 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
     new_drafts = [d for d in drafts if d not in meds]
     if new_drafts:
         lines.append(f"\nBeing ordered now: {', '.join(common.drug_names(new_drafts))}.")
-    unchecked = common.not_checked(record, ("CarePlan", "ServiceRequest"), "taper plan, review",
-                                   (("Condition",), "seizure disorder, withdrawal, "
-                                                    "end-of-life care"))
+    unchecked = common.not_checked(
+        record,
+        ("CarePlan", "ServiceRequest"),
+        "taper plan, review",
+        (("Condition",), "seizure disorder, withdrawal, end-of-life care"),
+    )
     if unchecked:
         lines.append("\n" + unchecked)
-    which = f" of {name}** (ASAM 2025 rec. 6; one drug at a time)" if others \
+    which = (
+        f" of {name}** (ASAM 2025 rec. 6; one drug at a time)"
+        if others
         else "** (ASAM 2025 rec. 6)"
+    )
     lines.append(f"\n**Proposed taper{which}:")
     lines.append(schedule_summary(schedule))
     if switched is not None:
@@ -165,36 +202,53 @@ def evaluate(record: PatientRecord, settings: Settings) -> list[Card]:
 
     card_id = card_uuid(record, RULE_ID, involved)
     suggestions = _suggestions(record, card_id, target, schedule, switched)
-    return [Card(
-        uuid=card_id,
-        summary=summary,
-        detail="\n".join(lines),
-        indicator="warning",   # as `verdict` says
-        source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
-        suggestions=suggestions or None,
-        # One taper plan at a time (ASAM: taper one drug at a time).
-        selectionBehavior="at-most-one" if suggestions else None,
-        overrideReasons=(common.ALREADY_TAPERING, common.PLAN_ELSEWHERE,
-                         common.PATIENT_DECLINES_TAPER, common.SPECIALIST_MANAGED,
-                         common.SNOOZE_3_MONTHS),
-        links=_links(settings, target, today),
-    )]
+    return [
+        Card(
+            uuid=card_id,
+            summary=summary,
+            detail="\n".join(lines),
+            indicator="warning",  # as `verdict` says
+            source=common.source(common.ASAM_2025, RULE_ID, TOPIC),
+            suggestions=suggestions or None,
+            # One taper plan at a time (ASAM: taper one drug at a time).
+            selectionBehavior="at-most-one" if suggestions else None,
+            overrideReasons=(
+                common.ALREADY_TAPERING,
+                common.PLAN_ELSEWHERE,
+                common.PATIENT_DECLINES_TAPER,
+                common.SPECIALIST_MANAGED,
+                common.SNOOZE_3_MONTHS,
+            ),
+            links=_links(settings, target, today),
+        )
+    ]
 
 
-def _suggestions(record: PatientRecord, card_id: str, target: MedicationUse,
-                 schedule: TaperSchedule, switched: TaperSchedule | None
-                 ) -> tuple[Suggestion, ...]:
+def _suggestions(
+    record: PatientRecord,
+    card_id: str,
+    target: MedicationUse,
+    schedule: TaperSchedule,
+    switched: TaperSchedule | None,
+) -> tuple[Suggestion, ...]:
     name = common.short_name(target)
     suggestion = create_suggestion(
         f"Propose a gradual taper plan for {name}",
         suggestion_uuid(card_id, f"taper-careplan|{target.ref}"),
-        f"Draft a taper CarePlan for {name}.", careplan(record, schedule))
-    alternative = create_suggestion(
-        f"Switch {name} to {switched.switch_to}, then taper",
-        suggestion_uuid(card_id, f"taper-careplan-switch|{target.ref}"),
-        f"Draft a CarePlan: switch {name} to {switched.switch_to}, then taper.",
-        careplan(record, switched)) if switched is not None else None
-    if alternative is not None:   # the plain taper stays the recommended one
+        f"Draft a taper CarePlan for {name}.",
+        careplan(record, schedule),
+    )
+    alternative = (
+        create_suggestion(
+            f"Switch {name} to {switched.switch_to}, then taper",
+            suggestion_uuid(card_id, f"taper-careplan-switch|{target.ref}"),
+            f"Draft a CarePlan: switch {name} to {switched.switch_to}, then taper.",
+            careplan(record, switched),
+        )
+        if switched is not None
+        else None
+    )
+    if alternative is not None:  # the plain taper stays the recommended one
         alternative = alternative.model_copy(update={"isRecommended": False})
     return tuple(s for s in (suggestion, alternative) if s)
 

@@ -25,7 +25,7 @@ _VERDICTS: dict[str, tuple[frozenset[str], Verdict]] = {
     geriatric.RULE_ID: (geriatric.REQUIRES, geriatric.verdict),
     cbti_referral.RULE_ID: (cbti_referral.REQUIRES, cbti_referral.verdict),
 }
-if list(_VERDICTS) != list(RULES):   # a rule added to one registry and not the other
+if list(_VERDICTS) != list(RULES):  # a rule added to one registry and not the other
     raise ImportError("app/cards/verdicts.py must list the rules of app/cards/__init__.py")
 
 

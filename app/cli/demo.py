@@ -30,21 +30,32 @@ def expected_cards(root: Path) -> dict[str, list[tuple[str, str]]]:
     if not path.is_file():
         return {}
     fixtures = json.loads(path.read_text(encoding="utf-8")).get("fixtures", {})
-    return {name: sorted((c["rule"], c["indicator"]) for c in spec.get("cards", []))
-            for name, spec in fixtures.items()}
+    return {
+        name: sorted((c["rule"], c["indicator"]) for c in spec.get("cards", []))
+        for name, spec in fixtures.items()
+    }
 
 
 def all_fixtures(root: Path) -> list[str]:
     """Every hook request under hooks/ and samples/, as paths relative to `root`."""
-    found = [p.relative_to(root).as_posix() for folder in ("hooks", "samples")
-             for p in (root / folder).glob("*.json")]
+    found = [
+        p.relative_to(root).as_posix()
+        for folder in ("hooks", "samples")
+        for p in (root / folder).glob("*.json")
+    ]
     return sorted(found)
 
 
 def find_fixture(root: Path, name: str) -> str:
     """`hooks/x.json`, `x.json` or `x` -> the fixture's path relative to `root`."""
-    candidates = [name, f"{name}.json", f"hooks/{name}", f"hooks/{name}.json",
-                  f"samples/{name}", f"samples/{name}.json"]
+    candidates = [
+        name,
+        f"{name}.json",
+        f"hooks/{name}",
+        f"hooks/{name}.json",
+        f"samples/{name}",
+        f"samples/{name}.json",
+    ]
     for candidate in candidates:
         if candidate.endswith(".json") and (root / candidate).is_file():
             return Path(candidate).as_posix()
@@ -58,8 +69,9 @@ def load_request(root: Path, relative: str) -> dict[str, Any]:
     except (OSError, ValueError) as error:
         raise DemoError(f"cannot read {root / relative}: {error}", code=1) from None
     if not isinstance(data, dict) or data.get("hook") not in SERVICE_BY_HOOK:
-        raise DemoError(f"{relative} is not a hook request for one of: "
-                        f"{', '.join(SERVICE_BY_HOOK)}", code=1)
+        raise DemoError(
+            f"{relative} is not a hook request for one of: {', '.join(SERVICE_BY_HOOK)}", code=1
+        )
     return data
 
 
@@ -68,15 +80,22 @@ def _post(http: httpx.Client, url: str, request: dict[str, Any]) -> list[tuple[s
     try:
         response = http.post(f"{url}/cds-services/{service}", json=request)
     except httpx.HTTPError as error:
-        raise DemoError(f"no answer from {url} ({type(error).__name__}): start the service "
-                        "with `benzo-cds serve`, or pass --url", code=1) from None
+        raise DemoError(
+            f"no answer from {url} ({type(error).__name__}): start the service "
+            "with `benzo-cds serve`, or pass --url",
+            code=1,
+        ) from None
     if response.status_code == 401:
-        raise DemoError(f"{url} requires a JWT (BENZO_CDS_JWT_REQUIRED): the demo calls a "
-                        "development service without one", code=1)
+        raise DemoError(
+            f"{url} requires a JWT (BENZO_CDS_JWT_REQUIRED): the demo calls a "
+            "development service without one",
+            code=1,
+        )
     if response.status_code != 200:
         raise DemoError(f"{service} answered HTTP {response.status_code}", code=1)
-    return sorted((c["source"]["topic"]["code"], c["indicator"])
-                  for c in response.json().get("cards", []))
+    return sorted(
+        (c["source"]["topic"]["code"], c["indicator"]) for c in response.json().get("cards", [])
+    )
 
 
 def _cards_text(cards: list[tuple[str, str]]) -> str:
@@ -103,8 +122,10 @@ def run_all(root: Path, names: list[str], url: str, day: date) -> int:
             request = load_request(root, name)
             if "prefetch" not in request:
                 skipped += 1
-                print(f"{name:<{width}}  skipped: no prefetch (it reads its patient from a "
-                      "FHIR server; see `benzo-cds fhir-server`)")
+                print(
+                    f"{name:<{width}}  skipped: no prefetch (it reads its patient from a "
+                    "FHIR server; see `benzo-cds fhir-server`)"
+                )
                 continue
             cards = _post(http, url, request_for_day(request, day))
             want = expected.get(name)
@@ -117,18 +138,21 @@ def run_all(root: Path, names: list[str], url: str, day: date) -> int:
                 verdict = f"DIFFERENT: fhir_fixtures/README.md lists {_cards_text(want)}"
             moved = "" if written_for(request) else " (no evaluation date: not moved)"
             print(f"{name:<{width}}  {_cards_text(cards)}  {verdict}{moved}")
-    print(f"\n{len(chosen) - skipped} called, {len(chosen) - skipped - differ} as listed in "
-          f"fhir_fixtures/README.md, {differ} different, {skipped} skipped")
+    print(
+        f"\n{len(chosen) - skipped} called, {len(chosen) - skipped - differ} as listed in "
+        f"fhir_fixtures/README.md, {differ} different, {skipped} skipped"
+    )
     return 1 if differ else 0
 
 
-def run_demo(names: list[str], *, url: str, print_only: bool, fixtures: Path,
-             day: date) -> int:
+def run_demo(names: list[str], *, url: str, print_only: bool, fixtures: Path, day: date) -> int:
     """0 when every answer matches the list, 1 on a difference or a failed call, 2 on usage."""
     try:
         if not (fixtures / "hooks").is_dir():
-            raise DemoError(f"no fixtures at {fixtures} (hooks/ is missing): run from a "
-                            "checkout, or set BENZO_CDS_FIXTURES_DIR or --fixtures")
+            raise DemoError(
+                f"no fixtures at {fixtures} (hooks/ is missing): run from a "
+                "checkout, or set BENZO_CDS_FIXTURES_DIR or --fixtures"
+            )
         if print_only:
             if len(names) != 1:
                 raise DemoError("--print takes exactly one fixture name")

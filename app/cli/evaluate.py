@@ -18,27 +18,47 @@ from app.errors import CdsError
 from app.hooks.definitions import SERVICES
 from app.hooks.evaluate import evaluate_call, rule_of
 
-_KEYS = {"MedicationRequest": "medications", "Condition": "conditions",
-         "CarePlan": "carePlans", "ServiceRequest": "serviceRequests"}
+_KEYS = {
+    "MedicationRequest": "medications",
+    "Condition": "conditions",
+    "CarePlan": "carePlans",
+    "ServiceRequest": "serviceRequests",
+}
 _DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 
 
 def bundle_to_request(bundle: dict[str, Any], name: str) -> dict[str, Any]:
     """A patient-view hook request whose prefetch holds the bundle's resources."""
-    resources = [e["resource"] for e in bundle.get("entry", [])
-                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    resources = [
+        e["resource"]
+        for e in bundle.get("entry", [])
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
     patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
     if patient is None:
         raise ValueError("bundle has no Patient")
     prefetch: dict[str, Any] = {"patient": patient}
     for kind, key in _KEYS.items():
         found = [r for r in resources if r.get("resourceType") == kind]
-        prefetch[key] = ({"resourceType": "Bundle", "type": "searchset", "total": len(found),
-                          "entry": [{"resource": r} for r in found]} if found else None)
-    return {"hook": "patient-view", "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
-            "context": {"userId": "Practitioner/benzo-cds-evaluate",
-                        "patientId": str(patient.get("id", "unknown"))},
-            "prefetch": prefetch}
+        prefetch[key] = (
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(found),
+                "entry": [{"resource": r} for r in found],
+            }
+            if found
+            else None
+        )
+    return {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+        "context": {
+            "userId": "Practitioner/benzo-cds-evaluate",
+            "patientId": str(patient.get("id", "unknown")),
+        },
+        "prefetch": prefetch,
+    }
 
 
 def latest_date(bundle: dict[str, Any]) -> date | None:
@@ -61,8 +81,9 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
     service = SERVICES["benzo-safety-patient-view"]
     rows: list[dict[str, Any]] = []
     # No network: every resource comes from the bundle as prefetch.
-    async with httpx.AsyncClient(transport=httpx.MockTransport(
-            lambda _: httpx.Response(599))) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: httpx.Response(599))
+    ) as http:
         for path in sorted(directory.glob("*.json")):
             row: dict[str, Any] = {"file": path.name}
             try:
@@ -76,9 +97,13 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
                 else:
                     when = date.fromisoformat(date_arg)
                 settings = base.model_copy(update={"evaluation_date": when})
-                evaluation = await evaluate_call(bundle_to_request(bundle, path.name), service,
-                                                 http=http, settings=settings,
-                                                 allowed_fhir_servers=None)
+                evaluation = await evaluate_call(
+                    bundle_to_request(bundle, path.name),
+                    service,
+                    http=http,
+                    settings=settings,
+                    allowed_fhir_servers=None,
+                )
             except OSError as error:
                 row["error"] = f"cannot read: {error.strerror or type(error).__name__}"
                 rows.append(row)
@@ -87,9 +112,14 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
                 row["error"] = getattr(error, "message", None) or str(error)
                 rows.append(row)
                 continue
-            row.update(date=when.isoformat(), age=evaluation.record.age,
-                       cards=[{"rule": rule_of(c), "indicator": c.indicator,
-                               "summary": c.summary} for c in evaluation.cards])
+            row.update(
+                date=when.isoformat(),
+                age=evaluation.record.age,
+                cards=[
+                    {"rule": rule_of(c), "indicator": c.indicator, "summary": c.summary}
+                    for c in evaluation.cards
+                ],
+            )
             rows.append(row)
     return rows
 
@@ -106,8 +136,13 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = False,
-                 bulk: dict[str, Any] | None = None) -> int:
+def run_evaluate(
+    directory: str,
+    *,
+    date_arg: str = "latest",
+    as_json: bool = False,
+    bulk: dict[str, Any] | None = None,
+) -> int:
     """0 when every bundle was evaluated; 1 when some could not be; 2 when the folder cannot.
     A folder of NDJSON files is a Bulk FHIR export: a population dry run (app/cli/bulk.py)."""
     folder = Path(directory)
@@ -125,12 +160,22 @@ def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = Fa
         print(f"benzo-cds evaluate: {problem}", file=sys.stderr)
         return 2
     rows = asyncio.run(_evaluate_dir(folder, date_arg))
-    counts = Counter((card["rule"], card["indicator"]) for row in rows
-                     for card in row.get("cards", []))
+    counts = Counter(
+        (card["rule"], card["indicator"]) for row in rows for card in row.get("cards", [])
+    )
     if as_json:
-        print(json.dumps({"patients": rows, "counts": [
-            {"rule": r, "indicator": i, "cards": n} for (r, i), n in sorted(counts.items())]},
-            indent=2))
+        print(
+            json.dumps(
+                {
+                    "patients": rows,
+                    "counts": [
+                        {"rule": r, "indicator": i, "cards": n}
+                        for (r, i), n in sorted(counts.items())
+                    ],
+                },
+                indent=2,
+            )
+        )
         return _failures(rows)
     print(f"{'file':<44} {'as of':<10} {'age':>4}  cards")
     for row in rows:
@@ -143,16 +188,23 @@ def run_evaluate(directory: str, *, date_arg: str = "latest", as_json: bool = Fa
     print(f"\n{'rule':<32} {'info':>5} {'warning':>8} {'critical':>9} {'total':>6}")
     for rule in ALL_RULES:
         by = {i: counts.get((rule, i), 0) for i in ("info", "warning", "critical")}
-        print(f"{rule:<32} {by['info']:>5} {by['warning']:>8} {by['critical']:>9} "
-              f"{sum(by.values()):>6}")
-    print(f"\n{len(rows)} patients, {sum(1 for r in rows if r.get('cards'))} with cards, "
-          f"{sum(1 for r in rows if 'error' in r)} unreadable")
+        print(
+            f"{rule:<32} {by['info']:>5} {by['warning']:>8} {by['critical']:>9} "
+            f"{sum(by.values()):>6}"
+        )
+    print(
+        f"\n{len(rows)} patients, {sum(1 for r in rows if r.get('cards'))} with cards, "
+        f"{sum(1 for r in rows if 'error' in r)} unreadable"
+    )
     return _failures(rows)
 
 
 def _failures(rows: list[dict[str, Any]]) -> int:
     failed = [row["file"] for row in rows if "error" in row]
     if failed:
-        print(f"benzo-cds evaluate: {len(failed)} of {len(rows)} files could not be evaluated "
-              f"({', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''})", file=sys.stderr)
+        print(
+            f"benzo-cds evaluate: {len(failed)} of {len(rows)} files could not be evaluated "
+            f"({', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''})",
+            file=sys.stderr,
+        )
     return 1 if failed else 0

@@ -42,8 +42,11 @@ def _drafts(paths: list[str]) -> list[dict[str, Any]]:
         if not isinstance(data, dict):
             raise UsageError(f"{raw} must hold a FHIR resource or Bundle (a JSON object)")
         if data.get("resourceType") == "Bundle":
-            found += [e["resource"] for e in data.get("entry") or []
-                      if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+            found += [
+                e["resource"]
+                for e in data.get("entry") or []
+                if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+            ]
         else:
             found.append(data)
     for index, resource in enumerate(found):
@@ -56,8 +59,11 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
     context: dict[str, Any] = {"userId": "Practitioner/benzo-cds-cli", "patientId": args.patient}
     if args.hook != "patient-view":
         drafts = _drafts(args.draft_order)
-        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
-                                  "entry": [{"resource": r} for r in drafts]}
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": r} for r in drafts],
+        }
         if args.hook == "order-select":
             if not drafts:
                 raise UsageError("order-select needs at least one --draft-order FILE")
@@ -67,13 +73,20 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
         server = str(normalize_url(args.fhir_server)).rstrip("/")
     except UrlError as error:
         raise UsageError(f"--fhir-server is not a usable fhirServer: it {error}") from None
-    request: dict[str, Any] = {"hook": args.hook, "hookInstance": str(uuid.uuid4()),
-                               "fhirServer": server, "context": context}
+    request: dict[str, Any] = {
+        "hook": args.hook,
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": server,
+        "context": context,
+    }
     if args.token:
         request["fhirAuthorization"] = {
-            "access_token": args.token, "token_type": "Bearer", "expires_in": 300,
+            "access_token": args.token,
+            "token_type": "Bearer",
+            "expires_in": 300,
             "scope": "user/Patient.read user/MedicationRequest.read user/Condition.read",
-            "subject": "benzo-cds-cli"}
+            "subject": "benzo-cds-cli",
+        }
     return request
 
 
@@ -82,14 +95,18 @@ def render_card(card: Card, colour: bool) -> str:
     lines = [f"{start}[{card.indicator.upper()}]{end} {card.summary}"]
     if card.detail:
         for paragraph in card.detail.splitlines():
-            lines.append(textwrap.fill(paragraph, 96, initial_indent="    ",
-                                       subsequent_indent="    ") if paragraph else "")
+            lines.append(
+                textwrap.fill(paragraph, 96, initial_indent="    ", subsequent_indent="    ")
+                if paragraph
+                else ""
+            )
     for suggestion in card.suggestions or ():
         lines.append(f"    -> suggestion: {suggestion.label}")
     for link in card.links or ():
         lines.append(f"    -> {link.label}: {link.url}")
-    lines.append(f"    source: {card.source.label}"
-                 + (f" <{card.source.url}>" if card.source.url else ""))
+    lines.append(
+        f"    source: {card.source.label}" + (f" <{card.source.url}>" if card.source.url else "")
+    )
     return "\n".join(lines)
 
 
@@ -99,8 +116,10 @@ def _hints(message: str) -> list[str]:
     if "answered 401" in message or "answered 403" in message:
         hints.append("the FHIR server refused the request: pass a valid --token")
     if "answered 404" in message:
-        hints.append("the FHIR server has no such resource: check --patient and that "
-                     "--fhir-server is the FHIR base URL (e.g. https://host/fhir/r4)")
+        hints.append(
+            "the FHIR server has no such resource: check --patient and that "
+            "--fhir-server is the FHIR base URL (e.g. https://host/fhir/r4)"
+        )
     if "unreachable" in message or "timed out" in message:
         hints.append("could not talk to the FHIR server: check --fhir-server and that it is up")
     return hints
@@ -123,8 +142,10 @@ async def run_review(args: argparse.Namespace) -> int:
         settings = _settings(args.date)
         request = build_request(args)
     except ValidationError as error:
-        print(f"error: invalid BENZO_CDS_* configuration: {error.error_count()} problem(s)",
-              file=sys.stderr)
+        print(
+            f"error: invalid BENZO_CDS_* configuration: {error.error_count()} problem(s)",
+            file=sys.stderr,
+        )
         return 2
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -132,8 +153,13 @@ async def run_review(args: argparse.Namespace) -> int:
     service = next(s for s in SERVICES.values() if s.hook == args.hook)
     http = make_fhir_client(settings)
     try:
-        evaluation = await evaluate_call(request, service, http=http, settings=settings,
-                                         allowed_fhir_servers=[request["fhirServer"]])
+        evaluation = await evaluate_call(
+            request,
+            service,
+            http=http,
+            settings=settings,
+            allowed_fhir_servers=[request["fhirServer"]],
+        )
     except CdsError as error:
         print(f"error: {error.message}", file=sys.stderr)
         for detail in error.details:
@@ -148,9 +174,11 @@ async def run_review(args: argparse.Namespace) -> int:
         return 0
     record = evaluation.record
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    print(f"Patient age {record.age if record.age is not None else 'unknown'}, "
-          f"{len(record.medications)} medication orders, {len(record.conditions)} conditions, "
-          f"evaluated {record.evaluated_on.isoformat()} ({args.hook})")
+    print(
+        f"Patient age {record.age if record.age is not None else 'unknown'}, "
+        f"{len(record.medications)} medication orders, {len(record.conditions)} conditions, "
+        f"evaluated {record.evaluated_on.isoformat()} ({args.hook})"
+    )
     if record.skipped:
         print("Skipped: " + ", ".join(f"{k} x{v}" for k, v in sorted(record.skipped.items())))
     if not evaluation.cards:

@@ -16,10 +16,22 @@ _FULL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(T.*)?$")
 # Year or year-month: shifted only under a key that names a date (codes such as "1010" exist).
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 # Values that only look like dates: ids and references must keep matching each other.
-_NEVER = frozenset({"id", "reference", "fullUrl", "url", "system", "code", "hookInstance",
-                    "version", "value"})
-_DATE_KEYS = frozenset({"start", "end", "authoredOn", "issued", "recorded", "lastUpdated",
-                        "created", "instant", "timestamp"})
+_NEVER = frozenset(
+    {"id", "reference", "fullUrl", "url", "system", "code", "hookInstance", "version", "value"}
+)
+_DATE_KEYS = frozenset(
+    {
+        "start",
+        "end",
+        "authoredOn",
+        "issued",
+        "recorded",
+        "lastUpdated",
+        "created",
+        "instant",
+        "timestamp",
+    }
+)
 
 
 def _is_date_key(key: str) -> bool:

@@ -32,16 +32,19 @@ class DatabaseUnavailable(ServiceUnavailable):
     """The database did not answer in time (or is known to be down); try again shortly."""
 
     def __init__(self, reason: str, retry_after_seconds: int = 1) -> None:
-        super().__init__("The feedback store is temporarily unavailable; retry shortly.",
-                         retry_after_seconds=retry_after_seconds)
+        super().__init__(
+            "The feedback store is temporarily unavailable; retry shortly.",
+            retry_after_seconds=retry_after_seconds,
+        )
         self.reason = reason
 
 
 class Availability:
     """Shared by every database operation of one process."""
 
-    def __init__(self, *, retry_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, retry_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.retry_seconds = retry_seconds
         self._clock = clock
         self.available = True
@@ -58,8 +61,9 @@ class Availability:
     def retry_after_seconds(self) -> int:
         return max(1, round(self.retry_seconds))
 
-    async def run(self, operation: Callable[[], Awaitable[T]], *, timeout: float,
-                  force: bool = False) -> T:
+    async def run(
+        self, operation: Callable[[], Awaitable[T]], *, timeout: float, force: bool = False
+    ) -> T:
         """Run `operation` within `timeout` seconds, or raise DatabaseUnavailable."""
         probing = False
         if not self.available and not force:
@@ -91,8 +95,11 @@ class Availability:
             # not a dead database: this operation fails and the others carry on. A dead one
             # shows itself by the driver's own errors and timeouts (connect, statement).
             busy = bound.expired() or isinstance(error, PoolTimeout)
-            reason = "timeout" if isinstance(error, TimeoutError | PoolTimeout) else (
-                type(error).__name__)
+            reason = (
+                "timeout"
+                if isinstance(error, TimeoutError | PoolTimeout)
+                else (type(error).__name__)
+            )
             if not busy:
                 self.mark_down(reason)
             raise DatabaseUnavailable(reason, self.retry_after_seconds) from None
@@ -111,9 +118,12 @@ class Availability:
         self._retry_at = self._clock() + self.retry_seconds
         if self.available or self.reason != reason:
             # Type only: driver messages can quote bound values.
-            log.warning("database unavailable: %s; hook calls skip snoozes and check jti in "
-                        "this process only, feedback answers 503", reason,
-                        extra={"reason": reason})
+            log.warning(
+                "database unavailable: %s; hook calls skip snoozes and check jti in "
+                "this process only, feedback answers 503",
+                reason,
+                extra={"reason": reason},
+            )
         self.available = False
         self.reason = reason
         self._contact_checked = False  # a restored or replaced database is checked again

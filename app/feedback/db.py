@@ -79,8 +79,9 @@ feedback_table = Table(
     Column("outcome_timestamp", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     # A client may resend the same feedback; the repeat must not add a row.
-    UniqueConstraint("service_id", "card_uuid", "outcome", "outcome_timestamp",
-                     name="uq_feedback_item"),
+    UniqueConstraint(
+        "service_id", "card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_item"
+    ),
     Index("ix_feedback_card_uuid", "card_uuid"),
 )
 
@@ -124,8 +125,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         # aiosqlite logs every call with its arguments at DEBUG.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
-        engine = create_async_engine(url, hide_parameters=True,
-                                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = create_async_engine(
+            url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     timeout = settings.database_timeout_seconds
@@ -137,11 +139,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
     # No pre-ping: it costs a round trip on every checkout, i.e. on every hook call. A pooled
     # connection that died with the server fails its first statement instead, the pool is
     # invalidated, and Availability.run retries that operation once on a fresh connection.
-    return create_async_engine(url, hide_parameters=True, pool_pre_ping=False,
-                               pool_recycle=_POOL_RECYCLE_SECONDS,
-                               pool_size=settings.database_pool_size,
-                               max_overflow=settings.database_max_overflow,
-                               pool_timeout=timeout, connect_args=connect_args)
+    return create_async_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=False,
+        pool_recycle=_POOL_RECYCLE_SECONDS,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=timeout,
+        connect_args=connect_args,
+    )
 
 
 def reader(engine: AsyncEngine) -> AsyncEngine:

@@ -57,8 +57,10 @@ class SchemaState:
         if self.up_to_date:
             return f"revision {self.current} (up to date)"
         if not self.known:
-            return (f"revision {self.current}, newer than this release knows (its newest is "
-                    f"{self.head})")
+            return (
+                f"revision {self.current}, newer than this release knows (its newest is "
+                f"{self.head})"
+            )
         return f"revision {self.current}, behind this release's {self.head}"
 
 
@@ -117,8 +119,7 @@ def _upgrade_sync(conn: Connection) -> tuple[str | None, str]:
     cfg.attributes["connection"] = conn
     try:
         if before == BASELINE and not MigrationContext.configure(conn).get_current_heads():
-            log.info("adopting a database made before migrations existed at revision %s",
-                     BASELINE)
+            log.info("adopting a database made before migrations existed at revision %s", BASELINE)
             command.stamp(cfg, BASELINE)
         command.upgrade(cfg, "head")
     finally:

@@ -18,9 +18,7 @@ _COMMENT_MAX = 4000
 
 # RFC 3339 section 5.6 date-time: the offset is mandatory, so a naive time is refused
 # rather than guessed at.
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
-)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def _parse_timestamp(value: Any) -> datetime:

@@ -38,19 +38,26 @@ class RuleStats:
         return self.overridden / self.issued if self.issued else None
 
     def as_dict(self) -> dict[str, object]:
-        return {"rule_id": self.rule_id, "issued": self.issued, "accepted": self.accepted,
-                "overridden": self.overridden, "dismissed": self.dismissed,
-                "acceptance_rate": self.acceptance_rate,
-                "override_rate": self.override_rate,
-                "override_reasons": dict(self.override_reasons), "silent": self.silent}
+        return {
+            "rule_id": self.rule_id,
+            "issued": self.issued,
+            "accepted": self.accepted,
+            "overridden": self.overridden,
+            "dismissed": self.dismissed,
+            "acceptance_rate": self.acceptance_rate,
+            "override_rate": self.override_rate,
+            "override_reasons": dict(self.override_reasons),
+            "silent": self.silent,
+        }
 
 
 async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
     """One RuleStats per rule seen in issued cards or feedback, sorted by rule id."""
     fb, issued = feedback_table, issued_cards_table
     rule = func.coalesce(issued.c.rule_id, literal(UNKNOWN_RULE)).label("rule")
-    bare = and_(fb.c.outcome == "overridden", fb.c.override_code.is_(None),
-                fb.c.override_comment.is_(None))
+    bare = and_(
+        fb.c.outcome == "overridden", fb.c.override_code.is_(None), fb.c.override_comment.is_(None)
+    )
     kind = case((bare, literal("dismissed")), else_=fb.c.outcome).label("kind")
     issued_q = select(issued.c.rule_id, func.count()).group_by(issued.c.rule_id)
     outcome_q = (
@@ -77,10 +84,14 @@ async def rule_report(engine: AsyncEngine) -> list[RuleStats]:
         reasons.setdefault(rule_id, {})[code] = count
     rules = sorted(set(issued_by_rule) | {r for r, _ in outcomes} | set(silent))
     return [
-        RuleStats(rule_id=r, issued=issued_by_rule.get(r, 0),
-                  accepted=outcomes.get((r, "accepted"), 0),
-                  overridden=outcomes.get((r, "overridden"), 0),
-                  override_reasons=reasons.get(r, {}),
-                  dismissed=outcomes.get((r, "dismissed"), 0), silent=silent.get(r, 0))
+        RuleStats(
+            rule_id=r,
+            issued=issued_by_rule.get(r, 0),
+            accepted=outcomes.get((r, "accepted"), 0),
+            overridden=outcomes.get((r, "overridden"), 0),
+            override_reasons=reasons.get(r, {}),
+            dismissed=outcomes.get((r, "dismissed"), 0),
+            silent=silent.get(r, 0),
+        )
         for r in rules
     ]

@@ -34,7 +34,6 @@ silent_cards_table = Table(
 )
 
 
-
 class SilentLedger:
     """Queues silent firings once per card uuid (EHRs call again and again for one chart).
 
@@ -46,21 +45,32 @@ class SilentLedger:
     def __init__(self, settings: Settings, writer: WriteBehind) -> None:
         self.settings, self.writer = settings, writer
 
-    async def record(self, service_id: str,
-                     cards: Iterable[tuple[str, str, str, str, str]]) -> None:
+    async def record(
+        self, service_id: str, cards: Iterable[tuple[str, str, str, str, str]]
+    ) -> None:
         """Queue (card_uuid, rule_id, indicator, patient_id, drugs_key); the first one wins."""
         now = datetime.now(UTC)
-        self.writer.add([{"card_uuid": uuid, "service_id": service_id, "rule_id": rule,
-                          "indicator": indicator,
-                          "patient_key": snooze.patient_key(self.settings, patient_id),
-                          "drugs_key": drugs, "first_fired_at": now}
-                         for uuid, rule, indicator, patient_id, drugs in cards
-                         if not self.writer.known(uuid)])
+        self.writer.add(
+            [
+                {
+                    "card_uuid": uuid,
+                    "service_id": service_id,
+                    "rule_id": rule,
+                    "indicator": indicator,
+                    "patient_key": snooze.patient_key(self.settings, patient_id),
+                    "drugs_key": drugs,
+                    "first_fired_at": now,
+                }
+                for uuid, rule, indicator, patient_id, drugs in cards
+                if not self.writer.known(uuid)
+            ]
+        )
 
 
 async def silent_counts(engine: AsyncEngine) -> dict[str, int]:
     """Distinct silent cards per rule."""
     query = select(silent_cards_table.c.rule_id, func.count()).group_by(
-        silent_cards_table.c.rule_id)
+        silent_cards_table.c.rule_id
+    )
     async with engine.connect() as conn:
         return {str(rule): int(count) for rule, count in (await conn.execute(query)).all()}

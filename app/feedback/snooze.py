@@ -58,21 +58,25 @@ class SnoozeQuery:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         fb, issued = feedback_table, issued_cards_table
-        codes: list[BindParameter[str]] = [bindparam(f"code_{i}", value=code)
-                 for i, code in enumerate(sorted(snooze_codes(settings)))]
+        codes: list[BindParameter[str]] = [
+            bindparam(f"code_{i}", value=code)
+            for i, code in enumerate(sorted(snooze_codes(settings)))
+        ]
         self.query = (
-            select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp,
-                   fb.c.received_at)
+            select(issued.c.rule_id, issued.c.drugs_key, fb.c.outcome_timestamp, fb.c.received_at)
             .join(fb, fb.c.card_uuid == issued.c.card_uuid)
-            .where(and_(issued.c.patient_key == bindparam("patient_key"),
-                        fb.c.outcome == "overridden",
-                        fb.c.override_code.in_(codes),
-                        fb.c.outcome_timestamp >= bindparam("cutoff",
-                                                            type_=fb.c.outcome_timestamp.type)))
+            .where(
+                and_(
+                    issued.c.patient_key == bindparam("patient_key"),
+                    fb.c.outcome == "overridden",
+                    fb.c.override_code.in_(codes),
+                    fb.c.outcome_timestamp
+                    >= bindparam("cutoff", type_=fb.c.outcome_timestamp.type),
+                )
+            )
         )
 
-    async def run(self, engine: AsyncEngine, patient_id: str,
-                  now: datetime) -> dict[str, set[str]]:
+    async def run(self, engine: AsyncEngine, patient_id: str, now: datetime) -> dict[str, set[str]]:
         """rule_id -> drugs_keys snoozed for this patient within the window ending now.
 
         One indexed read (issued_cards by patient key, feedback by card uuid), made on every
@@ -94,8 +98,9 @@ class SnoozeQuery:
         return snoozed
 
 
-async def snoozed_rules(engine: AsyncEngine, settings: Settings, patient_id: str,
-                        now: datetime) -> dict[str, set[str]]:
+async def snoozed_rules(
+    engine: AsyncEngine, settings: Settings, patient_id: str, now: datetime
+) -> dict[str, set[str]]:
     """rule_id -> drugs_keys snoozed for this patient within the window ending now."""
     return await SnoozeQuery(settings).run(engine, patient_id, now)
 

@@ -54,9 +54,15 @@ class FeedbackStore:
         self._snooze_query = snooze.SnoozeQuery(settings)
 
     def _writer(self, table: Table) -> WriteBehind:
-        return WriteBehind(self.engine, table, self.availability, timeout=self.bound_seconds,
-                           flush_seconds=self.settings.card_write_delay_ms / 1000,
-                           batch_rows=_BATCH_ROWS, max_rows=_QUEUED_MAX)
+        return WriteBehind(
+            self.engine,
+            table,
+            self.availability,
+            timeout=self.bound_seconds,
+            flush_seconds=self.settings.card_write_delay_ms / 1000,
+            batch_rows=_BATCH_ROWS,
+            max_rows=_QUEUED_MAX,
+        )
 
     @property
     def bound_seconds(self) -> float:
@@ -73,8 +79,10 @@ class FeedbackStore:
         try:
             await migrate.prepare(self.engine, environment=self.settings.environment)
         except DATABASE_ERRORS as error:
-            log.warning("database unavailable at start-up (%s); its schema is checked when it "
-                        "answers", type(error).__name__)
+            log.warning(
+                "database unavailable at start-up (%s); its schema is checked when it answers",
+                type(error).__name__,
+            )
             # Fail fast from the first call rather than wait on a known-dead database.
             self.availability.mark_down(type(error).__name__)
             return
@@ -90,8 +98,7 @@ class FeedbackStore:
     async def ping(self) -> str:
         """'ok' when the database answers, else 'unavailable' (for /health)."""
         try:
-            await self.availability.run(self._select_one, force=True,
-                                        timeout=self.bound_seconds)
+            await self.availability.run(self._select_one, force=True, timeout=self.bound_seconds)
         except DatabaseUnavailable:
             return "unavailable"
         return "ok"
@@ -112,8 +119,12 @@ class FeedbackStore:
         # feedback is attributed to it from the very next read on any replica.
         await self.flush_issued()
         received_at = datetime.now(UTC)
-        rows = list({_row_key(row): row for row in
-                     (_feedback_row(service_id, item, received_at) for item in items)}.values())
+        rows = list(
+            {
+                _row_key(row): row
+                for row in (_feedback_row(service_id, item, received_at) for item in items)
+            }.values()
+        )
 
         async def insert() -> int:
             async with self.engine.begin() as conn:
@@ -122,8 +133,10 @@ class FeedbackStore:
                 return len(result.all())
 
         stored = await self.availability.run(insert, timeout=self.bound_seconds)
-        log.info("feedback stored", extra={"service_id": service_id, "received": len(items),
-                                           "stored": stored})
+        log.info(
+            "feedback stored",
+            extra={"service_id": service_id, "received": len(items), "stored": stored},
+        )
         return stored
 
     async def list_feedback(self, service_id: str | None = None) -> list[dict[str, Any]]:
@@ -142,11 +155,20 @@ class FeedbackStore:
         nothing is stored and the next call showing the same card tries again.
         """
         issued_at = datetime.now(UTC)
-        self.issued.add([{
-            "card_uuid": card.card_uuid, "service_id": service_id, "rule_id": card.rule_id,
-            "patient_key": snooze.patient_key(self.settings, card.patient_id),
-            "drugs_key": card.drugs_key, "issued_at": issued_at,
-        } for card in cards if not self.issued.known(card.card_uuid)])
+        self.issued.add(
+            [
+                {
+                    "card_uuid": card.card_uuid,
+                    "service_id": service_id,
+                    "rule_id": card.rule_id,
+                    "patient_key": snooze.patient_key(self.settings, card.patient_id),
+                    "drugs_key": card.drugs_key,
+                    "issued_at": issued_at,
+                }
+                for card in cards
+                if not self.issued.known(card.card_uuid)
+            ]
+        )
 
     async def flush_issued(self) -> None:
         """Write every queued issued and silent card now (feedback, shutdown, tests)."""
@@ -158,12 +180,23 @@ class FeedbackStore:
         await self.issued.aclose()
         await self.silent.writer.aclose()
 
-    async def record_silent(self, service_id: str, cards: Iterable[IssuedCard],
-                            indicators: dict[str, str]) -> None:
+    async def record_silent(
+        self, service_id: str, cards: Iterable[IssuedCard], indicators: dict[str, str]
+    ) -> None:
         """Remember cards of silent rules (never shown); indicators by card uuid."""
-        await self.silent.record(service_id, [
-            (c.card_uuid, c.rule_id, indicators.get(c.card_uuid, "unknown"), c.patient_id,
-             c.drugs_key) for c in cards])
+        await self.silent.record(
+            service_id,
+            [
+                (
+                    c.card_uuid,
+                    c.rule_id,
+                    indicators.get(c.card_uuid, "unknown"),
+                    c.patient_id,
+                    c.drugs_key,
+                )
+                for c in cards
+            ],
+        )
 
     async def snoozed_rules(self, patient_id: str, now: datetime) -> dict[str, set[str]]:
         """rule_id -> drugs_keys snoozed for this patient within settings.snooze_days."""
@@ -176,7 +209,8 @@ class FeedbackStore:
         """
         return await self.availability.run(
             lambda: self._snooze_query.run(self._reader, patient_id, now),
-            timeout=self.settings.snooze_lookup_timeout_seconds)
+            timeout=self.settings.snooze_lookup_timeout_seconds,
+        )
 
     async def report(self) -> list[report_module.RuleStats]:
         return await report_module.rule_report(self.engine)
@@ -189,8 +223,9 @@ def _feedback_row(service_id: str, item: FeedbackItem, received_at: datetime) ->
         "service_id": service_id,
         "card_uuid": item.card,
         "outcome": item.outcome,
-        "accepted_suggestions": ([s.id for s in item.acceptedSuggestions]
-                                 if item.acceptedSuggestions else None),
+        "accepted_suggestions": (
+            [s.id for s in item.acceptedSuggestions] if item.acceptedSuggestions else None
+        ),
         "override_code": coding.code if coding else None,
         "override_system": coding.system if coding else None,
         "override_display": coding.display if coding else None,

@@ -34,8 +34,17 @@ _STORED_CAP = 100_000
 class WriteBehind:
     """Rows keyed by card uuid for one table; the first row for a uuid wins (as the INSERT)."""
 
-    def __init__(self, engine: AsyncEngine, table: Table, availability: Availability, *,
-                 timeout: float, flush_seconds: float, batch_rows: int, max_rows: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        availability: Availability,
+        *,
+        timeout: float,
+        flush_seconds: float,
+        batch_rows: int,
+        max_rows: int,
+    ) -> None:
         self.engine, self.table, self.availability = engine, table, availability
         self.timeout, self.flush_seconds = timeout, flush_seconds
         self.batch_rows, self.max_rows = batch_rows, max_rows
@@ -71,8 +80,9 @@ class WriteBehind:
         if len(self._pending) >= self.batch_rows:
             self._start_flush()
         elif self._timer is None and self._flushing is None:
-            self._timer = asyncio.get_running_loop().call_later(self.flush_seconds,
-                                                                self._start_flush)
+            self._timer = asyncio.get_running_loop().call_later(
+                self.flush_seconds, self._start_flush
+            )
 
     def _start_flush(self) -> None:
         if self._timer is not None:
@@ -104,8 +114,12 @@ class WriteBehind:
             try:
                 await self.availability.run(insert, timeout=self.timeout)
             except DatabaseUnavailable as error:
-                log.info("%s not stored: database unavailable (%s)", self.table.name,
-                         error.reason, extra={"rows": len(rows)})
+                log.info(
+                    "%s not stored: database unavailable (%s)",
+                    self.table.name,
+                    error.reason,
+                    extra={"rows": len(rows)},
+                )
                 return
             for row in rows:
                 self._stored[row["card_uuid"]] = None

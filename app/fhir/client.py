@@ -40,8 +40,14 @@ def make_fhir_client(settings: Settings) -> httpx.AsyncClient:
 class FhirFetcher:
     """GETs against one FHIR server with one (optional) bearer token."""
 
-    def __init__(self, client: httpx.AsyncClient, token: str | None, *,
-                 timeout_seconds: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        token: str | None,
+        *,
+        timeout_seconds: float,
+        max_bytes: int,
+    ) -> None:
         self._client = client
         self._headers = {"Accept": "application/fhir+json"}
         if token:
@@ -72,11 +78,13 @@ class FhirFetcher:
     async def _read(self, url: str) -> bytes:
         # follow_redirects=False per request too, in case a caller hands in a client without it:
         # a redirect would carry the bearer token to wherever the server points.
-        async with self._client.stream("GET", url, headers=self._headers,
-                                       follow_redirects=False) as response:
+        async with self._client.stream(
+            "GET", url, headers=self._headers, follow_redirects=False
+        ) as response:
             if response.is_redirect:
-                raise FetchFailure(f"FHIR server answered {response.status_code} "
-                                   "(redirects are not followed)")
+                raise FetchFailure(
+                    f"FHIR server answered {response.status_code} (redirects are not followed)"
+                )
             if response.status_code != 200:
                 raise FetchFailure(f"FHIR server answered {response.status_code}")
             body = bytearray()

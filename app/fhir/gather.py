@@ -97,10 +97,17 @@ def _type_name(answer: Any) -> str:
 class _Call(ChartRouter):
     """State shared by the concurrent fetches of one hook call."""
 
-    def __init__(self, request: HookRequest, context: BaseContext, client: httpx.AsyncClient,
-                 settings: Settings, allowed: Sequence[str] | None) -> None:
-        super().__init__(settings, context.patientId,
-                         Gathered(patient_id=context.patientId, hook=request.hook))
+    def __init__(
+        self,
+        request: HookRequest,
+        context: BaseContext,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        allowed: Sequence[str] | None,
+    ) -> None:
+        super().__init__(
+            settings, context.patientId, Gathered(patient_id=context.patientId, hook=request.hook)
+        )
         self.context = context
         self.prefetch = request.prefetch or {}
         self.values = token_values(context)
@@ -112,13 +119,18 @@ class _Call(ChartRouter):
             if is_allowed(request.fhirServer, allowed):
                 self.base = parse_base(request.fhirServer)
             else:
-                self.unavailable = ("no prefetch, and the fhirServer is not on this "
-                                    "service's allowlist")
+                self.unavailable = (
+                    "no prefetch, and the fhirServer is not on this service's allowlist"
+                )
                 log.warning("fhirServer refused: not on the allowlist; it will not be contacted")
         if self.base is not None:
             token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
-            self.fetcher = FhirFetcher(client, token, timeout_seconds=settings.fhir_timeout_seconds,
-                                       max_bytes=settings.max_body_bytes)
+            self.fetcher = FhirFetcher(
+                client,
+                token,
+                timeout_seconds=settings.fhir_timeout_seconds,
+                max_bytes=settings.max_body_bytes,
+            )
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
@@ -135,9 +147,13 @@ class _Call(ChartRouter):
                 return _KeyResult(plan.key, "prefetch", await self.pages(value, None))
             if kind == plan.kind and plan.read:
                 return _KeyResult(plan.key, "prefetch", [(None, value)])
-            self.gathered.skip("prefetch-operation-outcome" if kind == "OperationOutcome"
-                               else "prefetch-not-a-resource" if kind is None
-                               else "prefetch-unexpected-type")
+            self.gathered.skip(
+                "prefetch-operation-outcome"
+                if kind == "OperationOutcome"
+                else "prefetch-not-a-resource"
+                if kind is None
+                else "prefetch-unexpected-type"
+            )
         return _KeyResult(plan.key, "fhir", await self.fetch(plan))
 
     async def fetch(self, plan: _Plan) -> list[Entry]:
@@ -158,8 +174,9 @@ class _Call(ChartRouter):
         if plan.read and kind != "Bundle":
             raise FetchFailure(f"FHIR server answered the read with {_type_name(answer)}")
         if kind != "Bundle":
-            raise FetchFailure(f"FHIR server answered the search with {_type_name(answer)}, "
-                               "not a Bundle")
+            raise FetchFailure(
+                f"FHIR server answered the search with {_type_name(answer)}, not a Bundle"
+            )
         return await self.pages(answer, url)
 
     async def pages(self, bundle: Resource, url: str | None) -> list[Entry]:
@@ -184,8 +201,9 @@ class _Call(ChartRouter):
             seen.add(next_url)
             answer = await self.fetcher.get_json(next_url)
             if not is_bundle(answer):
-                raise FetchFailure(f"page {page + 1} of the search was {_type_name(answer)}, "
-                                   "not a Bundle")
+                raise FetchFailure(
+                    f"page {page + 1} of the search was {_type_name(answer)}, not a Bundle"
+                )
             bundle = answer
             page += 1
 
@@ -248,9 +266,14 @@ def _failure_message(failures: list[tuple[_Plan, str]]) -> str:
     return "Could not obtain data this service needs: " + "; ".join(parts) + "."
 
 
-async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
-                 client: httpx.AsyncClient, settings: Settings,
-                 allowed_fhir_servers: Sequence[str] | None) -> Gathered:
+async def gather(
+    request: HookRequest,
+    context: BaseContext,
+    service: DataNeeds,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    allowed_fhir_servers: Sequence[str] | None,
+) -> Gathered:
     """Collect the call's raw FHIR data into a Gathered, or raise PreconditionFailed (412)."""
     call = _Call(request, context, client, settings, allowed_fhir_servers)
     plans = [_Plan.of(key, template) for key, template in service.prefetch.items()]
@@ -264,8 +287,13 @@ async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
         # Every task's exception is retrieved, so none is left for asyncio to report.
         error = None if task.cancelled() else task.exception()
         if task.cancelled():
-            failures.append((plan, "did not finish within the "
-                                   f"{settings.call_time_budget_seconds:g} s call budget"))
+            failures.append(
+                (
+                    plan,
+                    "did not finish within the "
+                    f"{settings.call_time_budget_seconds:g} s call budget",
+                )
+            )
         elif isinstance(error, FetchFailure):
             failures.append((plan, error.reason))
         elif error is not None:
@@ -282,8 +310,9 @@ async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
     for plan, why in failures:
         gathered.missing[plan.key] = plan.kind
         gathered.sources[plan.key] = "unavailable"
-        log.info("prefetch key unavailable; rules run without it",
-                 extra={"key": plan.key, "reason": why})
+        log.info(
+            "prefetch key unavailable; rules run without it", extra={"key": plan.key, "reason": why}
+        )
     for result in results:
         gathered.sources[result.key] = result.source
         for full_url, resource in result.entries:
@@ -294,8 +323,9 @@ async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
         gathered.sources["draftOrders"] = "context"
         gathered.draft_orders = drafts.resources()
         if len(drafts.entry) > len(gathered.draft_orders):
-            gathered.skip("draft-entry-without-resource",
-                          len(drafts.entry) - len(gathered.draft_orders))
+            gathered.skip(
+                "draft-entry-without-resource", len(drafts.entry) - len(gathered.draft_orders)
+            )
         for full_url, resource in entries({"entry": drafts.entry})[0]:
             if resource_type(resource) == "Medication":
                 call.index_medication(full_url, resource)
@@ -305,8 +335,11 @@ async def gather(request: HookRequest, context: BaseContext, service: DataNeeds,
 
     patient_plans = [p for p in plans if p.read and p.kind == "Patient"]
     if patient_plans and gathered.patient is None:
-        why = ("the client sent null for it" if gathered.sources.get(patient_plans[0].key)
-               == "prefetch-null" else "no Patient matching context.patientId was returned")
+        why = (
+            "the client sent null for it"
+            if gathered.sources.get(patient_plans[0].key) == "prefetch-null"
+            else "no Patient matching context.patientId was returned"
+        )
         raise PreconditionFailed(_failure_message([(patient_plans[0], why)]))
 
     await call.resolve_medications([*gathered.medication_requests, *gathered.draft_orders])

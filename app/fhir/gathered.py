@@ -37,9 +37,9 @@ class Gathered:
     # "Medication/<id>" and by fullUrl; `#id` contained references are resolved in place.
     medications: dict[str, Resource] = field(default_factory=dict)
     draft_orders: list[Resource] = field(default_factory=list)  # context.draftOrders resources
-    selections: frozenset[str] = frozenset()                    # context.selections
+    selections: frozenset[str] = frozenset()  # context.selections
     sources: dict[str, SourceKind] = field(default_factory=dict)  # prefetch key -> where from
-    skipped: dict[str, int] = field(default_factory=dict)        # reason -> count (no PHI)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (no PHI)
     # Prefetch keys that could not be had, and the resource type each would have given
     # (e.g. {"carePlans": "CarePlan"}); never Patient or MedicationRequest (those are a 412).
     missing: dict[str, str] = field(default_factory=dict)

@@ -79,8 +79,11 @@ class ChartRouter:
     def _names_only_this_patient(self, resource: Resource) -> bool:
         subject = resource.get("subject")
         # Nearly every resource says exactly "Patient/<id>": skip the reference parsing for it.
-        if type(subject) is dict and subject.get("reference") == self._own_ref \
-                and "patient" not in resource:
+        if (
+            type(subject) is dict
+            and subject.get("reference") == self._own_ref
+            and "patient" not in resource
+        ):
             return True
         return not patient_ids(resource) - {self.patient_id}
 

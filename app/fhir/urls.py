@@ -23,8 +23,10 @@ _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?"
-                   r"|[0-9a-f:.]*:[0-9a-f:.]*")
+_HOST = re.compile(
+    r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?"
+    r"|[0-9a-f:.]*:[0-9a-f:.]*"
+)
 
 
 class UrlError(ValueError):
@@ -169,5 +171,9 @@ def _check_sent_as_is(normal: NormalUrl) -> None:
     expected = normal.path + (f"?{normal.query}" if normal.query is not None else "")
     port = sent.port if sent.port is not None else DEFAULT_PORTS.get(sent.scheme)
     if (sent.scheme, sent.raw_host.decode("ascii"), port, sent.raw_path.decode("ascii")) != (
-            normal.scheme, normal.host, normal.port, expected):
+        normal.scheme,
+        normal.host,
+        normal.port,
+        expected,
+    ):
         raise UrlError("would not be sent as checked")

@@ -29,8 +29,13 @@ class FhirResponse(JSONResponse):
 
 
 def outcome(status: int, code: str, text: str) -> Response:
-    return FhirResponse({"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": code, "diagnostics": text}]}, status_code=status)
+    return FhirResponse(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+        },
+        status_code=status,
+    )
 
 
 def base_url(request: Request) -> str:
@@ -39,22 +44,42 @@ def base_url(request: Request) -> str:
 
 def capability_statement(store: FhirStore, base: str, note: str) -> dict[str, Any]:
     """What this server can do: read and search-type on every type it holds."""
-    params = [{"name": name, "type": kind} for name, kind in (
-        ("_id", "token"), ("patient", "reference"), ("subject", "reference"),
-        ("status", "token"))]
+    params = [
+        {"name": name, "type": kind}
+        for name, kind in (
+            ("_id", "token"),
+            ("patient", "reference"),
+            ("subject", "reference"),
+            ("status", "token"),
+        )
+    ]
     return {
-        "resourceType": "CapabilityStatement", "status": "active",
-        "date": datetime.now(UTC).date().isoformat(), "kind": "instance",
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "kind": "instance",
         "software": {"name": _NAME},
         "implementation": {"description": note, "url": base},
-        "fhirVersion": FHIR_VERSION, "format": [FHIR_JSON, "json"],
-        "rest": [{"mode": "server", "documentation": (
-            "Read-only. Search by GET or POST [type]/_search with "
-            f"{', '.join(COMMON_PARAMS)}; other parameters are ignored unless "
-            "'Prefer: handling=strict'."),
-            "resource": [{"type": kind,
-                          "interaction": [{"code": "read"}, {"code": "search-type"}],
-                          "searchParam": params} for kind in store.types]}],
+        "fhirVersion": FHIR_VERSION,
+        "format": [FHIR_JSON, "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Read-only. Search by GET or POST [type]/_search with "
+                    f"{', '.join(COMMON_PARAMS)}; other parameters are ignored unless "
+                    "'Prefer: handling=strict'."
+                ),
+                "resource": [
+                    {
+                        "type": kind,
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": params,
+                    }
+                    for kind in store.types
+                ],
+            }
+        ],
     }
 
 
@@ -84,8 +109,9 @@ def build_app(store: FhirStore, note: str = "") -> Starlette:
                 return outcome(413, "too-costly", "search form too large")
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if body and content_type != "application/x-www-form-urlencoded":
-                return outcome(415, "not-supported",
-                               "POST _search takes application/x-www-form-urlencoded")
+                return outcome(
+                    415, "not-supported", "POST _search takes application/x-www-form-urlencoded"
+                )
             params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=False)
         strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
         try:
@@ -95,8 +121,11 @@ def build_app(store: FhirStore, note: str = "") -> Starlette:
         return FhirResponse(searchset(wanted, run_search(store, wanted), base_url(request)))
 
     async def root(_: Request) -> Response:
-        return outcome(404, "not-found", "This is a FHIR server: its base URL is this address; "
-                                         "try /metadata or /Patient")
+        return outcome(
+            404,
+            "not-found",
+            "This is a FHIR server: its base URL is this address; try /metadata or /Patient",
+        )
 
     routes = [
         Route("/", root, methods=["GET"]),
@@ -107,16 +136,24 @@ def build_app(store: FhirStore, note: str = "") -> Starlette:
     ]
 
     async def not_allowed(request: Request, _: Exception) -> Response:
-        return outcome(405, "not-supported", f"{request.method} is not supported: this server "
-                                             "is read-only")
+        return outcome(
+            405, "not-supported", f"{request.method} is not supported: this server is read-only"
+        )
 
     async def not_found(request: Request, _: Exception) -> Response:
         return outcome(404, "not-found", f"nothing at {request.url.path}")
 
     # The CDS Hooks Sandbox is a web page on another origin: it needs CORS (and Chrome's
     # private-network preflight when that page is public and this server is on loopback).
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
-                             allow_headers=["Accept", "Authorization", "Content-Type", "Prefer"],
-                             allow_private_network=True)]
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={404: not_found, 405: not_allowed})
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["Accept", "Authorization", "Content-Type", "Prefer"],
+            allow_private_network=True,
+        )
+    ]
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers={404: not_found, 405: not_allowed}
+    )

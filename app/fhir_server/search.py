@@ -35,8 +35,11 @@ class Search:
     def used(self) -> list[tuple[str, str]]:
         """The parameters applied, for the self and next links (FHIR: echo only those)."""
         pairs = []
-        for name, values in (("_id", self.ids), ("patient", self.patients),
-                             ("status", self.statuses)):
+        for name, values in (
+            ("_id", self.ids),
+            ("patient", self.patients),
+            ("status", self.statuses),
+        ):
             if values is not None:
                 pairs.append((name, ",".join(sorted(values))))
         return pairs
@@ -74,8 +77,10 @@ def parse_search(kind: str, params: list[tuple[str, str]], *, strict: bool) -> S
     # server ignore them, and the self link then shows what was applied.
     ignored = tuple(sorted(name for name in by_name if name not in known))
     if strict and ignored:
-        raise SearchError(f"unsupported search parameters: {', '.join(ignored)} (this server "
-                          f"supports {', '.join(COMMON_PARAMS)})")
+        raise SearchError(
+            f"unsupported search parameters: {', '.join(ignored)} (this server "
+            f"supports {', '.join(COMMON_PARAMS)})"
+        )
     patients = None
     for name in ("patient", "subject"):
         if name in by_name:
@@ -88,7 +93,8 @@ def parse_search(kind: str, params: list[tuple[str, str]], *, strict: bool) -> S
         statuses=_values(by_name["status"]) if "status" in by_name else None,
         count=min(_int("_count", by_name.get("_count", []), DEFAULT_COUNT), MAX_COUNT),
         offset=_int("_offset", by_name.get("_offset", []), 0),
-        ignored=ignored)
+        ignored=ignored,
+    )
 
 
 def matches(search: Search, resource: Resource) -> bool:
@@ -106,21 +112,30 @@ def run_search(store: FhirStore, search: Search) -> list[Resource]:
 
 def searchset(search: Search, found: list[Resource], base: str) -> Resource:
     """One page of results as a FHIR searchset Bundle, with self and next links."""
-    page = found[search.offset:search.offset + search.count] if search.count else []
+    page = found[search.offset : search.offset + search.count] if search.count else []
 
     def link(offset: int) -> str:
-        query = urlencode(search.used() + [("_count", str(search.count)),
-                                           ("_offset", str(offset))])
+        query = urlencode(search.used() + [("_count", str(search.count)), ("_offset", str(offset))])
         return f"{base}/{search.kind}?{query}"
 
     links = [{"relation": "self", "url": link(search.offset)}]
     if search.count and search.offset + search.count < len(found):
         links.append({"relation": "next", "url": link(search.offset + search.count)})
     bundle: Resource = {
-        "resourceType": "Bundle", "id": str(uuid.uuid4()),
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
         "meta": {"lastUpdated": datetime.now(UTC).isoformat(timespec="seconds")},
-        "type": "searchset", "total": len(found), "link": links}
+        "type": "searchset",
+        "total": len(found),
+        "link": links,
+    }
     if page:  # FHIR JSON has no empty arrays
-        bundle["entry"] = [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
-                            "search": {"mode": "match"}} for r in page]
+        bundle["entry"] = [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in page
+        ]
     return bundle

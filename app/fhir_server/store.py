@@ -103,25 +103,36 @@ def bundle_resources(document: Any) -> list[Resource]:
         entries = [{"resource": document}]
     else:
         entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
-    targets = {e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
-               for e in entries if isinstance(e.get("fullUrl"), str)
-               and e["fullUrl"].startswith(_URN_UUID) and isinstance(e.get("resource"), dict)
-               and e["resource"].get("resourceType") and e["resource"].get("id")}
+    targets = {
+        e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in entries
+        if isinstance(e.get("fullUrl"), str)
+        and e["fullUrl"].startswith(_URN_UUID)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType")
+        and e["resource"].get("id")
+    }
     found = []
     for entry in entries:
         resource = entry.get("resource")
-        if (isinstance(resource, dict) and isinstance(resource.get("resourceType"), str)
-                and isinstance(resource.get("id"), str) and resource["id"]):
+        if (
+            isinstance(resource, dict)
+            and isinstance(resource.get("resourceType"), str)
+            and isinstance(resource.get("id"), str)
+            and resource["id"]
+        ):
             found.append(_resolve_urn_references(resource, targets) if targets else resource)
     return found
 
 
-def load_folder(folder: Path, day: date, *, as_of: date | None = None,
-                shift: bool = True) -> FhirStore:
+def load_folder(
+    folder: Path, day: date, *, as_of: date | None = None, shift: bool = True
+) -> FhirStore:
     """Every bundle in `folder`, dates moved from the day it describes to `day`."""
     if not folder.is_dir():
-        raise FolderError(f"{folder} is not a directory" if folder.exists()
-                          else f"{folder} does not exist")
+        raise FolderError(
+            f"{folder} is not a directory" if folder.exists() else f"{folder} does not exist"
+        )
     try:
         paths = sorted(folder.glob("*.json"))
     except OSError as error:
@@ -138,8 +149,11 @@ def load_folder(folder: Path, day: date, *, as_of: date | None = None,
             message = error.strerror if isinstance(error, OSError) else str(error)
             store.files.append(LoadedFile(path.name, 0, None, message or type(error).__name__))
             continue
-        written = as_of or manifest.get(path.name) or latest_clinical_date(
-            {"entry": [{"resource": r} for r in resources]})
+        written = (
+            as_of
+            or manifest.get(path.name)
+            or latest_clinical_date({"entry": [{"resource": r} for r in resources]})
+        )
         days = (day - written).days if (shift and written is not None) else None
         for resource in resources:
             store.add(shift_dates(resource, days) if days else resource)

@@ -52,8 +52,11 @@ class Evaluation:
 def count_resources(body: dict[str, Any]) -> int:
     """Resources a client sent inline (prefetch bundles and draft orders)."""
     total = 0
-    values = list((body.get("prefetch") or {}).values()) if isinstance(body.get("prefetch"),
-                                                                        dict) else []
+    values = (
+        list((body.get("prefetch") or {}).values())
+        if isinstance(body.get("prefetch"), dict)
+        else []
+    )
     context = body.get("context")
     if isinstance(context, dict):
         values.append(context.get("draftOrders"))
@@ -66,8 +69,11 @@ def count_resources(body: dict[str, Any]) -> int:
 
 def situation_key(record: PatientRecord) -> str:
     """The drugs in play; a new one joining brings a snoozed card back."""
-    return drugs_key(m.ingredient or m.name for m in current_medications(record)
-                     if m.drug_class is not DrugClass.OTHER)
+    return drugs_key(
+        m.ingredient or m.name
+        for m in current_medications(record)
+        if m.drug_class is not DrugClass.OTHER
+    )
 
 
 def rule_of(card: Card) -> str:
@@ -81,62 +87,99 @@ async def _snoozes(store: FeedbackStore, patient_id: str) -> dict[str, set[str]]
     except DatabaseUnavailable as error:
         SNOOZE_SKIPPED.inc()
         # Per call at INFO; the outage itself is one WARNING from app.database.
-        log.info("snooze filter skipped: database unavailable (%s)", error.reason,
-                 extra={"reason": error.reason})
+        log.info(
+            "snooze filter skipped: database unavailable (%s)",
+            error.reason,
+            extra={"reason": error.reason},
+        )
         return {}
 
 
 def silent_issued(evaluation: Evaluation) -> list[IssuedCard]:
     """Silent cards in the shape issued cards are stored in (patient id hashed by the store)."""
     key = situation_key(evaluation.record)
-    return [IssuedCard(card_uuid=c.uuid, rule_id=rule_of(c),
-                       patient_id=evaluation.record.patient_id, drugs_key=key)
-            for c in evaluation.silent if c.uuid]
+    return [
+        IssuedCard(
+            card_uuid=c.uuid,
+            rule_id=rule_of(c),
+            patient_id=evaluation.record.patient_id,
+            drugs_key=key,
+        )
+        for c in evaluation.silent
+        if c.uuid
+    ]
 
 
-def _typed(raw: bytes, service: ServiceDefinition, settings: Settings,
-           allowed_fhir_servers: Sequence[str] | None
-           ) -> tuple[HookRequest, Gathered, PatientRecord] | None:
+def _typed(
+    raw: bytes,
+    service: ServiceDefinition,
+    settings: Settings,
+    allowed_fhir_servers: Sequence[str] | None,
+) -> tuple[HookRequest, Gathered, PatientRecord] | None:
     """The typed reading of a body answered from prefetch alone; None when it needs the
     lenient path (which then answers exactly as it always has)."""
     try:
-        chart = typed.read_chart(typed.decode(raw), service, allowed_fhir_servers,
-                                 settings.max_resources_per_call)
+        chart = typed.read_chart(
+            typed.decode(raw), service, allowed_fhir_servers, settings.max_resources_per_call
+        )
         record = typed.build_record(chart, today=settings.today(), settings=settings)
     except typed.NotFast:
         return None
     # The Gathered the rest of the call reads: where each key came from, no resources.
-    gathered = Gathered(patient_id=chart.patient_id, hook=chart.hook,
-                        sources=chart.sources,  # type: ignore[arg-type]
-                        skipped=chart.skipped, selections=chart.selections)
+    gathered = Gathered(
+        patient_id=chart.patient_id,
+        hook=chart.hook,
+        sources=chart.sources,  # type: ignore[arg-type]
+        skipped=chart.skipped,
+        selections=chart.selections,
+    )
     return chart.request, gathered, record
 
 
-async def evaluate_body(raw: bytes, service: ServiceDefinition, *, http: httpx.AsyncClient,
-                        settings: Settings, allowed_fhir_servers: Sequence[str] | None,
-                        store: FeedbackStore | None = None) -> Evaluation:
+async def evaluate_body(
+    raw: bytes,
+    service: ServiceDefinition,
+    *,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    allowed_fhir_servers: Sequence[str] | None,
+    store: FeedbackStore | None = None,
+) -> Evaluation:
     """A hook call from its body's bytes: the typed reader when the body fits it, else the
     lenient one (settings.typed_decode turns the typed reader off)."""
-    fast = _typed(raw, service, settings, allowed_fhir_servers) if settings.typed_decode \
-        else None
+    fast = _typed(raw, service, settings, allowed_fhir_servers) if settings.typed_decode else None
     if fast is None:
         DECODE_PATH.labels("lenient").inc()
-        return await evaluate_call(parse_json(raw), service, http=http, settings=settings,
-                                   allowed_fhir_servers=allowed_fhir_servers, store=store)
+        return await evaluate_call(
+            parse_json(raw),
+            service,
+            http=http,
+            settings=settings,
+            allowed_fhir_servers=allowed_fhir_servers,
+            store=store,
+        )
     DECODE_PATH.labels("typed").inc()
     request, gathered, record = fast
     return await _conclude(request, gathered, record, service, settings, store)
 
 
-async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.AsyncClient,
-                        settings: Settings, allowed_fhir_servers: Sequence[str] | None,
-                        store: FeedbackStore | None = None) -> Evaluation:
+async def evaluate_call(
+    body: Any,
+    service: ServiceDefinition,
+    *,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    allowed_fhir_servers: Sequence[str] | None,
+    store: FeedbackStore | None = None,
+) -> Evaluation:
     """Validate, gather, normalize, run the rules; apply snoozes when given a store."""
     request, context = parse_hook_request(body, service.hook)
     inline = count_resources(body)
     if inline > settings.max_resources_per_call:
-        raise PayloadTooLarge(f"The request carries {inline} resources; the limit is "
-                              f"{settings.max_resources_per_call}.")
+        raise PayloadTooLarge(
+            f"The request carries {inline} resources; the limit is "
+            f"{settings.max_resources_per_call}."
+        )
     try:
         gathered = await gather(request, context, service, http, settings, allowed_fhir_servers)
     except PreconditionFailed:
@@ -146,9 +189,14 @@ async def evaluate_call(body: Any, service: ServiceDefinition, *, http: httpx.As
     return await _conclude(request, gathered, record, service, settings, store)
 
 
-async def _conclude(request: HookRequest, gathered: Gathered, record: PatientRecord,
-                    service: ServiceDefinition, settings: Settings,
-                    store: FeedbackStore | None) -> Evaluation:
+async def _conclude(
+    request: HookRequest,
+    gathered: Gathered,
+    record: PatientRecord,
+    service: ServiceDefinition,
+    settings: Settings,
+    store: FeedbackStore | None,
+) -> Evaluation:
     """Rules, snoozes and what is logged: the same for both readers."""
     firings = fire_rules(record, settings)
     cards = firings.shown
@@ -165,8 +213,13 @@ async def _conclude(request: HookRequest, gathered: Gathered, record: PatientRec
             else:
                 kept.append(card)
         cards = kept
-        issued = [IssuedCard(card_uuid=c.uuid, rule_id=rule_of(c), patient_id=record.patient_id,
-                             drugs_key=key) for c in cards if c.uuid]
+        issued = [
+            IssuedCard(
+                card_uuid=c.uuid, rule_id=rule_of(c), patient_id=record.patient_id, drugs_key=key
+            )
+            for c in cards
+            if c.uuid
+        ]
     # Most severe first, each piece of advice once: on the cards that are actually shown.
     cards = respond(cards, tuple(RULES))
     if record.skipped:
@@ -174,6 +227,5 @@ async def _conclude(request: HookRequest, gathered: Gathered, record: PatientRec
     if gathered.missing:
         for key in gathered.missing:
             DATA_MISSING.labels(service.id, key).inc()
-        log.info("data missing", extra={"missing": sorted(gathered.missing),
-                                        "service": service.id})
+        log.info("data missing", extra={"missing": sorted(gathered.missing), "service": service.id})
     return Evaluation(request, gathered, record, cards, snoozed, issued, firings.silent)

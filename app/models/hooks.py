@@ -65,8 +65,12 @@ class DraftOrdersBundle(_Lenient):
     def resources(self) -> list[dict[str, Any]]:
         """Entry resources that are FHIR resource objects (a string resourceType); the rest
         are counted as entries without a resource by the gatherer."""
-        return [e["resource"] for e in self.entry if isinstance(e.get("resource"), dict)
-                and isinstance(e["resource"].get("resourceType"), str)]
+        return [
+            e["resource"]
+            for e in self.entry
+            if isinstance(e.get("resource"), dict)
+            and isinstance(e["resource"].get("resourceType"), str)
+        ]
 
 
 class PatientViewContext(BaseContext):
@@ -127,8 +131,9 @@ def parse_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise InvalidRequest(f"The request body is not valid JSON ({error.msg} at byte "
-                             f"{error.pos}).") from None
+        raise InvalidRequest(
+            f"The request body is not valid JSON ({error.msg} at byte {error.pos})."
+        ) from None
 
 
 def parse_hook_request(body: Any, expected_hook: str) -> tuple[HookRequest, BaseContext]:
@@ -138,14 +143,17 @@ def parse_hook_request(body: Any, expected_hook: str) -> tuple[HookRequest, Base
     try:
         request = HookRequest.model_validate(body)
     except ValidationError as error:
-        raise InvalidRequest("The CDS Hooks request is malformed.",
-                             details=_describe(error)) from None
+        raise InvalidRequest(
+            "The CDS Hooks request is malformed.", details=_describe(error)
+        ) from None
     if request.hook != expected_hook:
-        raise InvalidRequest(f"This service answers the '{expected_hook}' hook, "
-                             f"not '{request.hook[:40]}'.")
+        raise InvalidRequest(
+            f"This service answers the '{expected_hook}' hook, not '{request.hook[:40]}'."
+        )
     try:
         context = CONTEXT_MODELS[expected_hook].model_validate(request.context)
     except ValidationError as error:
-        raise InvalidRequest(f"The {expected_hook} context is malformed.",
-                             details=_describe(error, "context.")) from None
+        raise InvalidRequest(
+            f"The {expected_hook} context is malformed.", details=_describe(error, "context.")
+        ) from None
     return request, context

@@ -36,9 +36,13 @@ __all__ = ["build_record"]
 
 
 def _medications(gathered: Gathered, ctx: MedContext, skips: Skips) -> list[MedicationUse]:
-    draft_resources = [r for r in gathered.draft_orders
-                       if isinstance(r, dict) and isinstance(r.get("resourceType"), str)
-                       and r["resourceType"] in ORDER_TYPES]
+    draft_resources = [
+        r
+        for r in gathered.draft_orders
+        if isinstance(r, dict)
+        and isinstance(r.get("resourceType"), str)
+        and r["resourceType"] in ORDER_TYPES
+    ]
     draft_refs = {f"{r.get('resourceType')}/{r.get('id')}" for r in draft_resources}
     meds: list[MedicationUse] = []
     chart = of_types(gathered.medication_requests, ORDER_TYPES, skips)
@@ -72,20 +76,26 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
             conditions.append(fact)
 
     index = condition_index(conditions)
-    ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
-                     medications=gathered.medications,
-                     condition_categories=index,
-                     selections=gathered.selections,
-                     condition_names=condition_names(conditions))
+    ctx = MedContext(
+        today=today,
+        max_age_days=settings.active_order_max_age_days,
+        medications=gathered.medications,
+        condition_categories=index,
+        selections=gathered.selections,
+        condition_names=condition_names(conditions),
+    )
     meds = with_episodes(_medications(gathered, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []
     for resource in of_types(gathered.care_plans, frozenset({"CarePlan"}), skips):
-        plans += safe("CarePlan", partial(care_plan_facts, resource, conditions=index),
-                      skips) or []
+        plans += safe("CarePlan", partial(care_plan_facts, resource, conditions=index), skips) or []
     for resource in of_types(gathered.service_requests, frozenset({"ServiceRequest"}), skips):
-        plans += safe("ServiceRequest",
-                      partial(service_request_facts, resource, conditions=index), skips) or []
+        plans += (
+            safe(
+                "ServiceRequest", partial(service_request_facts, resource, conditions=index), skips
+            )
+            or []
+        )
     # A referral or taper plan being ordered right now (order-select / order-sign draftOrders)
     # is a plan: the card should not ask for what the clinician is already ordering.
     for resource in gathered.draft_orders:
@@ -94,6 +104,16 @@ def build_record(gathered: Gathered, *, today: date, settings: Settings) -> Pati
             read = care_plan_facts if kind == "CarePlan" else service_request_facts
             facts = safe(kind, partial(read, resource, draft=True, conditions=index), skips) or []
             plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts]
-    return finish(patient_id=gathered.patient_id, hook=gathered.hook, today=today,
-                  settings=settings, birth=birth, age=age, meds=meds, conditions=conditions,
-                  plans=plans, skips=skips, missing=gathered.missing.values())
+    return finish(
+        patient_id=gathered.patient_id,
+        hook=gathered.hook,
+        today=today,
+        settings=settings,
+        birth=birth,
+        age=age,
+        meds=meds,
+        conditions=conditions,
+        plans=plans,
+        skips=skips,
+        missing=gathered.missing.values(),
+    )

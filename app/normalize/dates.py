@@ -15,13 +15,30 @@ _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T[0-9:.+\-Z]*)?$")
 # Days per UCUM / plain-English duration unit. CDC Opioid CDS "GetDurationInDays"
 # (OpioidCDSCommon.cql) converts mo = 30 d and a = 365 d; we follow it.
 DAYS_PER_UNIT: dict[str, float] = {
-    "s": 1 / 86400, "sec": 1 / 86400, "second": 1 / 86400, "seconds": 1 / 86400,
-    "min": 1 / 1440, "minute": 1 / 1440, "minutes": 1 / 1440,
-    "h": 1 / 24, "hr": 1 / 24, "hour": 1 / 24, "hours": 1 / 24,
-    "d": 1.0, "day": 1.0, "days": 1.0,
-    "wk": 7.0, "week": 7.0, "weeks": 7.0,
-    "mo": 30.0, "month": 30.0, "months": 30.0,
-    "a": 365.0, "yr": 365.0, "year": 365.0, "years": 365.0,
+    "s": 1 / 86400,
+    "sec": 1 / 86400,
+    "second": 1 / 86400,
+    "seconds": 1 / 86400,
+    "min": 1 / 1440,
+    "minute": 1 / 1440,
+    "minutes": 1 / 1440,
+    "h": 1 / 24,
+    "hr": 1 / 24,
+    "hour": 1 / 24,
+    "hours": 1 / 24,
+    "d": 1.0,
+    "day": 1.0,
+    "days": 1.0,
+    "wk": 7.0,
+    "week": 7.0,
+    "weeks": 7.0,
+    "mo": 30.0,
+    "month": 30.0,
+    "months": 30.0,
+    "a": 365.0,
+    "yr": 365.0,
+    "year": 365.0,
+    "years": 365.0,
 }
 
 
@@ -35,8 +52,12 @@ def parse_date(value: Any, *, end: bool = False) -> date | None:
         return None
     if not isinstance(value, str):
         raise Malformed("date is not a string")
-    if len(value) >= 10 and value[4] == "-" and value[7] == "-" \
-            and (len(value) == 10 or value[10] == "T"):
+    if (
+        len(value) >= 10
+        and value[4] == "-"
+        and value[7] == "-"
+        and (len(value) == 10 or value[10] == "T")
+    ):
         try:  # fast path for full dates and dateTimes
             return date.fromisoformat(value[:10])
         except ValueError as exc:

@@ -43,21 +43,21 @@ from app.record import DoseConfidence
 class DoseResult(NamedTuple):
     """The daily amount of the ingredient, how sure it is, and how the order describes it."""
 
-    daily_mg: float | None       # exact dose, top of the range, or the PRN maximum
+    daily_mg: float | None  # exact dose, top of the range, or the PRN maximum
     text: str | None
     # A per-hour rate (patch or infusion): applies all day, however often it is changed.
     continuous: bool = False
     confidence: DoseConfidence = DoseConfidence.UNKNOWN
     low_mg: float | None = None  # bottom of the range (RANGE only)
     as_needed: bool = False
-    unreadable: bool = False     # a dose or timing field of the wrong type was met
-    steps_down: bool = False     # its phases lower the dose step by step: a written taper
+    unreadable: bool = False  # a dose or timing field of the wrong type was met
+    steps_down: bool = False  # its phases lower the dose step by step: a written taper
 
 
 @dataclass(frozen=True, slots=True)
 class _Product:
     strength: float | None
-    unit: str | None             # "mg", "mg/ml", "mg/hr", "mg/actuat"
+    unit: str | None  # "mg", "mg/ml", "mg/hr", "mg/actuat"
 
 
 def _each(amount: Amount | None, product: _Product) -> tuple[Span | None, bool]:
@@ -70,8 +70,9 @@ def _each(amount: Amount | None, product: _Product) -> tuple[Span | None, bool]:
         return amount.value.scale(24), True
     strength, unit = product.strength, product.unit
     if amount.unit == ML:
-        return (amount.value.scale(strength), False) if strength and unit == "mg/ml" \
-            else (None, False)
+        return (
+            (amount.value.scale(strength), False) if strength and unit == "mg/ml" else (None, False)
+        )
     if amount.unit not in (COUNT, UNITLESS):
         return None, False
     if strength and unit == "mg/hr":
@@ -113,12 +114,19 @@ def _sum(parts: tuple[Part, ...], product: _Product) -> tuple[Span | None, bool]
 
 def _same_part(part: Part, each: Span | None, per_day: Span | None, product: _Product) -> bool:
     mine = _each(part.amount, product)[0]
-    return mine is not None and each is not None and mine.agrees(each) \
-        and part.per_day is not None and per_day is not None and part.per_day.agrees(per_day)
+    return (
+        mine is not None
+        and each is not None
+        and mine.agrees(each)
+        and part.per_day is not None
+        and per_day is not None
+        and part.per_day.agrees(per_day)
+    )
 
 
-def _single(st: structured.Structured, parts: tuple[Part, ...], product: _Product,
-            admin: float | None) -> tuple[Span | None, bool]:
+def _single(
+    st: structured.Structured, parts: tuple[Part, ...], product: _Product, admin: float | None
+) -> tuple[Span | None, bool]:
     """The structured fields and a one-phase text, read together."""
     readings = [_each(a, product) for a in st.amounts]
     s_each = None
@@ -129,14 +137,14 @@ def _single(st: structured.Structured, parts: tuple[Part, ...], product: _Produc
         s_each = s_each.cap(admin)
     if len(parts) > 1:  # "1 tab every morning and 2 at bedtime": the text is the whole sig
         t_total, t_cont = _sum(parts, product)
-        s_total = s_each if s_cont or s_each is None or st.per_day is None \
-            else s_each * st.per_day
+        s_total = s_each if s_cont or s_each is None or st.per_day is None else s_each * st.per_day
         if t_total is None:  # the text says more than the structure, and not all of it reads
             return None, t_cont
         if s_total is None:
             return t_total, t_cont
-        if t_total.agrees(s_total) or any(_same_part(p, s_each, st.per_day, product)
-                                          for p in parts):
+        if t_total.agrees(s_total) or any(
+            _same_part(p, s_each, st.per_day, product) for p in parts
+        ):
             return t_total, t_cont  # the structure holds one part of what the text says
         return t_total.union(s_total), t_cont or s_cont
     part = parts[0] if parts else Part(None, None)
@@ -152,8 +160,9 @@ def _single(st: structured.Structured, parts: tuple[Part, ...], product: _Produc
     return (each * per_day if per_day else None), False
 
 
-def _limit(st: structured.Structured, sig: Sig, product: _Product,
-           each: float | None) -> float | None:
+def _limit(
+    st: structured.Structured, sig: Sig, product: _Product, each: float | None
+) -> float | None:
     """The lowest daily cap the order states, in mg (maxDosePerPeriod, "max 4 tablets/day")."""
     limits = []
     for amount in (*st.caps, *sig.caps):
@@ -171,12 +180,16 @@ def _capped(dose: Daily, limit: float) -> Daily:
     if dose.daily is None:
         return replace(dose, daily=Span.of(limit)) if dose.as_needed and not dose.stop else dose
     # A schedule above its own cap ("2 tabs TID, max 4 a day") contradicts itself: not exact.
-    return replace(dose, daily=dose.daily.cap(limit),
-                   conflict=dose.conflict or (not dose.as_needed and dose.daily.lo > limit))
+    return replace(
+        dose,
+        daily=dose.daily.cap(limit),
+        conflict=dose.conflict or (not dose.as_needed and dose.daily.lo > limit),
+    )
 
 
-def _read_cached(dosage: dict[str, Any], product: _Product
-                 ) -> tuple[tuple[Daily, ...], str | None, bool]:
+def _read_cached(
+    dosage: dict[str, Any], product: _Product
+) -> tuple[tuple[Daily, ...], str | None, bool]:
     """``_read`` remembered by the Dosage's JSON: EHRs repeat a handful of shapes many times."""
     try:  # orjson writes NaN and Infinity as null: the reader takes all three as no number
         key = orjson.dumps(dosage, option=orjson.OPT_SORT_KEYS)
@@ -213,10 +226,22 @@ def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str |
         doses.append(Daily(daily, as_needed, cont, st.days, st.start, st.end))
     else:
         for i, phase in enumerate(phases):
-            daily, cont = _single(st, phase.parts, product, admin) \
-                if i == 0 and len(phase.parts) == 1 else _sum(phase.parts, product)
-            doses.append(Daily(daily, st.as_needed or any(p.as_needed for p in phase.parts), cont,
-                               phase.days, phase.start, phase.end, phase.stop))
+            daily, cont = (
+                _single(st, phase.parts, product, admin)
+                if i == 0 and len(phase.parts) == 1
+                else _sum(phase.parts, product)
+            )
+            doses.append(
+                Daily(
+                    daily,
+                    st.as_needed or any(p.as_needed for p in phase.parts),
+                    cont,
+                    phase.days,
+                    phase.start,
+                    phase.end,
+                    phase.stop,
+                )
+            )
     amounts = [*st.amounts, *(p.amount for p in phases[0].parts if p.amount is not None)]
     eaches = [e.hi for a in amounts if (e := _each(a, product)[0]) is not None]
     limit = _limit(st, sig, product, max(eaches) if eaches else None)
@@ -227,13 +252,18 @@ def _read(dosage: dict[str, Any], product: _Product) -> tuple[list[Daily], str |
 
 def _result(dose: Daily, text: str | None, unreadable: bool) -> DoseResult:
     daily = dose.daily
-    if unreadable or daily is None or not daily.valid or daily.hi > v.IMPLAUSIBLE_MG_PER_DAY \
-            or daily.lo < v.IMPLAUSIBLY_SMALL_MG_PER_DAY:
-        return DoseResult(None, text, False, DoseConfidence.UNKNOWN, None, dose.as_needed,
-                          unreadable)
+    if (
+        unreadable
+        or daily is None
+        or not daily.valid
+        or daily.hi > v.IMPLAUSIBLE_MG_PER_DAY
+        or daily.lo < v.IMPLAUSIBLY_SMALL_MG_PER_DAY
+    ):
+        return DoseResult(
+            None, text, False, DoseConfidence.UNKNOWN, None, dose.as_needed, unreadable
+        )
     if dose.as_needed:
-        return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.AS_NEEDED_MAX, None,
-                          True)
+        return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.AS_NEEDED_MAX, None, True)
     if daily.exact and not dose.conflict:
         return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.EXACT, None, False)
     return DoseResult(daily.hi, text, dose.continuous, DoseConfidence.RANGE, daily.lo, False)
@@ -245,12 +275,14 @@ class Reading(NamedTuple):
     phases: tuple[Daily, ...]
     text: str | None
     unreadable: bool
-    steps_down: bool     # the phases lower the dose step by step: a written taper
+    steps_down: bool  # the phases lower the dose step by step: a written taper
 
 
 def product(strength_mg: float | None, strength_unit: str | None) -> _Product:
-    return _Product(structured.positive(strength_mg),
-                    strength_unit.lower() if isinstance(strength_unit, str) else None)
+    return _Product(
+        structured.positive(strength_mg),
+        strength_unit.lower() if isinstance(strength_unit, str) else None,
+    )
 
 
 def read_instructions(instructions: Any, prod: _Product) -> Reading:
@@ -273,8 +305,11 @@ def read_instructions(instructions: Any, prod: _Product) -> Reading:
     phases: list[Daily] = []
     for k in sorted(groups, key=lambda k: (k is not None, k or 0)):
         group = groups[k]
-        phases += group[0] if len(group) == 1 \
+        phases += (
+            group[0]
+            if len(group) == 1
             else [together([g[0] if len(g) == 1 else across(g) for g in group])]
+        )
     return Reading(tuple(phases), "; ".join(texts) or None, unreadable, steps_down(phases))
 
 
@@ -284,17 +319,25 @@ def dose_on(reading: Reading, start: date | None, today: date | None) -> DoseRes
         return DoseResult(None, None, unreadable=reading.unreadable)
     phases = list(reading.phases)
     chosen = todays(phases, start, today)
-    result = _result(chosen if chosen is not None else across(phases), reading.text,
-                     reading.unreadable)
+    result = _result(
+        chosen if chosen is not None else across(phases), reading.text, reading.unreadable
+    )
     return result._replace(steps_down=True) if reading.steps_down else result
 
 
-def daily_dose(instructions: Any, strength_mg: float | None, strength_unit: str | None, *,
-               start: date | None = None, today: date | None = None) -> DoseResult:
+def daily_dose(
+    instructions: Any,
+    strength_mg: float | None,
+    strength_unit: str | None,
+    *,
+    start: date | None = None,
+    today: date | None = None,
+) -> DoseResult:
     """Daily mg over today's phase of the dosage instructions; never raises.
 
     ``start`` is when the order's first phase began (a draft: today); ``today`` the evaluation
     date. Without them a sequenced order reads as the range over its phases.
     """
-    return dose_on(read_instructions(instructions, product(strength_mg, strength_unit)),
-                   start, today)
+    return dose_on(
+        read_instructions(instructions, product(strength_mg, strength_unit)), start, today
+    )

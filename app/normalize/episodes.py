@@ -38,9 +38,13 @@ def _covers_until(med: MedicationUse, today: date) -> date:
 
 
 def _joins(med: MedicationUse) -> bool:
-    return (med.ingredient is not None and med.start is not None and not med.is_injectable
-            and med.drug_class is not DrugClass.OTHER
-            and (med.is_draft or med.status in USE_STATUSES))
+    return (
+        med.ingredient is not None
+        and med.start is not None
+        and not med.is_injectable
+        and med.drug_class is not DrugClass.OTHER
+        and (med.is_draft or med.status in USE_STATUSES)
+    )
 
 
 def with_episodes(meds: list[MedicationUse], today: date, gap_days: int) -> list[MedicationUse]:

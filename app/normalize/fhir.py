@@ -8,8 +8,9 @@ from app.normalize.errors import Malformed
 
 Coding = tuple[str | None, str | None, str | None]
 
-RXNORM_SYSTEMS = frozenset({"http://www.nlm.nih.gov/research/umls/rxnorm",
-                            "urn:oid:2.16.840.1.113883.6.88"})
+RXNORM_SYSTEMS = frozenset(
+    {"http://www.nlm.nih.gov/research/umls/rxnorm", "urn:oid:2.16.840.1.113883.6.88"}
+)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -55,8 +56,13 @@ def codings(concept: Any) -> tuple[Coding, ...]:
         coding = as_dict(item)
         if coding is None:
             continue
-        out.append((opt_str(coding.get("system")), opt_str(coding.get("code")),
-                    opt_str(coding.get("display"))))
+        out.append(
+            (
+                opt_str(coding.get("system")),
+                opt_str(coding.get("code")),
+                opt_str(coding.get("display")),
+            )
+        )
     return tuple(out)
 
 
@@ -90,7 +96,7 @@ def reference(value: Any) -> str | None:
 
 
 def local_ref(ref: str, resource_type: str) -> str | None:
-    """"Type/id" from a relative, absolute or versioned reference to ``resource_type``."""
+    """ "Type/id" from a relative, absolute or versioned reference to ``resource_type``."""
     parts = ref.split("/")
     if "_history" in parts:
         parts = parts[: parts.index("_history")]

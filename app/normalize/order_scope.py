@@ -14,9 +14,12 @@ from app.normalize.sig.course import course_days
 _EMPTY: dict[str, Any] = {}
 
 
-def order_dates(resource: dict[str, Any], dosages: Sequence[dict[str, Any]],
-                authored: date | None,
-                draft_from: date | None) -> tuple[date | None, date | None, bool, date | None]:
+def order_dates(
+    resource: dict[str, Any],
+    dosages: Sequence[dict[str, Any]],
+    authored: date | None,
+    draft_from: date | None,
+) -> tuple[date | None, date | None, bool, date | None]:
     """(start, end, has_stop_date, recorded end) from supply, bounds, the sig's stated course,
     validity and authoredOn.
 
@@ -57,8 +60,9 @@ def order_dates(resource: dict[str, Any], dosages: Sequence[dict[str, Any]],
         end = add_days(start, sig_days)
     if end is None:
         end = bounds_end or valid_end
-    has_stop = any(x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days,
-                                           sig_days))
+    has_stop = any(
+        x is not None for x in (ended, bounds_end, valid_end, supply, bounds_days, sig_days)
+    )
     return start, end, has_stop, ended
 
 

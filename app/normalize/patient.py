@@ -10,8 +10,9 @@ from app.normalize.dates import age_in_years, parse_date
 from app.normalize.errors import Malformed
 
 
-def birth_and_age(patient: dict[str, Any] | None, today: date,
-                  skip: Callable[[str], None]) -> tuple[date | None, int | None]:
+def birth_and_age(
+    patient: dict[str, Any] | None, today: date, skip: Callable[[str], None]
+) -> tuple[date | None, int | None]:
     """Birth date and age at ``today``; (None, None) when absent or unreadable (counted).
 
     A partial birthDate ("1958" or "1958-07") is read as its FIRST possible day, so the age is

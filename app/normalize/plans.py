@@ -70,24 +70,35 @@ def _care_kind(concepts: list[Any], texts: list[str | None]) -> PlanKind | None:
         triples, text = codings(concept), concept_text(concept)
         if (triples or text) and _end_of_life(triples, text):
             return PlanKind.END_OF_LIFE_CARE
-    return PlanKind.END_OF_LIFE_CARE if any(
-        _end_of_life((), t) for t in texts if t) else None
+    return PlanKind.END_OF_LIFE_CARE if any(_end_of_life((), t) for t in texts if t) else None
 
 
 def is_active_for(kind: PlanKind, status: str) -> bool:
     return status in (ON_RECORD_CBTI if kind == PlanKind.CBTI_REFERRAL else IN_FORCE)
 
 
-def _facts(ref: str, kinds: set[PlanKind], status: str, recorded: date | None,
-           about: frozenset[DrugClass] = frozenset()) -> list[PlanFact]:
-    return [PlanFact(ref=ref, kind=kind, recorded_on=recorded,
-                     is_active=is_active_for(kind, status),
-                     about=about if kind is PlanKind.TAPER_PLAN else frozenset())
-            for kind in sorted(kinds)]
+def _facts(
+    ref: str,
+    kinds: set[PlanKind],
+    status: str,
+    recorded: date | None,
+    about: frozenset[DrugClass] = frozenset(),
+) -> list[PlanFact]:
+    return [
+        PlanFact(
+            ref=ref,
+            kind=kind,
+            recorded_on=recorded,
+            is_active=is_active_for(kind, status),
+            about=about if kind is PlanKind.TAPER_PLAN else frozenset(),
+        )
+        for kind in sorted(kinds)
+    ]
 
 
-def _about(concepts: list[Any], texts: list[str | None], refs: list[Any],
-           conditions: ConditionIndex) -> frozenset[DrugClass]:
+def _about(
+    concepts: list[Any], texts: list[str | None], refs: list[Any], conditions: ConditionIndex
+) -> frozenset[DrugClass]:
     """The drug classes a taper plan names: in its concepts and words, or by its conditions."""
     triples: list[Coding] = []
     words = [t for t in texts if t]
@@ -110,8 +121,9 @@ def _status(resource: dict[str, Any], draft: bool) -> str:
     return "draft" if draft and status not in DISCARDED else status
 
 
-def care_plan_facts(resource: dict[str, Any], *, draft: bool = False,
-                    conditions: ConditionIndex = _NO_CONDITIONS) -> list[PlanFact]:
+def care_plan_facts(
+    resource: dict[str, Any], *, draft: bool = False, conditions: ConditionIndex = _NO_CONDITIONS
+) -> list[PlanFact]:
     """One PlanFact per plan kind the CarePlan documents (none if it documents none)."""
     ref = f"CarePlan/{resource_id(resource)}"
     status = _status(resource, draft)
@@ -135,13 +147,15 @@ def care_plan_facts(resource: dict[str, Any], *, draft: bool = False,
     about: frozenset[DrugClass] = frozenset()
     if PlanKind.TAPER_PLAN in found:
         notes = [opt_str((as_dict(n) or {}).get("text")) for n in as_list(resource.get("note"))]
-        about = _about(concepts, texts + notes,
-                       products + as_list(resource.get("addresses")), conditions)
+        about = _about(
+            concepts, texts + notes, products + as_list(resource.get("addresses")), conditions
+        )
     return _facts(ref, found, status, recorded, about)
 
 
-def service_request_facts(resource: dict[str, Any], *, draft: bool = False,
-                          conditions: ConditionIndex = _NO_CONDITIONS) -> list[PlanFact]:
+def service_request_facts(
+    resource: dict[str, Any], *, draft: bool = False, conditions: ConditionIndex = _NO_CONDITIONS
+) -> list[PlanFact]:
     """A PlanFact when the ServiceRequest's code is a plan kind (e.g. a CBT-I referral)."""
     ref = f"ServiceRequest/{resource_id(resource)}"
     status = _status(resource, draft)
@@ -149,11 +163,17 @@ def service_request_facts(resource: dict[str, Any], *, draft: bool = False,
         return []
     kind = _concept_kind(resource.get("code")) or _care_kind([resource.get("code")], [])
     occurrence = as_dict(resource.get("occurrencePeriod")) or {}
-    recorded = (parse_date(resource.get("authoredOn"))
-                or parse_date(resource.get("occurrenceDateTime"))
-                or parse_date(occurrence.get("start")))
+    recorded = (
+        parse_date(resource.get("authoredOn"))
+        or parse_date(resource.get("occurrenceDateTime"))
+        or parse_date(occurrence.get("start"))
+    )
     about: frozenset[DrugClass] = frozenset()
     if kind is PlanKind.TAPER_PLAN:
-        about = _about([resource.get("code"), *as_list(resource.get("reasonCode"))], [],
-                       as_list(resource.get("reasonReference")), conditions)
+        about = _about(
+            [resource.get("code"), *as_list(resource.get("reasonCode"))],
+            [],
+            as_list(resource.get("reasonReference")),
+            conditions,
+        )
     return _facts(ref, {kind} if kind else set(), status, recorded, about)

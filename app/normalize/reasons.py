@@ -23,17 +23,19 @@ from app.terminology import classify_condition
 
 class Reasons(NamedTuple):
     categories: frozenset[ConditionCategory]
-    names: tuple[str, ...]   # as written on the order or its Condition, for card text
+    names: tuple[str, ...]  # as written on the order or its Condition, for card text
 
 
 @lru_cache(maxsize=4096)
-def _classify_reason(triples: tuple[Coding, ...],
-                     text: str | None) -> frozenset[ConditionCategory]:
+def _classify_reason(triples: tuple[Coding, ...], text: str | None) -> frozenset[ConditionCategory]:
     return classify_condition(triples, text)
 
 
-def order_reasons(resource: dict[str, Any], categories: dict[str, frozenset[ConditionCategory]],
-                  names: dict[str, str]) -> Reasons:
+def order_reasons(
+    resource: dict[str, Any],
+    categories: dict[str, frozenset[ConditionCategory]],
+    names: dict[str, str],
+) -> Reasons:
     """The order's reasons; ``categories`` and ``names`` index the record's Conditions by ref."""
     found: set[ConditionCategory] = set()
     named: list[str] = []

@@ -13,7 +13,10 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 # Attributes every LogRecord has; anything else was passed via `extra=` and is emitted as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "color_message"}  # uvicorn's ANSI-coloured copy of msg
+    "message",
+    "asctime",
+    "color_message",
+}  # uvicorn's ANSI-coloured copy of msg
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,8 +36,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if json_logs
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

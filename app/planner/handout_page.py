@@ -18,36 +18,54 @@ def _calendar(plan: TaperPlan, query: PlannerQuery) -> str:
     rows = []
     first = plan.steps[0]
     if first.kind is not StepKind.SWITCH and first.starts > query.start - timedelta(days=1):
-        rows.append(_row("Now", weekday_date(first.starts - timedelta(days=1)),
-                         f"{mg(plan.today_mg)} mg", words.NOW_ROW.render()))
+        rows.append(
+            _row(
+                "Now",
+                weekday_date(first.starts - timedelta(days=1)),
+                f"{mg(plan.today_mg)} mg",
+                words.NOW_ROW.render(),
+            )
+        )
     for step in plan.steps:
         if step.kind is StepKind.STOP:
-            rows.append(_row(weekday_date(step.starts), "", "none",
-                             words.STOP_ROW.render(), stop=True))
+            rows.append(
+                _row(weekday_date(step.starts), "", "none", words.STOP_ROW.render(), stop=True)
+            )
             continue
         how = how_text(step.how, step.form) or "Ask the pharmacy how to make this dose."
         if step.kind is StepKind.SWITCH:
             how = f"Change to {step.ingredient}: {how}"
-        rows.append(_row(weekday_date(step.starts),
-                         weekday_date(step.ends) if step.ends else "", f"{mg(step.dose_mg)} mg",
-                         how))
-    head = ('<tr><th scope="col">From</th><th scope="col">Until</th><th scope="col">Each day'
-            '</th><th scope="col">How to take it</th><th scope="col" class="tick">Done'
-            '</th></tr>')
+        rows.append(
+            _row(
+                weekday_date(step.starts),
+                weekday_date(step.ends) if step.ends else "",
+                f"{mg(step.dose_mg)} mg",
+                how,
+            )
+        )
+    head = (
+        '<tr><th scope="col">From</th><th scope="col">Until</th><th scope="col">Each day'
+        '</th><th scope="col">How to take it</th><th scope="col" class="tick">Done'
+        "</th></tr>"
+    )
     # Long plans taken several times a day (high doses, mixed strengths) print in a tighter
     # table so the handout keeps to two pages.
     klass = "calendar compact" if sum(len(r) for r in rows) > 4000 else "calendar"
-    return (f'<table class="{klass}" id="calendar"><caption>Your doses of '
-            f'{esc(plan.ingredient)}, step by step</caption><thead>{head}</thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    return (
+        f'<table class="{klass}" id="calendar"><caption>Your doses of '
+        f"{esc(plan.ingredient)}, step by step</caption><thead>{head}</thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _row(start: str, end: str, dose: str, how: str, *, stop: bool = False) -> str:
     klass = ' class="stop"' if stop else ""
-    return (f"<tr{klass}><td class=\"date\">{esc(start)}</td><td class=\"date\">{esc(end)}</td>"
-            f"<td class=\"num\">"
-            f"{esc(dose)}</td><td>{esc(how)}</td><td class=\"tick\" aria-label=\"tick when "
-            f"done\">&#9744;</td></tr>")
+    return (
+        f'<tr{klass}><td class="date">{esc(start)}</td><td class="date">{esc(end)}</td>'
+        f'<td class="num">'
+        f'{esc(dose)}</td><td>{esc(how)}</td><td class="tick" aria-label="tick when '
+        f'done">&#9744;</td></tr>'
+    )
 
 
 def _section(section: words.Section, values: dict[str, str], number: int) -> str:
@@ -56,8 +74,10 @@ def _section(section: words.Section, values: dict[str, str], number: int) -> str
         body = "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in texts) + "</ul>"
     else:
         body = "<p>" + " ".join(esc(t) for t in texts) + "</p>"
-    return (f'<section class="talk" aria-labelledby="h-{number}"><h2 id="h-{number}">'
-            f'{esc(section.heading)}</h2>{body}</section>')
+    return (
+        f'<section class="talk" aria-labelledby="h-{number}"><h2 id="h-{number}">'
+        f"{esc(section.heading)}</h2>{body}</section>"
+    )
 
 
 def prose(plan: TaperPlan, visit: date) -> list[str]:
@@ -78,14 +98,16 @@ def render(result: PlannerResult) -> str:
     assert plan is not None
     visit = result.schedule.follow_up
     values = _values(plan, visit)
-    switch = (f'<p class="switch">{esc(words.SWITCH.render(**values))}</p>'
-              if plan.switch else "")
+    switch = f'<p class="switch">{esc(words.SWITCH.render(**values))}</p>' if plan.switch else ""
     why, *rest = words.SECTIONS
     sections = "".join(_section(s, values, i) for i, s in enumerate(rest, start=1))
     sources = "; ".join(esc(words.SOURCES[k]) for k in words.used_sources())
     planner = href("/taper-planner", to_params(query))
-    end = f" You take the last dose on {weekday_date(plan.ends - timedelta(days=1))}." \
-        if plan.ends else ""
+    end = (
+        f" You take the last dose on {weekday_date(plan.ends - timedelta(days=1))}."
+        if plan.ends
+        else ""
+    )
     body = (
         f'<nav class="no-print toolbar" aria-label="Handout"><a href="{planner}">Back to the '
         f'planner</a> <button type="button" id="print-button" hidden>Print this page</button>'
@@ -93,16 +115,22 @@ def render(result: PlannerResult) -> str:
         f'lower {esc(query.drug)} slowly</h1><p class="write-in">Name: '
         f'<span class="line"></span> Clinic phone: <span class="line"></span></p></header>'
         f'<p class="lead">Start on <strong>{esc(weekday_date(plan.steps[0].starts))}</strong>. '
-        f'Take the dose in the table each day, until the next date.{esc(end)}</p>{switch}'
-        f'{_section(why, values, 0)}'
+        f"Take the dose in the table each day, until the next date.{esc(end)}</p>{switch}"
+        f"{_section(why, values, 0)}"
         f'<section class="calendar-section" aria-labelledby="h-cal"><h2 id="h-cal">Your dose '
-        f'calendar</h2>'
-        f'{_calendar(plan, query)}</section>'
+        f"calendar</h2>"
+        f"{_calendar(plan, query)}</section>"
         f'<figure class="handout-chart">{dose_chart(plan, visit, chart_id="hchart", compact=True)}'
-        f'<figcaption>Your daily dose goes down step by step. The dashed line is your next '
-        f'visit.</figcaption></figure>'
+        f"<figcaption>Your daily dose goes down step by step. The dashed line is your next "
+        f"visit.</figcaption></figure>"
         f'<div class="talk-group">{sections}</div>'
-        f'<footer class="sources"><p>Based on: {sources}.</p></footer></main>')
+        f'<footer class="sources"><p>Based on: {sources}.</p></footer></main>'
+    )
     paper = f"paper-{query.paper}" if query.paper else ""
-    return page(f"Your plan to lower {query.drug} slowly", body,
-                css=("handout.css",), js=("planner.js",), body_class=paper)
+    return page(
+        f"Your plan to lower {query.drug} slowly",
+        body,
+        css=("handout.css",),
+        js=("planner.js",),
+        body_class=paper,
+    )

@@ -51,8 +51,7 @@ def planner_url(settings: Settings, med: MedicationUse, starts: date) -> str | N
     form = form_of(med.name)
     if form == LIQUID or (isinstance(form, Form) and form.value in forms_of(ingredient)):
         pairs.append(("form", form.value if isinstance(form, Form) else LIQUID))
-    strength = (_exact(med.strength_mg) if (med.strength_unit or "mg").lower() == "mg"
-                else None)
+    strength = _exact(med.strength_mg) if (med.strength_unit or "mg").lower() == "mg" else None
     if strength:
         pairs.append(("strength", strength))
     dose = _exact(med.exact_dose_mg)

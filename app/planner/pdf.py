@@ -37,19 +37,30 @@ class PdfError(RuntimeError):
 def find_chromium(explicit: str | None = None) -> str:
     found = explicit or next((p for n in CHROMIUM_NAMES if (p := shutil.which(n))), None)
     if not found:
-        raise PdfError("no Chromium found: install chromium (apt-get install chromium) or "
-                       "pass --chromium PATH")
+        raise PdfError(
+            "no Chromium found: install chromium (apt-get install chromium) or pass --chromium PATH"
+        )
     return found
 
 
 def chromium_command(chromium: str, profile: Path, url: str, out: Path) -> list[str]:
     """Headless print flags: no network chatter, no header or footer, a fresh profile."""
-    command = [chromium, "--headless", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run",
-               "--disable-extensions", f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               f"--print-to-pdf={out}", url]
+    command = [
+        chromium,
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={out}",
+        url,
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.insert(2, "--no-sandbox")   # Chromium refuses to run as root with its sandbox
+        command.insert(2, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
     return command
 
 
@@ -59,9 +70,13 @@ def print_pdf(url: str, out: Path, chromium: str | None = None) -> Path:
     out = out.resolve()
     out.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="benzo-cds-pdf-") as profile:
-        result = subprocess.run(chromium_command(binary, Path(profile), url, out),
-                                capture_output=True, text=True, check=False,
-                                timeout=PRINT_TIMEOUT_SECONDS)
+        result = subprocess.run(
+            chromium_command(binary, Path(profile), url, out),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=PRINT_TIMEOUT_SECONDS,
+        )
     if result.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
         raise PdfError(f"Chromium did not print the handout (exit {result.returncode})")
     return out
@@ -97,9 +112,11 @@ def local_planner(settings: Settings) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False,
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -114,8 +131,14 @@ def local_planner(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def handout_pdf(link: str, out: Path, *, paper: str | None = None,
-                settings: Settings | None = None, chromium: str | None = None) -> Path:
+def handout_pdf(
+    link: str,
+    out: Path,
+    *,
+    paper: str | None = None,
+    settings: Settings | None = None,
+    chromium: str | None = None,
+) -> Path:
     """The handout for ``link`` (a planner link from a card) printed to ``out``."""
     settings = settings or Settings()
     query = handout_query(link, settings, paper)

@@ -32,8 +32,9 @@ TIME_WORDS = ("morning", "noon", "afternoon", "evening", "bedtime")
 # Not clinical: more than 4 times a day is not a taper anyone dispenses.
 MAX_TIMES = 4
 PAPERS = ("a4", "letter")
-KNOWN = frozenset({"drug", "form", "strength", "dose", "start", "pace", "switch", "times",
-                   "hold", "paper"})
+KNOWN = frozenset(
+    {"drug", "form", "strength", "dose", "start", "pace", "switch", "times", "hold", "paper"}
+)
 
 
 class PlannerInputError(ValueError):
@@ -48,9 +49,9 @@ class PlannerInputError(ValueError):
 class PlannerQuery:
     drug: str
     start: date
-    form: str | None = None            # a Form value, LIQUID, or None (the drug's usual product)
+    form: str | None = None  # a Form value, LIQUID, or None (the drug's usual product)
     strength_mg: Fraction | None = None
-    dose_mg: Fraction | None = None    # the confirmed total daily dose; None: ask for it
+    dose_mg: Fraction | None = None  # the confirmed total daily dose; None: ask for it
     pace: Pace = Pace.STANDARD
     switch_to: str | None = None
     times: tuple[str, ...] = ()
@@ -121,10 +122,16 @@ def _times(text: str | None, problems: list[str]) -> tuple[str, ...]:
     if text is None:
         return ()
     words = tuple(w.strip().lower() for w in text.split(",") if w.strip())
-    if (not words or len(words) > MAX_TIMES or len(set(words)) != len(words)
-            or any(w not in TIME_WORDS for w in words)):
-        problems.append(f"times: up to {MAX_TIMES} different times of day from "
-                        f"{', '.join(TIME_WORDS)}, separated by commas.")
+    if (
+        not words
+        or len(words) > MAX_TIMES
+        or len(set(words)) != len(words)
+        or any(w not in TIME_WORDS for w in words)
+    ):
+        problems.append(
+            f"times: up to {MAX_TIMES} different times of day from "
+            f"{', '.join(TIME_WORDS)}, separated by commas."
+        )
         return ()
     return words
 
@@ -133,11 +140,16 @@ def _holds(values: Iterable[str], problems: list[str]) -> dict[int, int]:
     holds: dict[int, int] = {}
     for value in values:
         step_text, _, weeks_text = value.partition(":")
-        if not (step_text.isdigit() and weeks_text.isdigit()
-                and 1 <= int(step_text) <= MAX_STEPS
-                and int(weeks_text) in EXTRA_WEEKS_CHOICES):
-            problems.append(f"hold: each hold is STEP:WEEKS, a step number from 1 to {MAX_STEPS} "
-                            f"and weeks from {', '.join(map(str, EXTRA_WEEKS_CHOICES))}.")
+        if not (
+            step_text.isdigit()
+            and weeks_text.isdigit()
+            and 1 <= int(step_text) <= MAX_STEPS
+            and int(weeks_text) in EXTRA_WEEKS_CHOICES
+        ):
+            problems.append(
+                f"hold: each hold is STEP:WEEKS, a step number from 1 to {MAX_STEPS} "
+                f"and weeks from {', '.join(map(str, EXTRA_WEEKS_CHOICES))}."
+            )
             return {}
         if int(step_text) in holds:
             problems.append("hold: a step is given more than once.")
@@ -146,8 +158,7 @@ def _holds(values: Iterable[str], problems: list[str]) -> dict[int, int]:
     return {step: weeks for step, weeks in sorted(holds.items()) if weeks}
 
 
-def _choice(text: str | None, name: str, allowed: Iterable[str], problems: list[str]
-            ) -> str | None:
+def _choice(text: str | None, name: str, allowed: Iterable[str], problems: list[str]) -> str | None:
     options = tuple(allowed)
     if text is not None and text.lower() not in options:
         problems.append(f"{name}: must be one of {', '.join(options)}.")
@@ -161,19 +172,26 @@ def parse(params: Mapping[str, list[str]], today: date) -> PlannerQuery:
     unknown = sorted(set(params) - KNOWN)
     if unknown:
         # Names only (no values); a link with more than we asked for may carry patient data.
-        problems.append(f"unknown parameters: {', '.join(n[:20] for n in unknown[:5])}. "
-                        f"The planner reads only {', '.join(sorted(KNOWN))}.")
+        problems.append(
+            f"unknown parameters: {', '.join(n[:20] for n in unknown[:5])}. "
+            f"The planner reads only {', '.join(sorted(KNOWN))}."
+        )
     drug_text = _one(params, "drug", problems)
     drug = drug_text.lower() if drug_text else None
     if drug is None:
         problems.append("drug: name the benzodiazepine or Z-drug (its generic name).")
     elif drug not in marketed_drugs():
-        problems.append(f"drug: not a benzodiazepine or Z-drug with marketed oral products here; "
-                        f"one of {', '.join(marketed_drugs())}.")
+        problems.append(
+            f"drug: not a benzodiazepine or Z-drug with marketed oral products here; "
+            f"one of {', '.join(marketed_drugs())}."
+        )
         drug = None
-    form = _choice(_one(params, "form", problems), "form",
-                   (*(forms_of(drug) if drug else tuple(f.value for f in Form)), LIQUID),
-                   problems)
+    form = _choice(
+        _one(params, "form", problems),
+        "form",
+        (*(forms_of(drug) if drug else tuple(f.value for f in Form)), LIQUID),
+        problems,
+    )
     strength = _amount(_one(params, "strength", problems), "strength", "the strength", problems)
     dose = _amount(_one(params, "dose", problems), "dose", "the daily dose", problems)
     start = _start(_one(params, "start", problems), today, problems)
@@ -182,15 +200,27 @@ def parse(params: Mapping[str, list[str]], today: date) -> PlannerQuery:
     info = taper_products.drug(drug) if drug else None
     if switch and info is not None and not info.long_acting_switch:
         # ASAM 2025 rec. 7 concerns short-acting benzodiazepines (products.json flag).
-        problems.append(f"switch: the long-acting switch is offered for short-acting "
-                        f"benzodiazepines only, not for {drug}.")
+        problems.append(
+            f"switch: the long-acting switch is offered for short-acting "
+            f"benzodiazepines only, not for {drug}."
+        )
     times = _times(_one(params, "times", problems), problems)
     holds = _holds(params.get("hold", []), problems)
     paper = _choice(_one(params, "paper", problems), "paper", PAPERS, problems)
     if problems or drug is None:
         raise PlannerInputError(problems)
-    return PlannerQuery(drug, start, form, strength, dose, Pace(pace or Pace.STANDARD.value),
-                        switch, times, MappingProxyType(holds), paper)
+    return PlannerQuery(
+        drug,
+        start,
+        form,
+        strength,
+        dose,
+        Pace(pace or Pace.STANDARD.value),
+        switch,
+        times,
+        MappingProxyType(holds),
+        paper,
+    )
 
 
 def to_params(query: PlannerQuery, *, paper: bool = False) -> list[tuple[str, str]]:

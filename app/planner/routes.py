@@ -23,8 +23,11 @@ from app.planner.schedule import PlannerResult, careplan, compute
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 router = APIRouter(include_in_schema=False)
-STATIC_FILES = {"planner.css": "text/css", "handout.css": "text/css",
-                "planner.js": "text/javascript"}
+STATIC_FILES = {
+    "planner.css": "text/css",
+    "handout.css": "text/css",
+    "planner.js": "text/javascript",
+}
 
 
 def _settings(request: Request) -> Settings:
@@ -90,14 +93,21 @@ async def careplan_json(request: Request) -> Response:
     resource = _resource(found) if isinstance(found, PlannerResult) and not problems else None
     if resource is None:
         problems = problems or ["The CarePlan could not be built for these choices."]
-        outcome = {"resourceType": "OperationOutcome", "issue": [
-            {"severity": "error", "code": "invalid", "diagnostics": p} for p in problems]}
-        return Response(json.dumps(outcome), status_code=400,
-                        media_type="application/fhir+json", headers=HEADERS)
-    return Response(json.dumps(resource, indent=2, ensure_ascii=False),
-                    media_type="application/fhir+json",
-                    headers={**HEADERS,
-                             "Content-Disposition": 'attachment; filename="taper-careplan.json"'})
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "invalid", "diagnostics": p} for p in problems],
+        }
+        return Response(
+            json.dumps(outcome),
+            status_code=400,
+            media_type="application/fhir+json",
+            headers=HEADERS,
+        )
+    return Response(
+        json.dumps(resource, indent=2, ensure_ascii=False),
+        media_type="application/fhir+json",
+        headers={**HEADERS, "Content-Disposition": 'attachment; filename="taper-careplan.json"'},
+    )
 
 
 @router.get(planner_page.PATH + "/static/{name}")
@@ -105,5 +115,8 @@ async def static(name: str) -> Response:
     media_type = STATIC_FILES.get(name)
     if media_type is None:
         return Response("Not found.", status_code=404, media_type="text/plain")
-    return FileResponse(STATIC_DIR / name, media_type=media_type,
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=media_type,
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )

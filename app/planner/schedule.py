@@ -22,8 +22,10 @@ from app.terminology import classify_medication
 # No patient is known to the planner (its link carries none). A display-only reference keeps
 # the CarePlan valid R4 and cannot be filed against the wrong patient by accident: the EHR (or
 # the clinician pasting it) sets the subject when it is filed.
-SUBJECT = {"display": "The patient this plan is agreed with (set when filed; the planner holds "
-                      "no patient data)"}
+SUBJECT = {
+    "display": "The patient this plan is agreed with (set when filed; the planner holds "
+    "no patient data)"
+}
 
 
 def order_name(query: PlannerQuery) -> str:
@@ -39,21 +41,24 @@ def medication(query: PlannerQuery) -> MedicationUse:
     """The order the card read, as the planner knows it: no patient, no ids, the confirmed dose."""
     info = classify_medication((), query.drug)
     return MedicationUse(
-        ref="planner", name=order_name(query),
+        ref="planner",
+        name=order_name(query),
         drug_class=info.drug_class if info else DrugClass.BENZODIAZEPINE,
         ingredient=query.drug,
         strength_mg=float(query.strength_mg) if query.strength_mg is not None else None,
         strength_unit="mg" if query.strength_mg is not None else None,
         daily_dose_mg=float(query.dose_mg) if query.dose_mg is not None else None,
-        dose_confidence=(DoseConfidence.EXACT if query.dose_mg is not None
-                         else DoseConfidence.UNKNOWN))
+        dose_confidence=(
+            DoseConfidence.EXACT if query.dose_mg is not None else DoseConfidence.UNKNOWN
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class PlannerResult:
-    query: PlannerQuery          # as asked, holds that fit this plan only
+    query: PlannerQuery  # as asked, holds that fit this plan only
     schedule: TaperSchedule
-    dropped_holds: int           # holds past the plan's last step (after a switch or pace change)
+    dropped_holds: int  # holds past the plan's last step (after a switch or pace change)
 
     @property
     def plan(self) -> TaperPlan | None:
@@ -72,9 +77,15 @@ def _holdable(plan: TaperPlan | None) -> int:
 
 def compute(query: PlannerQuery, settings: Settings) -> PlannerResult:
     """The schedule for the query; holds beyond the plan's steps are dropped (and counted)."""
+
     def run(q: PlannerQuery) -> TaperSchedule:
-        return build_schedule(medication(q), q.start, settings, switch_to=q.switch_to,
-                              adjust=Adjustments(q.pace, q.extra_weeks, q.times))
+        return build_schedule(
+            medication(q),
+            q.start,
+            settings,
+            switch_to=q.switch_to,
+            adjust=Adjustments(q.pace, q.extra_weeks, q.times),
+        )
 
     schedule = run(query)
     last = _holdable(schedule.plan)

@@ -73,8 +73,15 @@ class JwksCache:
     looked at again when an unknown kid shows up, at most once per `min_refetch` seconds per
     source (a replaced file is re-read; a URL is refetched)."""
 
-    def __init__(self, http: httpx.AsyncClient | None, clock: Callable[[], float], *,
-                 ttl: float = 600.0, min_refetch: float = 30.0, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        clock: Callable[[], float],
+        *,
+        ttl: float = 600.0,
+        min_refetch: float = 30.0,
+        timeout: float = 5.0,
+    ) -> None:
         self._http = http
         self._owns_http = http is None
         self._clock = clock
@@ -89,8 +96,11 @@ class JwksCache:
         """Keys in the JWKS file at `path`; raises JwksError when it cannot be read."""
         entry = self._files.get(path)
         now = self._clock()
-        if entry is not None and (kid is None or any(key.kid == kid for key in entry.keys)
-                                  or now - entry.checked_at < self._min_refetch):
+        if entry is not None and (
+            kid is None
+            or any(key.kid == kid for key in entry.keys)
+            or now - entry.checked_at < self._min_refetch
+        ):
             return entry.keys
         try:
             stat = Path(path).stat()
@@ -153,8 +163,9 @@ class JwksCache:
     async def _get(self, url: str) -> bytes:
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
-        request = self._http.build_request("GET", url, headers={"Accept": "application/json"},
-                                           timeout=self._timeout)
+        request = self._http.build_request(
+            "GET", url, headers={"Accept": "application/json"}, timeout=self._timeout
+        )
         try:
             response = await self._http.send(request, stream=True, follow_redirects=False)
             try:

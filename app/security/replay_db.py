@@ -35,8 +35,14 @@ def token_key(iss: str, jti: str) -> str:
 class DatabaseReplayStore:
     """ReplayStore on the jwt_replay table, with the process cache in front."""
 
-    def __init__(self, engine: AsyncEngine, availability: Availability, *, timeout: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        availability: Availability,
+        *,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
         self._availability = availability
         self._timeout = timeout
@@ -50,13 +56,17 @@ class DatabaseReplayStore:
             return False
         key = token_key(iss, jti)
         try:
-            return await self._availability.run(lambda: self._claim(key, expires_at, now),
-                                                timeout=self._timeout)
+            return await self._availability.run(
+                lambda: self._claim(key, expires_at, now), timeout=self._timeout
+            )
         except DatabaseUnavailable as error:
             REPLAY_DEGRADED.inc()
             # Per call at INFO; the outage itself is one WARNING from app.database.
-            log.info("jti checked by this process only: database unavailable (%s)",
-                     error.reason, extra={"reason": error.reason})
+            log.info(
+                "jti checked by this process only: database unavailable (%s)",
+                error.reason,
+                extra={"reason": error.reason},
+            )
             return True
 
     async def _claim(self, key: str, expires_at: float, now: float) -> bool:

@@ -56,15 +56,24 @@ class CdsClient:
 class JwtVerifier:
     """Verifies `Authorization: Bearer <JWT>` from trusted CDS Clients."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
-                 clock: Callable[[], float] = time.time, *,
-                 replay_store: ReplayStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        replay_store: ReplayStore | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
         self._issuers: dict[str, TrustedIssuer] = {i.iss: i for i in settings.trusted_issuers}
-        self._jwks = JwksCache(http, clock, timeout=settings.fhir_timeout_seconds,
-                               ttl=settings.jwks_cache_seconds,
-                               min_refetch=settings.jwks_refresh_interval_seconds)
+        self._jwks = JwksCache(
+            http,
+            clock,
+            timeout=settings.fhir_timeout_seconds,
+            ttl=settings.jwks_cache_seconds,
+            min_refetch=settings.jwks_refresh_interval_seconds,
+        )
         self._replay: ReplayStore = replay_store or InMemoryReplayStore()
 
     async def aclose(self) -> None:
@@ -96,8 +105,9 @@ class JwtVerifier:
             jti: str = claims["jti"]
             if not await self._replay.add_if_new(iss, jti, expires_at, now):
                 raise Unauthorized("replayed-jti")
-            return CdsClient(iss=iss, tenant=tenant, jti=jti,
-                             fhir_servers=tuple(issuer.fhir_servers))
+            return CdsClient(
+                iss=iss, tenant=tenant, jti=jti, fhir_servers=tuple(issuer.fhir_servers)
+            )
         except Unauthorized as error:
             # iss is unverified here and may be attacker-made: cut short, and logged (quoted)
             # once, by the app's error handler, with the request's path.
@@ -132,8 +142,9 @@ class JwtVerifier:
             raise Unauthorized("jwks-unavailable" if unavailable else "missing-jku")
         return _pick_key(keys, kid, alg)
 
-    async def _configured_keys(self, issuer: TrustedIssuer, kid: str | None
-                               ) -> tuple[tuple[Key, ...], bool]:
+    async def _configured_keys(
+        self, issuer: TrustedIssuer, kid: str | None
+    ) -> tuple[tuple[Key, ...], bool]:
         """Keys from the issuer's jwks_file, then its jwks_url when the file lacks the kid;
         and whether a configured source could not be read."""
         keys: tuple[Key, ...] = ()

@@ -24,7 +24,23 @@ from app.taper.products import LIQUID, form_of
 from app.taper.text import how_text, mg, step_text
 
 __all__ = [
-    "LIQUID", "LONG_ACTING_TARGETS", "Administration", "Form", "Pace", "PaceSummary", "Piece",
-    "Product", "Step", "StepKind", "Switch", "TaperPlan", "TaperRequest", "Unplanned",
-    "form_of", "how_text", "mg", "plan_taper", "step_text",
+    "LIQUID",
+    "LONG_ACTING_TARGETS",
+    "Administration",
+    "Form",
+    "Pace",
+    "PaceSummary",
+    "Piece",
+    "Product",
+    "Step",
+    "StepKind",
+    "Switch",
+    "TaperPlan",
+    "TaperRequest",
+    "Unplanned",
+    "form_of",
+    "how_text",
+    "mg",
+    "plan_taper",
+    "step_text",
 ]

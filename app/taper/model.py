@@ -14,12 +14,12 @@ class Form(StrEnum):
     """Oral solid forms a taper can be dispensed in (products.json ``form``)."""
 
     TABLET = "tablet"
-    ODT = "odt"                  # orally disintegrating tablet: never split
-    ER_TABLET = "er-tablet"      # extended release: never split
+    ODT = "odt"  # orally disintegrating tablet: never split
+    ER_TABLET = "er-tablet"  # extended release: never split
     ER_CAPSULE = "er-capsule"
     CAPSULE = "capsule"
     FILM = "film"
-    SL_TABLET = "sl-tablet"      # sublingual
+    SL_TABLET = "sl-tablet"  # sublingual
 
     @property
     def extended_release(self) -> bool:
@@ -34,7 +34,7 @@ class Pace(StrEnum):
 
 
 class StepKind(StrEnum):
-    SWITCH = "switch"    # same total daily dose in another product or an equivalent drug
+    SWITCH = "switch"  # same total daily dose in another product or an equivalent drug
     REDUCE = "reduce"
     STOP = "stop"
 
@@ -42,7 +42,7 @@ class StepKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Strength:
     mg: Fraction
-    parts: int = 1       # 1 = never split, 2 = halves (scored), 4 = quarters (multi-scored)
+    parts: int = 1  # 1 = never split, 2 = halves (scored), 4 = quarters (multi-scored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class Product:
     form: Form
     strengths: tuple[Strength, ...]
     source: str
-    ir_switch: Form | None = None   # label: same total daily dose as this immediate-release form
+    ir_switch: Form | None = None  # label: same total daily dose as this immediate-release form
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -59,7 +59,7 @@ class Piece:
     """What a patient takes at once: a whole unit, or a half or quarter of a scored tablet."""
 
     strength_mg: Fraction
-    parts: int = 1       # 1 whole, 2 half, 4 quarter
+    parts: int = 1  # 1 whole, 2 half, 4 quarter
 
     @property
     def mg(self) -> Fraction:
@@ -72,19 +72,19 @@ class Administration:
 
     when: str | None
     mg: Fraction
-    pieces: tuple[tuple[Piece, int], ...]   # (piece, how many)
+    pieces: tuple[tuple[Piece, int], ...]  # (piece, how many)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     kind: StepKind
     starts: date
-    ends: date | None          # last day on this dose; None for the stop
+    ends: date | None  # last day on this dose; None for the stop
     ingredient: str
-    form: Form | None          # None once stopped
-    dose_mg: Fraction          # daily dose from ``starts``
-    previous_mg: Fraction      # daily dose before (of the previous drug, for a switch)
-    held_days: int             # days on the previous dose before this step
+    form: Form | None  # None once stopped
+    dose_mg: Fraction  # daily dose from ``starts``
+    previous_mg: Fraction  # daily dose before (of the previous drug, for a switch)
+    held_days: int  # days on the previous dose before this step
     how: tuple[Administration, ...] = ()
 
     @property
@@ -104,7 +104,7 @@ class Switch:
     to_ingredient: str
     to_form: Form
     to_mg: Fraction
-    range_mg: tuple[Fraction, Fraction] | None   # equivalent dose across the table's columns
+    range_mg: tuple[Fraction, Fraction] | None  # equivalent dose across the table's columns
     why: str
 
 
@@ -130,26 +130,26 @@ class TaperRequest:
 
 @dataclass(frozen=True, slots=True)
 class PaceSummary:
-    fraction_of_start: Fraction | None   # typical reduction as a share of the starting dose
-    every_weeks: int                     # interval of the regular steps
+    fraction_of_start: Fraction | None  # typical reduction as a share of the starting dose
+    every_weeks: int  # interval of the regular steps
     regular_steps: int
-    slow_steps: int                      # steps whose interval was lengthened (one unit > 25%)
-    slow_weeks: tuple[int, ...]          # distinct lengthened intervals, ascending
+    slow_steps: int  # steps whose interval was lengthened (one unit > 25%)
+    slow_weeks: tuple[int, ...]  # distinct lengthened intervals, ascending
     text: str
-    uniform: bool = False                # every regular step removes the same share
+    uniform: bool = False  # every regular step removes the same share
 
 
 @dataclass(frozen=True, slots=True)
 class TaperPlan:
     request: TaperRequest
-    ingredient: str              # the drug tapered to zero (the target of a switch)
+    ingredient: str  # the drug tapered to zero (the target of a switch)
     today_mg: Fraction
     steps: tuple[Step, ...]
     switch: Switch | None
     pace: PaceSummary
     notes: tuple[str, ...]
-    sources: tuple[str, ...]     # product data sources used
-    unit_mg: Fraction = Fraction(0)   # the smallest dispensable unit of the tapered product
+    sources: tuple[str, ...]  # product data sources used
+    unit_mg: Fraction = Fraction(0)  # the smallest dispensable unit of the tapered product
 
     @property
     def ends(self) -> date | None:

@@ -46,8 +46,10 @@ def _product(request: TaperRequest) -> tuple[Product | None, str | None]:
     chosen = products.product(ingredient, request.form) if request.form else None
     note = None
     if request.form and chosen is None:
-        note = (f"No US-marketed {request.form.value} of {ingredient} in the product data: doses "
-                "below use the product named in each step.")
+        note = (
+            f"No US-marketed {request.form.value} of {ingredient} in the product data: doses "
+            "below use the product named in each step."
+        )
     return chosen or products.default_product(ingredient), note
 
 
@@ -59,23 +61,54 @@ def _dates(raw: list[RawStep], first: date) -> list[date]:
     return out
 
 
-def _steps(prod: Product, start_mg: Fraction, raw: list[RawStep], starts: date,
-           request: TaperRequest, switch: Switch | None) -> list[Step]:
+def _steps(
+    prod: Product,
+    start_mg: Fraction,
+    raw: list[RawStep],
+    starts: date,
+    request: TaperRequest,
+    switch: Switch | None,
+) -> list[Step]:
     when = _dates(raw, starts)
-    how = choose_tablets(prod, [start_mg, *(r.dose for r in raw)], request.times,
-                         Fraction(str(request.strength_mg)) if request.strength_mg else None)
+    how = choose_tablets(
+        prod,
+        [start_mg, *(r.dose for r in raw)],
+        request.times,
+        Fraction(str(request.strength_mg)) if request.strength_mg else None,
+    )
     steps: list[Step] = []
     if switch is not None:
         ends = when[0] - timedelta(days=1) if raw else None
-        steps.append(Step(StepKind.SWITCH, starts, ends, switch.to_ingredient, switch.to_form,
-                          switch.to_mg, switch.from_mg, 0, how.get(switch.to_mg, ())))
+        steps.append(
+            Step(
+                StepKind.SWITCH,
+                starts,
+                ends,
+                switch.to_ingredient,
+                switch.to_form,
+                switch.to_mg,
+                switch.from_mg,
+                0,
+                how.get(switch.to_mg, ()),
+            )
+        )
     previous = start_mg
     for index, (step, day) in enumerate(zip(raw, when, strict=True)):
         following = when[index + 1] - timedelta(days=1) if index + 1 < len(when) else None
         kind = StepKind.STOP if step.dose == 0 else StepKind.REDUCE
-        steps.append(Step(kind, day, following, prod.ingredient,
-                          None if kind is StepKind.STOP else prod.form, step.dose, previous,
-                          step.held_weeks * 7, how.get(step.dose, ())))
+        steps.append(
+            Step(
+                kind,
+                day,
+                following,
+                prod.ingredient,
+                None if kind is StepKind.STOP else prod.form,
+                step.dose,
+                previous,
+                step.held_weeks * 7,
+                how.get(step.dose, ()),
+            )
+        )
         previous = step.dose
     return steps
 
@@ -92,8 +125,9 @@ def _pace(start_mg: Fraction, raw: list[RawStep], every: int) -> PaceSummary:
             shares.append((previous - step.dose) / start_mg)
         previous = step.dose
     fraction = sum(shares, Fraction(0)) / len(shares) if shares else None
-    summary = PaceSummary(fraction, every, regular, len(slow), tuple(sorted(set(slow))), "",
-                          len(set(shares)) == 1)
+    summary = PaceSummary(
+        fraction, every, regular, len(slow), tuple(sorted(set(slow))), "", len(set(shares)) == 1
+    )
     return replace(summary, text=pace_text(summary))
 
 
@@ -101,8 +135,10 @@ def plan_taper(request: TaperRequest) -> TaperPlan | Unplanned:
     """The schedule for an exact, confirmed daily dose; Unplanned (with the reason) otherwise."""
     today = _dose(request.daily_dose_mg)
     if today is None:
-        return Unplanned("The total daily dose is not a confirmed positive number (mg/day); "
-                         "confirm it before computing a schedule.")
+        return Unplanned(
+            "The total daily dose is not a confirmed positive number (mg/day); "
+            "confirm it before computing a schedule."
+        )
     prod, note = _product(request)
     if prod is None:
         return Unplanned(note or f"No product data for {request.ingredient}.")
@@ -114,9 +150,11 @@ def plan_taper(request: TaperRequest) -> TaperPlan | Unplanned:
     if request.switch_to:
         target = long_acting_target(prod.ingredient, request.switch_to)
         if target is None:
-            return Unplanned(f"A switch from {prod.ingredient} to {request.switch_to} is not "
-                             "offered (ASAM 2025 rec. 7 concerns short-acting benzodiazepines "
-                             "with a known equivalence).")
+            return Unplanned(
+                f"A switch from {prod.ingredient} to {request.switch_to} is not "
+                "offered (ASAM 2025 rec. 7 concerns short-acting benzodiazepines "
+                "with a known equivalence)."
+            )
         switch = to_long_acting(prod.ingredient, today, target)
         prod, start_mg, hold = target, switch.to_mg, SWITCH_HOLD_WEEKS
     elif prod.form.extended_release:
@@ -125,14 +163,24 @@ def plan_taper(request: TaperRequest) -> TaperPlan | Unplanned:
             prod, switch = found
             start_mg, hold = switch.to_mg, SWITCH_HOLD_WEEKS
         else:
-            notes.append(f"Extended-release {prod.ingredient} is never split: the plan uses "
-                         "its own strengths.")
+            notes.append(
+                f"Extended-release {prod.ingredient} is never split: the plan uses "
+                "its own strengths."
+            )
     raw = sequence(start_mg, smallest_unit(prod), share, every, request.extra_weeks, hold)
     if raw and raw[-1].dose != 0:
         notes.append(f"The plan stops after {MAX_STEPS} steps; continue at the same pace.")
     steps = _steps(prod, start_mg, raw, request.starts, request, switch)
     if prod.source not in sources:
         sources.append(prod.source)
-    return TaperPlan(request, prod.ingredient, today, tuple(steps), switch,
-                     _pace(start_mg, raw, every), tuple(notes), tuple(sources),
-                     smallest_unit(prod))
+    return TaperPlan(
+        request,
+        prod.ingredient,
+        today,
+        tuple(steps),
+        switch,
+        _pace(start_mg, raw, every),
+        tuple(notes),
+        tuple(sources),
+        smallest_unit(prod),
+    )

@@ -18,26 +18,38 @@ _PARTS = {"none": 1, "half": 2, "quarter": 4}
 @dataclass(frozen=True, slots=True)
 class DrugProducts:
     ingredient: str
-    acting: str                   # "short" | "long" (Ashton half-life table)
+    acting: str  # "short" | "long" (Ashton half-life table)
     half_life_hours: str
-    long_acting_switch: bool      # ASAM 2025 rec. 7 applies
+    long_acting_switch: bool  # ASAM 2025 rec. 7 applies
     products: tuple[Product, ...]
 
 
 def _product(ingredient: str, entry: dict[str, Any]) -> Product:
-    strengths = tuple(Strength(Fraction(str(s["mg"])), _PARTS[s.get("split", "none")])
-                      for s in entry["strengths"])
+    strengths = tuple(
+        Strength(Fraction(str(s["mg"])), _PARTS[s.get("split", "none")]) for s in entry["strengths"]
+    )
     ir = entry.get("ir_switch")
-    return Product(ingredient, Form(entry["form"]), tuple(sorted(strengths, key=lambda s: s.mg)),
-                   entry["source"], Form(ir) if ir else None)
+    return Product(
+        ingredient,
+        Form(entry["form"]),
+        tuple(sorted(strengths, key=lambda s: s.mg)),
+        entry["source"],
+        Form(ir) if ir else None,
+    )
 
 
 def _load() -> tuple[dict[str, DrugProducts], dict[str, str], dict[str, str], dict[str, Any]]:
     doc = json.loads(DATA.read_text(encoding="utf-8"))
-    drugs = {ing: DrugProducts(ing, d["acting"], d["half_life_hours"],
-                               bool(d["long_acting_switch"]),
-                               tuple(_product(ing, p) for p in d["products"]))
-             for ing, d in doc["drugs"].items()}
+    drugs = {
+        ing: DrugProducts(
+            ing,
+            d["acting"],
+            d["half_life_hours"],
+            bool(d["long_acting_switch"]),
+            tuple(_product(ing, p) for p in d["products"]),
+        )
+        for ing, d in doc["drugs"].items()
+    }
     return drugs, dict(doc["not_marketed"]), dict(doc["not_marketed_strengths"]), doc["header"]
 
 
@@ -72,17 +84,23 @@ def default_product(ingredient: str) -> Product | None:
     if found is None:
         return None
     plain = [p for p in found.products if p.form in (Form.TABLET, Form.CAPSULE)]
-    return (plain or [p for p in found.products if not p.form.extended_release] or
-            list(found.products))[0]
+    return (
+        plain or [p for p in found.products if not p.form.extended_release] or list(found.products)
+    )[0]
 
 
 # Order texts: RxNorm displays ("24 HR alprazolam 3 MG Extended Release Oral Tablet"), EHR
 # free text ("Xanax XR 1 mg tab"), brand suffixes. First match wins.
 _FORM_WORDS: tuple[tuple[str, Form | None], ...] = (
-    (r"\b(oral (solution|suspension|concentrate)|intensol|solution|suspension|mg/ml|syrup|"
-     r"elixir|liquid)\b", None),
-    (r"\b(extended[- ]release|er|xr|cr|sr|24 hr|controlled[- ]release)\b.*\bcapsule",
-     Form.ER_CAPSULE),
+    (
+        r"\b(oral (solution|suspension|concentrate)|intensol|solution|suspension|mg/ml|syrup|"
+        r"elixir|liquid)\b",
+        None,
+    ),
+    (
+        r"\b(extended[- ]release|er|xr|cr|sr|24 hr|controlled[- ]release)\b.*\bcapsule",
+        Form.ER_CAPSULE,
+    ),
     (r"\bcapsule\b.*\b(extended[- ]release|er|xr)\b", Form.ER_CAPSULE),
     (r"\bloreev\b", Form.ER_CAPSULE),
     (r"\b(extended[- ]release|er|xr|cr|sr|24 hr|controlled[- ]release)\b", Form.ER_TABLET),

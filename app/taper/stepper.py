@@ -23,8 +23,8 @@ from app.taper.constants import CREDITED_WEEKS, MAX_REDUCTION, MAX_REDUCTION_WEE
 @dataclass(frozen=True, slots=True)
 class RawStep:
     dose: Fraction
-    wait_weeks: int      # weeks from the previous step (or the plan start) to this one
-    held_weeks: int      # weeks on the previous dose before this step (credit included)
+    wait_weeks: int  # weeks from the previous step (or the plan start) to this one
+    held_weeks: int  # weeks on the previous dose before this step (credit included)
 
 
 def weeks_for(share: Fraction) -> int:
@@ -38,17 +38,23 @@ def next_dose(current: Fraction, decrement: Fraction, unit: Fraction) -> Fractio
     Doses are whole multiples of the smallest piece (``unit``): any of them is made of real
     pieces, and one ladder keeps the steps even (no 3.5 mg made of two different halves).
     """
-    below = math.ceil(current / unit) - 1            # units in the largest dose under current
+    below = math.ceil(current / unit) - 1  # units in the largest dose under current
     lowest = math.ceil(current * (1 - MAX_REDUCTION) / unit)
     if lowest > below:
-        return below * unit   # one unit is more than 25%: the smallest step, waited for
+        return below * unit  # one unit is more than 25%: the smallest step, waited for
     target = (current - decrement) / unit
     units = min(range(lowest, below + 1), key=lambda k: (abs(k - target), -k))
     return units * unit
 
 
-def sequence(start: Fraction, unit: Fraction, share: Fraction, every_weeks: int,
-             extra_weeks: Mapping[int, int], first_wait_floor: int = 0) -> list[RawStep]:
+def sequence(
+    start: Fraction,
+    unit: Fraction,
+    share: Fraction,
+    every_weeks: int,
+    extra_weeks: Mapping[int, int],
+    first_wait_floor: int = 0,
+) -> list[RawStep]:
     """Reductions from ``start`` to 0; ``first_wait_floor``: weeks before the first (switch)."""
     decrement = share * start
     current = start
@@ -58,9 +64,9 @@ def sequence(start: Fraction, unit: Fraction, share: Fraction, every_weeks: int,
         need = weeks_for((current - dose) / current)
         index = len(steps)
         if index == 0 and first_wait_floor:
-            wait = held = max(first_wait_floor, need)   # a new drug or form: no credit
+            wait = held = max(first_wait_floor, need)  # a new drug or form: no credit
         elif index == 0:
-            wait = max(need - CREDITED_WEEKS, 0)        # today's dose: held CREDITED_WEEKS already
+            wait = max(need - CREDITED_WEEKS, 0)  # today's dose: held CREDITED_WEEKS already
             held = wait + CREDITED_WEEKS
         else:
             wait = max(every_weeks, need) + max(0, extra_weeks.get(index - 1, 0))

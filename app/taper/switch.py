@@ -31,12 +31,16 @@ def _column_values(ingredient: str) -> dict[str, list[Fraction]]:
     return out
 
 
-def equivalent_range(source: str, target: str, dose: Fraction
-                     ) -> tuple[Fraction, Fraction] | None:
+def equivalent_range(source: str, target: str, dose: Fraction) -> tuple[Fraction, Fraction] | None:
     """Lowest and highest equivalent of ``dose`` across the table's columns."""
     src, tgt = _column_values(source), _column_values(target)
-    values = [dose * t / s for column in _COLUMNS if column in src and column in tgt
-              for s in src[column] for t in tgt[column]]
+    values = [
+        dose * t / s
+        for column in _COLUMNS
+        if column in src and column in tgt
+        for s in src[column]
+        for t in tgt[column]
+    ]
     return (min(values), max(values)) if values else None
 
 
@@ -44,8 +48,13 @@ def long_acting_target(source: str, target: str | None = None) -> Product | None
     """The product to switch to, when the switch applies to ``source`` (short-acting BZD)."""
     info = products.drug(source)
     wanted = target or LONG_ACTING_TARGETS[0]
-    if (info is None or not info.long_acting_switch or wanted not in LONG_ACTING_TARGETS
-            or diazepam_equivalent(source) is None or diazepam_equivalent(wanted) is None):
+    if (
+        info is None
+        or not info.long_acting_switch
+        or wanted not in LONG_ACTING_TARGETS
+        or diazepam_equivalent(source) is None
+        or diazepam_equivalent(wanted) is None
+    ):
         return None
     return products.default_product(wanted)
 
@@ -59,14 +68,20 @@ def to_long_acting(source: str, dose: Fraction, target: Product) -> Switch:
     rounded = max(unit, _nearest_multiple(exact, unit))
     spread = equivalent_range(source, target.ingredient, dose)
     diazepam = dose * DIAZEPAM_REFERENCE_MG / src_eq
-    why = (f"ASAM 2025 rec. 7: a longer-acting benzodiazepine gives smoother levels for the "
-           f"taper. {_mg(dose)} mg of {source} is about {_mg(diazepam)} mg of diazepam "
-           "(ASAM 2025 Table 8, VA/DoD 2021 column)")
+    why = (
+        f"ASAM 2025 rec. 7: a longer-acting benzodiazepine gives smoother levels for the "
+        f"taper. {_mg(dose)} mg of {source} is about {_mg(diazepam)} mg of diazepam "
+        "(ASAM 2025 Table 8, VA/DoD 2021 column)"
+    )
     if spread and spread[0] != spread[1]:
-        why += (f"; the table's columns give {_mg(spread[0])}-{_mg(spread[1])} mg of "
-                f"{target.ingredient}")
-    why += ("; equivalence is approximate (\"guidance only\"): watch for sedation or "
-            "withdrawal in the first 2 weeks and adjust before the first reduction.")
+        why += (
+            f"; the table's columns give {_mg(spread[0])}-{_mg(spread[1])} mg of "
+            f"{target.ingredient}"
+        )
+    why += (
+        '; equivalence is approximate ("guidance only"): watch for sedation or '
+        "withdrawal in the first 2 weeks and adjust before the first reduction."
+    )
     return Switch(source, dose, target.ingredient, target.form, rounded, spread, why)
 
 
@@ -79,9 +94,11 @@ def to_immediate_release(er: Product, dose: Fraction) -> tuple[Product, Switch] 
         return None
     unit = smallest_unit(ir)
     same = max(unit, _nearest_multiple(dose, unit))
-    why = (f"Extended-release {er.ingredient} is never split: switch to immediate-release "
-           f"{er.ingredient} at the same total daily dose, as the product label allows, "
-           "then taper in smaller steps.")
+    why = (
+        f"Extended-release {er.ingredient} is never split: switch to immediate-release "
+        f"{er.ingredient} at the same total daily dose, as the product label allows, "
+        "then taper in smaller steps."
+    )
     return ir, Switch(er.ingredient, dose, ir.ingredient, ir.form, same, None, why)
 
 

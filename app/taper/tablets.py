@@ -12,7 +12,7 @@ from itertools import combinations
 from app.taper.constants import MAX_PIECES_PER_DAY
 from app.taper.model import Administration, Piece, Product
 
-Cost = tuple[int, int]   # (pieces, split pieces): fewer pieces first, then fewer splits
+Cost = tuple[int, int]  # (pieces, split pieces): fewer pieces first, then fewer splits
 
 
 def _grid(pieces: Iterable[Piece]) -> Fraction:
@@ -28,7 +28,7 @@ class Doses:
     """The daily doses a set of pieces can make, up to a ceiling, with their cheapest make-up."""
 
     grid: Fraction
-    best: tuple[tuple[Cost, tuple[Piece, ...]] | None, ...]   # index k: dose k * grid
+    best: tuple[tuple[Cost, tuple[Piece, ...]] | None, ...]  # index k: dose k * grid
 
     @classmethod
     def build(cls, pieces: Sequence[Piece], ceiling: Fraction) -> Doses:
@@ -46,17 +46,25 @@ class Doses:
                 prev = best[k - size] if size <= k else None
                 if prev is not None:
                     (count, splits), used = prev
-                    options.append(((count + 1, splits + split),
-                                    tuple(sorted((*used, index), reverse=True))))
+                    options.append(
+                        ((count + 1, splits + split), tuple(sorted((*used, index), reverse=True)))
+                    )
             best[k] = min(options, default=None)
-        return cls(grid, tuple(None if found is None
-                               else (found[0], tuple(ordered[i] for i in found[1]))
-                               for found in best))
+        return cls(
+            grid,
+            tuple(
+                None if found is None else (found[0], tuple(ordered[i] for i in found[1]))
+                for found in best
+            ),
+        )
 
     def makes(self, dose: Fraction) -> bool:
         k = dose / self.grid
-        return (k.denominator == 1 and 0 <= k.numerator < len(self.best)
-                and self.best[k.numerator] is not None)
+        return (
+            k.denominator == 1
+            and 0 <= k.numerator < len(self.best)
+            and self.best[k.numerator] is not None
+        )
 
     def pieces_for(self, dose: Fraction) -> tuple[Piece, ...] | None:
         if not self.makes(dose):
@@ -93,15 +101,20 @@ def _strength_sets(prod: Product) -> list[tuple[Fraction, ...]]:
     return [combo for size in range(1, len(mgs) + 1) for combo in combinations(mgs, size)]
 
 
-def choose_tablets(prod: Product, doses: Sequence[Fraction], times: Sequence[str],
-                   prefer_mg: Fraction | None = None) -> dict[Fraction, tuple[Administration, ...]]:
+def choose_tablets(
+    prod: Product,
+    doses: Sequence[Fraction],
+    times: Sequence[str],
+    prefer_mg: Fraction | None = None,
+) -> dict[Fraction, tuple[Administration, ...]]:
     """How to take each dose with the fewest strengths over the whole plan (pharmacy-friendly)."""
     return dict(_choose(prod, tuple(sorted({d for d in doses if d > 0})), tuple(times), prefer_mg))
 
 
 @lru_cache(maxsize=1024)
-def _choose(prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...],
-            prefer_mg: Fraction | None) -> tuple[tuple[Fraction, tuple[Administration, ...]], ...]:
+def _choose(
+    prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...], prefer_mg: Fraction | None
+) -> tuple[tuple[Fraction, tuple[Administration, ...]], ...]:
     """Cached body of choose_tablets (plans repeat across requests: same drug, same doses).
 
     Among strength sets that make every dose, prefer at most MAX_PIECES_PER_DAY pieces a day
@@ -121,29 +134,42 @@ def _choose(prod: Product, wanted: tuple[Fraction, ...], times: tuple[str, ...],
         plan: dict[Fraction, tuple[Administration, ...]] = {}
         for dose in wanted:
             on_step = (dose / step).denominator == 1
-            parts = (_split_times(dose, step if on_step else table.grid, len(slots))
-                     if table.makes(dose) else [])
+            parts = (
+                _split_times(dose, step if on_step else table.grid, len(slots))
+                if table.makes(dose)
+                else []
+            )
             made = [table.pieces_for(p) for p in parts] if parts else []
-            if len(slots) > 1 and (not made or any(m is None for m in made) or
-                                   any(p == 0 for p in parts)):
+            if len(slots) > 1 and (
+                not made or any(m is None for m in made) or any(p == 0 for p in parts)
+            ):
                 parts, made = [dose], [table.pieces_for(dose)]
                 timed: list[str | None] = [None]
             else:
                 timed = list(slots)
             if not made or any(m is None for m in made):
                 break
-            plan[dose] = tuple(Administration(when, part, _group(m or ()))
-                               for when, part, m in zip(timed, parts, made, strict=True))
+            plan[dose] = tuple(
+                Administration(when, part, _group(m or ()))
+                for when, part, m in zip(timed, parts, made, strict=True)
+            )
         else:
             per_day = [sum(c for a in admins for _, c in a.pieces) for admins in plan.values()]
-            splits = sum(c for admins in plan.values() for a in admins for p, c in a.pieces
-                         if p.parts > 1)
+            splits = sum(
+                c for admins in plan.values() for a in admins for p, c in a.pieces if p.parts > 1
+            )
             over = max(per_day) > MAX_PIECES_PER_DAY
             # Past the cap (high doses), fewer pieces matter more than fewer strengths: 54 mg of
             # diazepam is 5 x 10 mg + 2 x 2 mg, never 27 x 2 mg.
-            key = (int(over), max(per_day) if over else 0, len(chosen),
-                   int(prefer_mg is not None and prefer_mg not in chosen), max(per_day), splits,
-                   sum(per_day))
+            key = (
+                int(over),
+                max(per_day) if over else 0,
+                len(chosen),
+                int(prefer_mg is not None and prefer_mg not in chosen),
+                max(per_day),
+                splits,
+                sum(per_day),
+            )
             if best_key is None or key < best_key:
                 best_key, best = key, plan
     return tuple(best.items())

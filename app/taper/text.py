@@ -8,16 +8,25 @@ from fractions import Fraction
 
 from app.taper.model import Administration, Form, PaceSummary, Piece, Step, StepKind
 
-_NOUN = {Form.TABLET: ("tablet", "tablets"), Form.ODT: ("orally disintegrating tablet",
-                                                       "orally disintegrating tablets"),
-         Form.ER_TABLET: ("extended-release tablet", "extended-release tablets"),
-         Form.ER_CAPSULE: ("extended-release capsule", "extended-release capsules"),
-         Form.CAPSULE: ("capsule", "capsules"), Form.FILM: ("oral film", "oral films"),
-         Form.SL_TABLET: ("sublingual tablet", "sublingual tablets")}
+_NOUN = {
+    Form.TABLET: ("tablet", "tablets"),
+    Form.ODT: ("orally disintegrating tablet", "orally disintegrating tablets"),
+    Form.ER_TABLET: ("extended-release tablet", "extended-release tablets"),
+    Form.ER_CAPSULE: ("extended-release capsule", "extended-release capsules"),
+    Form.CAPSULE: ("capsule", "capsules"),
+    Form.FILM: ("oral film", "oral films"),
+    Form.SL_TABLET: ("sublingual tablet", "sublingual tablets"),
+}
 _GLYPH = {Fraction(1, 4): "¼", Fraction(1, 2): "½", Fraction(3, 4): "¾"}
-_WHEN = {"morning": "in the morning", "noon": "at noon", "midday": "at midday",
-         "afternoon": "in the afternoon", "evening": "in the evening", "bedtime": "at bedtime",
-         "night": "at night"}
+_WHEN = {
+    "morning": "in the morning",
+    "noon": "at noon",
+    "midday": "at midday",
+    "afternoon": "in the afternoon",
+    "evening": "in the evening",
+    "bedtime": "at bedtime",
+    "night": "at night",
+}
 
 
 def mg(value: Fraction | float) -> str:
@@ -50,8 +59,9 @@ def pieces_text(pieces: Sequence[tuple[Piece, int]], form: Form) -> str:
     one, many = _NOUN[form]
     by_strength: dict[Fraction, Fraction] = {}
     for piece, pieces_taken in pieces:
-        by_strength[piece.strength_mg] = (by_strength.get(piece.strength_mg, Fraction(0))
-                                          + Fraction(pieces_taken, piece.parts))
+        by_strength[piece.strength_mg] = by_strength.get(piece.strength_mg, Fraction(0)) + Fraction(
+            pieces_taken, piece.parts
+        )
     parts = []
     for strength, count in sorted(by_strength.items(), reverse=True):
         if count < 1:
@@ -72,8 +82,10 @@ def how_text(how: Sequence[Administration], form: Form | None) -> str:
 def step_text(step: Step, day: str) -> str:
     """One line per step, as the card and the CarePlan show it."""
     if step.kind is StepKind.STOP:
-        return (f"{day}: stop {step.ingredient} after {step.held_days // 7} weeks on "
-                f"{mg(step.previous_mg)} mg/day")
+        return (
+            f"{day}: stop {step.ingredient} after {step.held_days // 7} weeks on "
+            f"{mg(step.previous_mg)} mg/day"
+        )
     how = how_text(step.how, step.form)
     dose = f"{mg(step.dose_mg)} mg/day of {step.ingredient}"
     if step.kind is StepKind.SWITCH:
@@ -93,7 +105,7 @@ def pace_text(summary: PaceSummary) -> str:
     if summary.regular_steps and summary.fraction_of_start is not None:
         share = summary.fraction_of_start * 100
         if summary.uniform and (share * 10).denominator == 1:
-            amount_text = f"{mg(share)}%"            # every step the same, shown exactly
+            amount_text = f"{mg(share)}%"  # every step the same, shown exactly
         else:
             amount_text = f"about {mg(math.floor(share + Fraction(1, 2)))}%"
         head = f"{amount_text} of the starting dose every {summary.every_weeks} weeks, {cap}"

@@ -17,9 +17,19 @@ from app.terminology import text as _t
 from app.terminology._data import DATA as _D
 
 __all__ = [
-    "VALUESET_VERSION", "Coding", "DrugInfo", "classify_condition", "classify_medication",
-    "classify_plan", "diazepam_equivalent", "diazepam_equivalent_detail", "mme_factor",
-    "oral_strengths", "periprocedural_parenteral", "plan_subjects", "suggestion_code",
+    "VALUESET_VERSION",
+    "Coding",
+    "DrugInfo",
+    "classify_condition",
+    "classify_medication",
+    "classify_plan",
+    "diazepam_equivalent",
+    "diazepam_equivalent_detail",
+    "mme_factor",
+    "oral_strengths",
+    "periprocedural_parenteral",
+    "plan_subjects",
+    "suggestion_code",
 ]
 
 Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
@@ -45,8 +55,15 @@ def _is_rxnorm(system: str | None) -> bool:
 
 
 _BY_CODE: dict[str, DrugInfo] = {
-    code: DrugInfo(DrugClass(e["class"]), e["ingredient"], e.get("strength"), e.get("unit"),
-                   bool(e.get("injectable")), bool(e.get("moud")), "code")
+    code: DrugInfo(
+        DrugClass(e["class"]),
+        e["ingredient"],
+        e.get("strength"),
+        e.get("unit"),
+        bool(e.get("injectable")),
+        bool(e.get("moud")),
+        "code",
+    )
     for code, e in _D.med_codes.items()
 }
 
@@ -64,10 +81,14 @@ def _by_name(text: str) -> DrugInfo | None:
     _, ingredient, start, end = best
     strength, unit = _t.ingredient_strength(norm, start, end)
     return DrugInfo(
-        drug_class=_D.ingredient_class[ingredient], ingredient=ingredient,
-        strength_mg=strength, strength_unit=unit,
+        drug_class=_D.ingredient_class[ingredient],
+        ingredient=ingredient,
+        strength_mg=strength,
+        strength_unit=unit,
         is_injectable=_t.is_injectable_text(norm) or ingredient in _D.periprocedural,
-        is_moud=_t.is_moud_text(ingredient, norm, strength, unit), matched_by="name")
+        is_moud=_t.is_moud_text(ingredient, norm, strength, unit),
+        matched_by="name",
+    )
 
 
 _by_name_cached = lru_cache(maxsize=4096)(_by_name)
@@ -75,8 +96,9 @@ _by_name_cached = lru_cache(maxsize=4096)(_by_name)
 
 @lru_cache(maxsize=4096)
 def _named_ingredients(text: str) -> frozenset[str]:
-    return frozenset(_D.name_to_ingredient[m.group(0)]
-                     for m in _D.name_pattern.finditer(_t.normalize(text)))
+    return frozenset(
+        _D.name_to_ingredient[m.group(0)] for m in _D.name_pattern.finditer(_t.normalize(text))
+    )
 
 
 def _contradicts(info: DrugInfo, strings: list[str]) -> bool:
@@ -92,12 +114,15 @@ def _contradicts(info: DrugInfo, strings: list[str]) -> bool:
     return any(_t.is_product_description(s) for s in strings)
 
 
-def _strength_from_names(ingredient: str | None, displays: list[str]
-                         ) -> tuple[float, str] | None:
+def _strength_from_names(ingredient: str | None, displays: list[str]) -> tuple[float, str] | None:
     for candidate in displays:
         info = _by_name_cached(candidate)
-        if info is not None and info.ingredient == ingredient and info.strength_mg is not None \
-                and info.strength_unit is not None:
+        if (
+            info is not None
+            and info.ingredient == ingredient
+            and info.strength_mg is not None
+            and info.strength_unit is not None
+        ):
             return info.strength_mg, info.strength_unit
     return None
 
@@ -171,8 +196,7 @@ def _keyword_categories(text: str) -> set[ConditionCategory]:
 _keyword_categories_cached = lru_cache(maxsize=4096)(_keyword_categories)
 
 
-def classify_condition(codings: Iterable[Coding], text: str | None
-                       ) -> frozenset[ConditionCategory]:
+def classify_condition(codings: Iterable[Coding], text: str | None) -> frozenset[ConditionCategory]:
     """SNOMED exact codes, ICD-10-CM by prefix, plus keywords in display/text (union)."""
     found: set[ConditionCategory] = set()
     for system, code, display in codings:
@@ -228,8 +252,9 @@ def periprocedural_parenteral(ingredient: str | None) -> bool:
     return ing is not None and ing in _D.periprocedural_parenteral
 
 
-def plan_subjects(codings: Iterable[Coding], texts: Iterable[str],
-                  categories: Iterable[ConditionCategory] = ()) -> frozenset[DrugClass]:
+def plan_subjects(
+    codings: Iterable[Coding], texts: Iterable[str], categories: Iterable[ConditionCategory] = ()
+) -> frozenset[DrugClass]:
     """Drug classes a plan is about: drugs and class words it names, conditions it addresses.
 
     ``codings`` and ``texts`` are the plan's words (plans.json "subjects"); empty when it names

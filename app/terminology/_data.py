@@ -16,9 +16,15 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # Which class wins when one text names several relevant ingredients
 # ("buprenorphine / naloxone" -> opioid; "butalbital / codeine" -> opioid).
-CLASS_PRIORITY = (DrugClass.OPIOID, DrugClass.BENZODIAZEPINE, DrugClass.Z_DRUG,
-                  DrugClass.GABAPENTINOID, DrugClass.BARBITURATE,
-                  DrugClass.OTHER_CNS_DEPRESSANT, DrugClass.RESCUE_NALOXONE)
+CLASS_PRIORITY = (
+    DrugClass.OPIOID,
+    DrugClass.BENZODIAZEPINE,
+    DrugClass.Z_DRUG,
+    DrugClass.GABAPENTINOID,
+    DrugClass.BARBITURATE,
+    DrugClass.OTHER_CNS_DEPRESSANT,
+    DrugClass.RESCUE_NALOXONE,
+)
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -65,15 +71,19 @@ class Tables:
     suggestion_codes: dict[str, dict[str, str]]
 
 
-def _medications(meds: dict[str, Any], ingredients: dict[str, Any]
-                 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def _medications(
+    meds: dict[str, Any], ingredients: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     codes = dict(meds["codes"])
     # Ingredient-level RxCUIs (only those verified in clinical-anchors §2.1) after the SCDs.
     for ing, entry in sorted(ingredients.items()):
         rxcui = entry.get("rxcui")
         if rxcui and rxcui not in codes:
-            codes[rxcui] = {"class": entry["class"], "ingredient": ing,
-                            "injectable": bool(entry.get("periprocedural_only"))}
+            codes[rxcui] = {
+                "class": entry["class"],
+                "ingredient": ing,
+                "injectable": bool(entry.get("periprocedural_only")),
+            }
     names: dict[str, str] = {}
     for brand, ing in meds["brands"].items():
         names[_t.normalize(brand)] = ing
@@ -159,13 +169,16 @@ def _plans(plans: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan_subjects(subjects: dict[str, Any]) -> dict[str, Any]:
-    words = {_t.normalize(k): frozenset(DrugClass(c) for c in v)
-             for k, v in subjects["keywords"].items()}
+    words = {
+        _t.normalize(k): frozenset(DrugClass(c) for c in v) for k, v in subjects["keywords"].items()
+    }
     return {
         "plan_subject_words": _t.name_pattern(words),
         "plan_subject_classes": words,
-        "plan_condition_classes": {ConditionCategory(k): frozenset(DrugClass(c) for c in v)
-                                   for k, v in subjects["condition_categories"].items()},
+        "plan_condition_classes": {
+            ConditionCategory(k): frozenset(DrugClass(c) for c in v)
+            for k, v in subjects["condition_categories"].items()
+        },
     }
 
 
@@ -188,9 +201,11 @@ def load() -> Tables:
     codes, names = _medications(meds, ingredients)
     diazepam_eq, diazepam_detail = _dose_equivalents(_read("dose_equivalents.json"))
     header = meds["header"]
-    version = (f"cdc-opioid-cds-r4@{header['commit'][:12]}"
-               f";expansion={max(header['expansion_timestamps'].values())[:10]}"
-               f";mme@{_read('mme_factors.json')['header']['commit'][:12]}")
+    version = (
+        f"cdc-opioid-cds-r4@{header['commit'][:12]}"
+        f";expansion={max(header['expansion_timestamps'].values())[:10]}"
+        f";mme@{_read('mme_factors.json')['header']['commit'][:12]}"
+    )
     return Tables(
         version=version,
         med_codes=codes,
@@ -198,21 +213,27 @@ def load() -> Tables:
         name_to_ingredient=names,
         ingredient_class={k: DrugClass(v["class"]) for k, v in ingredients.items()},
         class_rank={c: i for i, c in enumerate(CLASS_PRIORITY)},
-        periprocedural=frozenset(k for k, v in ingredients.items()
-                                 if v.get("periprocedural_only")),
+        periprocedural=frozenset(k for k, v in ingredients.items() if v.get("periprocedural_only")),
         periprocedural_parenteral=frozenset(
-            k for k, v in ingredients.items()
-            if v.get("periprocedural_only") or v.get("parenteral_periprocedural")),
+            k
+            for k, v in ingredients.items()
+            if v.get("periprocedural_only") or v.get("parenteral_periprocedural")
+        ),
         **_conditions(_read("conditions.json"), _read("condition_codes.json")),
         **_plans(_read("plans.json")),
         mme={k: float(v["factor"]) for k, v in mme_doc.items() if "factor" in v},
-        mme_transdermal={k: float(v["transdermal_per_mcg_hr"]) for k, v in mme_doc.items()
-                         if "transdermal_per_mcg_hr" in v},
+        mme_transdermal={
+            k: float(v["transdermal_per_mcg_hr"])
+            for k, v in mme_doc.items()
+            if "transdermal_per_mcg_hr" in v
+        },
         diazepam_eq=diazepam_eq,
         diazepam_eq_detail=diazepam_detail,
         strengths={k: tuple(v) for k, v in _read("strengths.json")["strengths"].items()},
-        suggestion_codes={k: {"system": v["system"], "code": v["code"], "display": v["display"]}
-                          for k, v in _read("suggestion_codes.json")["codes"].items()},
+        suggestion_codes={
+            k: {"system": v["system"], "code": v["code"], "display": v["display"]}
+            for k, v in _read("suggestion_codes.json")["codes"].items()
+        },
     )
 
 

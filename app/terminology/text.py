@@ -25,14 +25,14 @@ _INJECTABLE = re.compile(
 )
 _MOUD_BRANDS = re.compile(r"\b(?:suboxone|subutex|zubsolv|bunavail|sublocade|brixadi|probuphine)\b")
 _SUBLINGUAL = re.compile(r"\b(?:sublingual|sl)\b")
-_METHADONE_MOUD = re.compile(
-    r"\b(?:tablet for oral suspension|dispersible|diskets?|concentrate)\b")
+_METHADONE_MOUD = re.compile(r"\b(?:tablet for oral suspension|dispersible|diskets?|concentrate)\b")
 
 
 # An RxNorm-style clinical drug name: a strength in mg and a dose form.
 _PRODUCT = re.compile(
     r"\d\s*(?:mg|mcg|ml)\b.*\b(?:tablet|capsule|solution|suspension|injection|injectable|"
-    r"spray|system|film|syringe|lozenge|suppository|patch|auto-?injector|cartridge)\b")
+    r"spray|system|film|syringe|lozenge|suppository|patch|auto-?injector|cartridge)\b"
+)
 
 
 def is_product_description(text: str) -> bool:
@@ -77,7 +77,8 @@ _NUMBER = r"\d+(?:\.\d+)?(?![\d.]| ?ml\b)"
 _COMBINATION = re.compile(
     rf"(?<![a-z])(?P<names>{_WORDS}(?:{_JOIN}{_WORDS})+) ?(?:\([^()]*\) ?)?"
     rf"(?P<nums>{_NUMBER} ?(?:mg|mcg)?(?: ?[-/] ?{_NUMBER} ?(?:mg|mcg)?)+)\b"
-    r"(?: ?/ ?(?P<volume>\d+(?:\.\d+)?)? ?ml\b)?")
+    r"(?: ?/ ?(?P<volume>\d+(?:\.\d+)?)? ?ml\b)?"
+)
 _SPLIT_NAMES = re.compile(_JOIN)
 _NUM_UNIT = re.compile(r"(\d+(?:\.\d+)?) ?(mg|mcg)?")
 _LIST_FOLLOWS = re.compile(r" ?[-/] ?\d")
@@ -91,7 +92,7 @@ def combination_strength(text: str, start: int) -> tuple[float | None, str | Non
     numbers cannot be paired one to one (a count mismatch or a number without a unit).
     """
     offset = max(0, start - _WINDOW_BEFORE)
-    text, start = text[offset:start + _WINDOW_AFTER], start - offset
+    text, start = text[offset : start + _WINDOW_AFTER], start - offset
     for m in _COMBINATION.finditer(text):
         if not m.start("names") <= start < m.end("names"):
             continue
@@ -141,11 +142,20 @@ def is_moud_text(ingredient: str, text: str, strength: float | None, unit: str |
             return True
         if _SUBLINGUAL.search(text):
             return strength is None or (unit == "mg" and strength >= 2.0)
-        return unit == "mg/ml" and strength is not None and strength >= 50.0 \
+        return (
+            unit == "mg/ml"
+            and strength is not None
+            and strength >= 50.0
             and is_injectable_text(text)
+        )
     if ingredient == "methadone":
         if _METHADONE_MOUD.search(text):
             return True
-        return (unit == "mg/ml" and strength is not None and strength >= 10.0
-                and "oral" in text and not is_injectable_text(text))
+        return (
+            unit == "mg/ml"
+            and strength is not None
+            and strength >= 10.0
+            and "oral" in text
+            and not is_injectable_text(text)
+        )
     return False

@@ -33,8 +33,11 @@ def check_cards(cards: list[dict[str, Any]]) -> None:
 
 def _check_response(response: httpx.Response) -> None:
     path = response.request.url.path
-    if response.request.method != "POST" or not path.startswith("/cds-services/") \
-            or path.endswith("/feedback"):
+    if (
+        response.request.method != "POST"
+        or not path.startswith("/cds-services/")
+        or path.endswith("/feedback")
+    ):
         return
     response.read()
     if response.status_code == 200:
@@ -44,8 +47,10 @@ def _check_response(response: httpx.Response) -> None:
 @pytest.fixture
 def make_client(make_client: Callable[..., TestClient]) -> Callable[..., TestClient]:
     """The shared client factory, with every hook answer checked as it arrives."""
+
     def factory(**overrides: Any) -> TestClient:
         client = make_client(**overrides)
         client.event_hooks["response"] = [*client.event_hooks["response"], _check_response]
         return client
+
     return factory

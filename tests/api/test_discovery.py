@@ -7,9 +7,15 @@ import re
 from fastapi.testclient import TestClient
 
 TOKEN = re.compile(r"\{\{([^}]*)\}\}")
-ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId",
-                  "userPractitionerId", "userPractitionerRoleId", "userPatientId",
-                  "userRelatedPersonId"}
+ALLOWED_TOKENS = {
+    "context.patientId",
+    "context.userId",
+    "context.encounterId",
+    "userPractitionerId",
+    "userPractitionerRoleId",
+    "userPatientId",
+    "userRelatedPersonId",
+}
 
 
 def test_discovery_lists_one_service_per_hook(client: TestClient) -> None:
@@ -26,8 +32,13 @@ def test_discovery_lists_one_service_per_hook(client: TestClient) -> None:
 def test_prefetch_templates_use_only_2_0_tokens(client: TestClient) -> None:
     for service in client.get("/cds-services").json()["services"]:
         prefetch = service["prefetch"]
-        assert {"patient", "medications", "conditions", "carePlans",
-                "serviceRequests"} <= prefetch.keys()
+        assert {
+            "patient",
+            "medications",
+            "conditions",
+            "carePlans",
+            "serviceRequests",
+        } <= prefetch.keys()
         assert prefetch["patient"] == "Patient/{{context.patientId}}"
         # All statuses of MedicationRequest: history matters for the taper rule.
         assert "status" not in prefetch["medications"]
@@ -46,9 +57,14 @@ def test_unknown_route_is_404_with_operation_outcome(client: TestClient) -> None
 
 def test_cors_preflight_needs_no_auth(make_client) -> None:  # type: ignore[no-untyped-def]
     client = make_client(jwt_required=True, cors_origins=["https://sandbox.cds-hooks.org"])
-    response = client.options("/cds-services/benzo-safety-patient-view", headers={
-        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type"})
+    response = client.options(
+        "/cds-services/benzo-safety-patient-view",
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://sandbox.cds-hooks.org"
     assert "authorization" in response.headers["access-control-allow-headers"].lower()

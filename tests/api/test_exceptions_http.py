@@ -20,12 +20,21 @@ from tests.api.ehr_shapes import (
 )
 from tests.conftest import load_fixture
 
-OVERLAP, TAPER, OFF_RAMP, GERIATRIC = ("opioid-benzodiazepine-overlap", "taper-plan", "off-ramp",
-                                       "geriatric-risk")
+OVERLAP, TAPER, OFF_RAMP, GERIATRIC = (
+    "opioid-benzodiazepine-overlap",
+    "taper-plan",
+    "off-ramp",
+    "geriatric-risk",
+)
 EPILEPSY = condition("cond-epilepsy", "Epilepsy", snomed="84757009", icd="G40.909")
-HOSPICE = {**service_request("sr-hospice", "Hospice care"),
-           "code": {"coding": [{"system": SNOMED, "code": "385763009",
-                                "display": "Hospice care (regime/therapy)"}]}}
+HOSPICE = {
+    **service_request("sr-hospice", "Hospice care"),
+    "code": {
+        "coding": [
+            {"system": SNOMED, "code": "385763009", "display": "Hospice care (regime/therapy)"}
+        ]
+    },
+}
 
 
 def cards(client: TestClient, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -33,45 +42,55 @@ def cards(client: TestClient, body: dict[str, Any]) -> dict[str, dict[str, Any]]
 
 
 def draft(rid: str, drug: str, **extra: Any) -> dict[str, Any]:
-    return med_request(rid, drug, status="draft", days_ago=None, supply_days=None,
-                       repeats=None, **extra)
+    return med_request(
+        rid, drug, status="draft", days_ago=None, supply_days=None, repeats=None, **extra
+    )
 
 
-def test_zolpidem_for_insomnia_with_epilepsy_still_gets_the_taper_card(client: TestClient
-                                                                       ) -> None:
-    zolpidem = med_request("mr-zol", "zolpidem", days_ago=200,
-                           reasonCode=[{"text": "Chronic insomnia"}])
+def test_zolpidem_for_insomnia_with_epilepsy_still_gets_the_taper_card(client: TestClient) -> None:
+    zolpidem = med_request(
+        "mr-zol", "zolpidem", days_ago=200, reasonCode=[{"text": "Chronic insomnia"}]
+    )
     clonazepam = med_request("mr-clz", "clonazepam", days_ago=400)
     found = cards(client, hook(meds=[zolpidem, clonazepam], conditions=[EPILEPSY, INSOMNIA]))
     assert "zolpidem" in found[TAPER]["summary"]
     assert "clonazepam" not in found[TAPER]["summary"] + found[TAPER]["detail"]
 
 
-def test_an_opioid_taper_plan_does_not_silence_the_benzodiazepine_card(client: TestClient
-                                                                       ) -> None:
+def test_an_opioid_taper_plan_does_not_silence_the_benzodiazepine_card(client: TestClient) -> None:
     alprazolam = med_request("mr-alp", "alprazolam", days_ago=200)
     oxycodone = med_request("mr-oxy", "oxycodone", days_ago=200, prn=True)
     opioid_plan = care_plan("cp-opioid", "Opioid taper")
     assert TAPER in cards(client, hook(meds=[alprazolam, oxycodone], care_plans=[opioid_plan]))
     own_plan = care_plan("cp-alp", "Alprazolam taper")
-    assert TAPER not in cards(client, hook(meds=[alprazolam, oxycodone],
-                                           care_plans=[opioid_plan, own_plan]))
+    assert TAPER not in cards(
+        client, hook(meds=[alprazolam, oxycodone], care_plans=[opioid_plan, own_plan])
+    )
 
 
 def test_a_stepped_down_renewal_is_a_documented_taper(client: TestClient) -> None:
     chart = renewals("alprazolam", months=3)
-    stepped = {**draft("d-alp", "alprazolam"), "dosageInstruction": [{
-        "text": "Take 1 tablet by mouth 2 (two) times daily for 14 days, then 1 tablet at "
-                "bedtime for 14 days, then stop."}]}
-    assert TAPER in cards(client, hook("order-sign", meds=chart,
-                                       drafts=[draft("d-same", "alprazolam")]))
+    stepped = {
+        **draft("d-alp", "alprazolam"),
+        "dosageInstruction": [
+            {
+                "text": "Take 1 tablet by mouth 2 (two) times daily for 14 days, then 1 tablet at "
+                "bedtime for 14 days, then stop."
+            }
+        ],
+    }
+    assert TAPER in cards(
+        client, hook("order-sign", meds=chart, drafts=[draft("d-same", "alprazolam")])
+    )
     assert TAPER not in cards(client, hook("order-sign", meds=chart, drafts=[stepped]))
 
 
 def test_long_acting_switch_for_a_taper_is_the_off_ramp(client: TestClient) -> None:
     chart = renewals("alprazolam", months=3)
-    switch = {**draft("d-dzp", "diazepam"),
-              "note": [{"text": "Switching from alprazolam to diazepam for a gradual taper"}]}
+    switch = {
+        **draft("d-dzp", "diazepam"),
+        "note": [{"text": "Switching from alprazolam to diazepam for a gradual taper"}],
+    }
     found = cards(client, hook("order-sign", meds=chart, drafts=[switch]))
     assert OFF_RAMP not in found and TAPER not in found
     plain = draft("d-dzp", "diazepam")
@@ -87,8 +106,9 @@ def test_no_beers_card_in_hospice_or_for_periprocedural_midazolam(client: TestCl
 
 
 def test_hospice_fixture_has_no_card(make_client) -> None:  # type: ignore[no-untyped-def]
-    response = make_client().post(SERVICE["patient-view"],
-                                  json=load_fixture("hooks/patient-view-hospice.json"))
+    response = make_client().post(
+        SERVICE["patient-view"], json=load_fixture("hooks/patient-view-hospice.json")
+    )
     assert response.status_code == 200 and response.json()["cards"] == []
 
 
@@ -102,8 +122,7 @@ def test_moud_card_keeps_the_moud_and_works_on_the_benzodiazepine(client: TestCl
     assert "- **buprenorphine** (treats opioid use disorder) 8 mg/day" in detail
     assert card["source"]["url"] == "https://www.fda.gov/Drugs/DrugSafety/ucm575307.htm"
     naloxone = [s for s in card["suggestions"] if "naloxone" in s["label"].lower()]
-    assert naloxone and naloxone[0]["actions"][0]["resource"]["resourceType"] == \
-        "MedicationRequest"
+    assert naloxone and naloxone[0]["actions"][0]["resource"]["resourceType"] == "MedicationRequest"
 
 
 def test_naloxone_not_offered_while_one_is_in_the_draft_orders(client: TestClient) -> None:
@@ -112,9 +131,18 @@ def test_naloxone_not_offered_while_one_is_in_the_draft_orders(client: TestClien
     naloxone = draft("d-nlx", "naloxone", prn=True)
     offered = cards(client, hook("order-select", meds=[alprazolam], drafts=[oxycodone]))[OVERLAP]
     assert any("naloxone" in s["label"].lower() for s in offered["suggestions"])
-    for selections in (["MedicationRequest/d-oxy"],
-                       ["MedicationRequest/d-oxy", "MedicationRequest/d-nlx"]):
-        card = cards(client, hook("order-select", meds=[alprazolam],
-                                  drafts=[oxycodone, naloxone], selections=selections))[OVERLAP]
+    for selections in (
+        ["MedicationRequest/d-oxy"],
+        ["MedicationRequest/d-oxy", "MedicationRequest/d-nlx"],
+    ):
+        card = cards(
+            client,
+            hook(
+                "order-select",
+                meds=[alprazolam],
+                drafts=[oxycodone, naloxone],
+                selections=selections,
+            ),
+        )[OVERLAP]
         assert not any("naloxone" in s["label"].lower() for s in card.get("suggestions", []))
         assert "Naloxone is being ordered now." in card["detail"]

@@ -13,18 +13,18 @@ import respx
 from tests.conftest import FIXTURES, load_fixture
 
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text())["fixtures"]
-SERVICE = {"patient-view": "benzo-safety-patient-view",
-           "order-select": "benzo-safety-order-select",
-           "order-sign": "benzo-safety-order-sign"}
-PREFETCHED = sorted(name for name, spec in EXPECTED.items()
-                    if "prefetch" in load_fixture(name))
+SERVICE = {
+    "patient-view": "benzo-safety-patient-view",
+    "order-select": "benzo-safety-order-select",
+    "order-sign": "benzo-safety-order-sign",
+}
+PREFETCHED = sorted(name for name, spec in EXPECTED.items() if "prefetch" in load_fixture(name))
 
 
 def _post(make_client, name: str, **overrides: Any) -> httpx.Response:  # type: ignore[no-untyped-def]
     spec = EXPECTED[name]
     request = load_fixture(name)
-    client = make_client(evaluation_date=date.fromisoformat(spec["evaluation_date"]),
-                         **overrides)
+    client = make_client(evaluation_date=date.fromisoformat(spec["evaluation_date"]), **overrides)
     return client.post(f"/cds-services/{SERVICE[request['hook']]}", json=request)
 
 
@@ -54,8 +54,8 @@ def _serve_standin(router: respx.MockRouter, base: str, folder: str) -> None:
     router.get(f"{base}/Patient/{patient['id']}").respond(200, json=patient)
     for kind in ("MedicationRequest", "Condition", "CarePlan", "ServiceRequest"):
         router.get(f"{base}/{kind}", params={"patient": patient["id"]}).respond(
-            200, json=files.get(kind, {"resourceType": "Bundle", "type": "searchset",
-                                       "total": 0}))
+            200, json=files.get(kind, {"resourceType": "Bundle", "type": "searchset", "total": 0})
+        )
 
 
 def test_fallback_fetches_from_fhir_server(make_client) -> None:  # type: ignore[no-untyped-def]

@@ -28,15 +28,18 @@ def _capture(name: str) -> dict[str, Any]:
 
 
 def _shown(cards: list[dict[str, Any]]) -> set[str]:
-    return {c["uuid"] for c in cards} | {s["uuid"] for c in cards
-                                         for s in c.get("suggestions") or []}
+    return {c["uuid"] for c in cards} | {
+        s["uuid"] for c in cards for s in c.get("suggestions") or []
+    }
 
 
 def test_captures_cover_the_three_hooks_and_feedback() -> None:
     hooks = {_capture(name)["body"]["hook"] for name in HOOKS}
     assert hooks == {"patient-view", "order-select", "order-sign"}
     assert {_capture(name)["body"]["feedback"][0]["outcome"] for name in FEEDBACK} == {
-        "accepted", "overridden"}
+        "accepted",
+        "overridden",
+    }
 
 
 @pytest.mark.parametrize("name", HOOKS)

@@ -18,26 +18,33 @@ PATH = "/cds-services/benzo-safety-patient-view"
 
 def _typical() -> dict[str, Any]:
     """The benchmark's typical patient: overlap, taper-plan and CBT-I cards, one of each builder."""
-    return data.patient_view_request(data.make_patient(data.TYPICAL, data.DEFAULT_SEED),
-                                     seed=data.DEFAULT_SEED)
+    return data.patient_view_request(
+        data.make_patient(data.TYPICAL, data.DEFAULT_SEED), seed=data.DEFAULT_SEED
+    )
 
 
 def _suggested(cards: list[dict[str, Any]], resource_type: str) -> list[dict[str, Any]]:
-    return [a["resource"] for c in cards for s in c.get("suggestions", [])
-            for a in s["actions"] if a.get("resource", {}).get("resourceType") == resource_type]
+    return [
+        a["resource"]
+        for c in cards
+        for s in c.get("suggestions", [])
+        for a in s["actions"]
+        if a.get("resource", {}).get("resourceType") == resource_type
+    ]
 
 
 def _codes(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [*([value["code"]] if isinstance(value.get("code"), str) else []),
-                *(c for v in value.values() for c in _codes(v))]
+        return [
+            *([value["code"]] if isinstance(value.get("code"), str) else []),
+            *(c for v in value.values() for c in _codes(v)),
+        ]
     if isinstance(value, list):
         return [c for v in value for c in _codes(v)]
     return []
 
 
-def test_codes_with_double_spaces_are_left_out_of_suggestions(
-        client: TestClient) -> None:
+def test_codes_with_double_spaces_are_left_out_of_suggestions(client: TestClient) -> None:
     body = _typical()
     for key, field in (("medications", "medicationCodeableConcept"), ("conditions", "code")):
         for entry in body["prefetch"][key]["entry"]:
@@ -50,8 +57,11 @@ def test_codes_with_double_spaces_are_left_out_of_suggestions(
     cards = response.json()["cards"]
     [careplan] = _suggested(cards, "CarePlan")
     [referral] = _suggested(cards, "ServiceRequest")
-    products = [a["detail"]["productCodeableConcept"] for a in careplan["activity"]
-                if "productCodeableConcept" in a["detail"]]
+    products = [
+        a["detail"]["productCodeableConcept"]
+        for a in careplan["activity"]
+        if "productCodeableConcept" in a["detail"]
+    ]
     assert products and all("coding" not in p and p["text"] for p in products)
     assert referral["reasonCode"][0]["text"]
     assert not [c for c in _codes(careplan) + _codes(referral) if "  " in c]
@@ -64,8 +74,8 @@ def full_client(make_client: Callable[..., TestClient]) -> TestClient:
 
 
 def test_an_invalid_resource_drops_its_suggestion_not_the_card(
-        full_client: TestClient, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    full_client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """With full validation on, even a broken constant of a builder drops the suggestion."""
     client = full_client
     real: Callable[[str], dict[str, str]] = resources.suggestion_code
@@ -83,8 +93,9 @@ def test_an_invalid_resource_drops_its_suggestion_not_the_card(
 
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
-    [overlap] = [c for c in cards
-                 if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"]
+    [overlap] = [
+        c for c in cards if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"
+    ]
     assert overlap["indicator"] in ("warning", "critical")
     assert _suggested(cards, "MedicationRequest") == []
     assert _suggested(cards, "CarePlan") and _suggested(cards, "ServiceRequest")
@@ -95,12 +106,17 @@ def test_an_invalid_resource_drops_its_suggestion_not_the_card(
 
 
 def test_an_invalid_ehr_value_drops_its_suggestion_with_the_quick_check(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The default check reads the values copied from the EHR: a builder that copied an
     invalid code (here: one that stopped filtering them) loses that suggestion, not the card."""
-    monkeypatch.setattr(resources, "coding", lambda system, code, display=None: (
-        {"system": system, "code": code} if system and code else None))
+    monkeypatch.setattr(
+        resources,
+        "coding",
+        lambda system, code, display=None: (
+            {"system": system, "code": code} if system and code else None
+        ),
+    )
     body = _typical()
     for entry in body["prefetch"]["conditions"]["entry"]:
         for coding in entry["resource"]["code"]["coding"]:

@@ -38,8 +38,9 @@ def _fixture_bodies() -> list[tuple[str, dict[str, Any], date | None]]:
         for path in sorted((FIXTURES / folder).glob("*.json")):
             body = json.loads(path.read_text(encoding="utf-8"))
             when = expected.get(f"{folder}/{path.name}", {}).get("evaluation_date")
-            found.append((f"{folder}/{path.name}", body,
-                          date.fromisoformat(when) if when else None))
+            found.append(
+                (f"{folder}/{path.name}", body, date.fromisoformat(when) if when else None)
+            )
     # What the CDS Hooks Sandbox sent on the wire (single objects for arrays, drafts without a
     # drug); evaluated on the capture's date (fhir_fixtures/sandbox/README.md).
     for path in sorted((FIXTURES / "sandbox").glob("benzo-safety-*.json")):
@@ -57,17 +58,45 @@ def _ehr_bodies() -> list[tuple[str, dict[str, Any], date | None]]:
     bodies: list[tuple[str, dict[str, Any], date | None]] = []
     for drug in DRUGS:
         for prn in (False, True):
-            meds = [med_request(f"{drug}-1", drug, days_ago=60, prn=prn),
-                    med_request("opioid-1", "oxycodone", days_ago=10, prn=True)]
-            bodies.append((f"pv-{drug}-{prn}", hook(meds=meds, conditions=[insomnia, anxiety],
-                                                   care_plans=plans if prn else []), None))
+            meds = [
+                med_request(f"{drug}-1", drug, days_ago=60, prn=prn),
+                med_request("opioid-1", "oxycodone", days_ago=10, prn=True),
+            ]
+            bodies.append(
+                (
+                    f"pv-{drug}-{prn}",
+                    hook(
+                        meds=meds, conditions=[insomnia, anxiety], care_plans=plans if prn else []
+                    ),
+                    None,
+                )
+            )
         draft = med_request("draft-1", drug, status="draft", days_ago=None)
-        bodies.append((f"os-{drug}", hook("order-select", meds=renewals(drug, months=4),
-                                          drafts=[draft], conditions=[insomnia],
-                                          service_requests=referral), None))
-        bodies.append((f"sign-{drug}", hook("order-sign", drafts=[draft], age=78,
-                                            meds=[med_request("old", drug, status="completed",
-                                                              days_ago=400)]), None))
+        bodies.append(
+            (
+                f"os-{drug}",
+                hook(
+                    "order-select",
+                    meds=renewals(drug, months=4),
+                    drafts=[draft],
+                    conditions=[insomnia],
+                    service_requests=referral,
+                ),
+                None,
+            )
+        )
+        bodies.append(
+            (
+                f"sign-{drug}",
+                hook(
+                    "order-sign",
+                    drafts=[draft],
+                    age=78,
+                    meds=[med_request("old", drug, status="completed", days_ago=400)],
+                ),
+                None,
+            )
+        )
     return bodies
 
 
@@ -75,10 +104,14 @@ def _bench_bodies() -> list[tuple[str, dict[str, Any], date | None]]:
     found = []
     for index, size in enumerate((data.TYPICAL, data.HEAVY, data.TYPICAL)):
         patient = data.make_patient(size, seed=index, patient_id=f"bench-{index}")
-        found += [(f"bench-{index}-pv", data.patient_view_request(patient),
-                   data.EVALUATION_DATE),
-                  (f"bench-{index}-os", data.order_select_request(patient, seed=index),
-                   data.EVALUATION_DATE)]
+        found += [
+            (f"bench-{index}-pv", data.patient_view_request(patient), data.EVALUATION_DATE),
+            (
+                f"bench-{index}-os",
+                data.order_select_request(patient, seed=index),
+                data.EVALUATION_DATE,
+            ),
+        ]
     return found
 
 
@@ -90,8 +123,8 @@ LENIENT = ("dstu2", "fallback", "select-lorazepam", "select-naloxone")
 
 @pytest.mark.parametrize(("name", "body", "when"), BODIES, ids=[b[0] for b in BODIES])
 def test_same_bytes_with_and_without_typed_reader(
-        make_client: Callable[..., TestClient], name: str, body: dict[str, Any],
-        when: date | None) -> None:
+    make_client: Callable[..., TestClient], name: str, body: dict[str, Any], when: date | None
+) -> None:
     overrides = {"evaluation_date": when} if when else {}
     fast = make_client(typed_decode=True, **overrides)
     slow = make_client(typed_decode=False, **overrides)
@@ -110,5 +143,7 @@ def test_bench_overlap_card_fits(make_client: Callable[..., TestClient]) -> None
     fit the clinician's reading budget (checked by the api conftest as the answer arrives)."""
     client = make_client(evaluation_date=data.EVALUATION_DATE)
     patient = data.make_patient(data.TYPICAL, seed=0, patient_id="bench-0")
-    assert client.post(SERVICE["patient-view"],
-                       json=data.patient_view_request(patient)).status_code == 200
+    assert (
+        client.post(SERVICE["patient-view"], json=data.patient_view_request(patient)).status_code
+        == 200
+    )

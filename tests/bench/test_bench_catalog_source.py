@@ -28,9 +28,11 @@ def _from_expansion(drug_class: data.DrugClass) -> list[data.Drug]:
     found: dict[str, data.Drug] = {}
     for coding in _codings(json.loads(path.read_text(encoding="utf-8"))):
         if coding.get("system", data.RXNORM) == data.RXNORM and data.ORAL_SCD.match(
-                coding["display"]):
-            found.setdefault(coding["code"], data.Drug(coding["code"], coding["display"],
-                                                       drug_class))
+            coding["display"]
+        ):
+            found.setdefault(
+                coding["code"], data.Drug(coding["code"], coding["display"], drug_class)
+            )
     return sorted(found.values(), key=lambda d: int(d.code))
 
 
@@ -40,14 +42,19 @@ def test_catalog_equals_the_cdc_expansions() -> None:
     catalog = data.load_catalog()
     seen: set[str] = set()
     for drug_class in ("benzodiazepine", "opioid", "cns"):
-        expected = [d for d in data.common_drugs(_from_expansion(drug_class),
-                                                 ingredients[drug_class]) if d.code not in seen]
+        expected = [
+            d
+            for d in data.common_drugs(_from_expansion(drug_class), ingredients[drug_class])
+            if d.code not in seen
+        ]
         seen.update(d.code for d in expected)
         assert list(catalog.drugs[drug_class]) == expected, drug_class
 
 
 def test_catalog_needs_only_the_project() -> None:
     catalog = data.load_catalog()
-    assert set(catalog.sources.values()) == {"app/terminology/data/medications.json",
-                                             "bench/codes.json"}
+    assert set(catalog.sources.values()) == {
+        "app/terminology/data/medications.json",
+        "bench/codes.json",
+    }
     assert all(len(catalog.drugs[c]) >= 3 for c in ("benzodiazepine", "opioid", "cns"))

@@ -19,14 +19,17 @@ def test_same_seed_same_requests(size: data.PatientSize) -> None:
     first, second = data.make_patient(size, seed=7), data.make_patient(size, seed=7)
     assert _dump(first.all_resources()) == _dump(second.all_resources())
     assert _dump(data.order_select_request(first, seed=7)) == _dump(
-        data.order_select_request(second, seed=7))
+        data.order_select_request(second, seed=7)
+    )
     assert _dump(data.patient_view_request(first, seed=7)) == _dump(
-        data.patient_view_request(second, seed=7))
+        data.patient_view_request(second, seed=7)
+    )
 
 
 def test_other_seed_other_patient() -> None:
     assert _dump(data.make_patient(data.TYPICAL, seed=1).medications) != _dump(
-        data.make_patient(data.TYPICAL, seed=2).medications)
+        data.make_patient(data.TYPICAL, seed=2).medications
+    )
 
 
 @pytest.mark.parametrize(("size", "meds", "conds"), [(data.TYPICAL, 20, 15), (data.HEAVY, 100, 50)])
@@ -37,8 +40,13 @@ def test_sizes(size: data.PatientSize, meds: int, conds: int) -> None:
     body = data.patient_view_request(patient)
     assert len(body["prefetch"]["medications"]["entry"]) == meds
     assert len(body["prefetch"]["conditions"]["entry"]) == conds
-    assert set(body["prefetch"]) == {"patient", "medications", "conditions", "carePlans",
-                                     "serviceRequests"}
+    assert set(body["prefetch"]) == {
+        "patient",
+        "medications",
+        "conditions",
+        "carePlans",
+        "serviceRequests",
+    }
 
 
 @pytest.mark.parametrize("size", [data.TYPICAL, data.HEAVY], ids=lambda s: s.name)
@@ -48,7 +56,12 @@ def test_resources_are_fhir_shaped(size: data.PatientSize) -> None:
     keys = [(r["resourceType"], r["id"]) for r in resources]
     assert len(keys) == len(set(keys)), "resource ids must be unique per type"
     assert {r["resourceType"] for r in resources} == {
-        "Patient", "MedicationRequest", "Condition", "CarePlan", "ServiceRequest"}
+        "Patient",
+        "MedicationRequest",
+        "Condition",
+        "CarePlan",
+        "ServiceRequest",
+    }
     for resource in resources[1:]:
         assert resource["subject"] == {"reference": f"Patient/{patient.patient_id}"}
     for med in patient.medications:
@@ -69,8 +82,9 @@ def test_patients_mix_cns_classes_with_ordinary_drugs() -> None:
     catalog = data.load_catalog()
     by_code = {d.code: d.drug_class for group in catalog.drugs.values() for d in group}
     patient = data.make_patient(data.TYPICAL)
-    classes = [by_code[m["medicationCodeableConcept"]["coding"][0]["code"]]
-               for m in patient.medications]
+    classes = [
+        by_code[m["medicationCodeableConcept"]["coding"][0]["code"]] for m in patient.medications
+    ]
     assert classes.count("benzodiazepine") == 2 and classes.count("opioid") == 2
     assert classes.count("other") == 14
     icd = {c["code"]["coding"][1]["code"] for c in patient.conditions}
@@ -80,8 +94,10 @@ def test_patients_mix_cns_classes_with_ordinary_drugs() -> None:
 def test_order_select_selects_a_benzodiazepine_draft() -> None:
     body = data.order_select_request(data.make_patient(data.HEAVY))
     context = body["context"]
-    drafts = {f"MedicationRequest/{e['resource']['id']}": e["resource"]
-              for e in context["draftOrders"]["entry"]}
+    drafts = {
+        f"MedicationRequest/{e['resource']['id']}": e["resource"]
+        for e in context["draftOrders"]["entry"]
+    }
     assert context["selections"] == ["MedicationRequest/draft-benzo-1"]
     selected = drafts[context["selections"][0]]
     assert selected["status"] == "draft"

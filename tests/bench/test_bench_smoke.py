@@ -15,22 +15,30 @@ from bench.servers import Server
 from bench.wrk import Load, run_wrk
 
 ROOT = Path(__file__).resolve().parents[2]
-needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None,
-                               reason="wrk is not installed (apt-get install -y wrk)")
+needs_wrk = pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
+)
 
 
 @pytest.mark.slow
 @needs_wrk
 def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
-    done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["ok"] is True
     rows = result["rows"]
     assert {(r["scenario"], r["connections"]) for r in rows} == {
-        (s, c) for s in QUICK_SCENARIOS for c in (1, 8)}
+        (s, c) for s in QUICK_SCENARIOS for c in (1, 8)
+    }
     for row in rows:
         assert row["error"] is None
         assert row["requests"] > 0
@@ -54,8 +62,12 @@ def test_wrk_counts_answers_that_are_not_200(tmp_path: Path) -> None:
     body = tmp_path / "bad.json"
     body.write_text("[]", encoding="utf-8")
     with Server("floor", "bench.floor_app:app", log_dir=tmp_path) as server:
-        report = run_wrk(shutil.which("wrk") or "wrk", server.base_url + "/cds-services/x",
-                         Load(connections=2, threads=1, duration_s=1), body)
+        report = run_wrk(
+            shutil.which("wrk") or "wrk",
+            server.base_url + "/cds-services/x",
+            Load(connections=2, threads=1, duration_s=1),
+            body,
+        )
         assert server.process is not None and server.process.poll() is None
     assert server.process is None
     assert report["requests"] > 0
@@ -75,9 +87,17 @@ def test_ratios_and_fallback_target() -> None:
     assert rows[2]["p50_vs_floor"] == pytest.approx(30.0)
     assert rows[3]["p50_vs_floor"] is None  # the stand-in is not a service call
     assert rows[4]["p50_vs_floor"] is None  # no floor measured at 2 workers
-    assert comparisons == [{"workers": 1, "connections": 1, "fallback_p50_ms": 60.0,
-                            "one_query_p50_ms": 50.0, "ratio": pytest.approx(1.2),
-                            "target": 1.2, "meets_target": True}]
+    assert comparisons == [
+        {
+            "workers": 1,
+            "connections": 1,
+            "fallback_p50_ms": 60.0,
+            "one_query_p50_ms": 50.0,
+            "ratio": pytest.approx(1.2),
+            "target": 1.2,
+            "meets_target": True,
+        }
+    ]
     table = format_table([{**r, "error": None} for r in rows]).splitlines()
     assert "p50/floor" in table[0] and table[4].split()[-5] == "30.00"
 
@@ -94,6 +114,9 @@ def test_ratios_against_each_floor() -> None:
     add_ratios(rows)
     heavy = rows[3]
     assert (heavy["p50_vs_floor"], heavy["p50_vs_floor_gc"], heavy["p50_vs_floor_json"]) == (
-        pytest.approx(1.5), pytest.approx(3.0), pytest.approx(0.75))
+        pytest.approx(1.5),
+        pytest.approx(3.0),
+        pytest.approx(0.75),
+    )
     assert rows[1]["p50_vs_floor"] == pytest.approx(0.5)  # the GC floor against the bench's
     assert rows[4]["p50_vs_floor"] is None  # no typical floor measured

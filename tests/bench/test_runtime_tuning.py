@@ -21,7 +21,8 @@ def restore_gc() -> Iterator[None]:
 
 
 def test_startup_freezes_the_heap_and_raises_the_young_threshold(
-        make_client: Callable[..., TestClient], restore_gc: None) -> None:
+    make_client: Callable[..., TestClient], restore_gc: None
+) -> None:
     gc.unfreeze()
     make_client(gc_threshold=12_345)
     assert gc.get_threshold()[0] == 12_345
@@ -29,7 +30,8 @@ def test_startup_freezes_the_heap_and_raises_the_young_threshold(
 
 
 def test_gc_threshold_zero_leaves_the_interpreter_alone(
-        make_client: Callable[..., TestClient], restore_gc: None) -> None:
+    make_client: Callable[..., TestClient], restore_gc: None
+) -> None:
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
     make_client(gc_threshold=0)

@@ -31,9 +31,15 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> MessyExport:
 @pytest.fixture(scope="session")
 def local_run(messy: MessyExport, tmp_path_factory: pytest.TempPathFactory) -> DryRun:
     """The local engine on two workers, ids revealed so rows can be matched to patients."""
-    return dry_run(messy.folder, tmp_path_factory.mktemp("local"), settings=settings(),
-                   date_arg=EVALUATION_DATE.isoformat(), reveal_ids=True, workers=2,
-                   progress=Progress(enabled=False))
+    return dry_run(
+        messy.folder,
+        tmp_path_factory.mktemp("local"),
+        settings=settings(),
+        date_arg=EVALUATION_DATE.isoformat(),
+        reveal_ids=True,
+        workers=2,
+        progress=Progress(enabled=False),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +53,16 @@ def local_rows(local_run: DryRun) -> list[dict[str, Any]]:
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`python -m app.cli ARGS` as tests/cli runs it, with room for a dry run on a busy machine."""
+
     def runner(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=tmp_path,
-                              env=cli_env(tmp_path / "cli.db"), capture_output=True, text=True,
-                              timeout=600, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=tmp_path,
+            env=cli_env(tmp_path / "cli.db"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
     return runner

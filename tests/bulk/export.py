@@ -21,9 +21,9 @@ SEED = 1723
 @dataclass
 class MessyExport:
     folder: Path
-    patients: dict[str, Any]          # patient id -> SyntheticPatient as generated
-    medication_ref_patient: str       # whose benzodiazepine order names a Medication resource
-    orphan_patient: str               # has orders but no Patient resource
+    patients: dict[str, Any]  # patient id -> SyntheticPatient as generated
+    medication_ref_patient: str  # whose benzodiazepine order names a Medication resource
+    orphan_patient: str  # has orders but no Patient resource
     malformed_lines: int
     without_subject: int
     other_type_lines: int
@@ -44,14 +44,19 @@ def write_messy_export(folder: Path, patients: int = PATIENTS, mix: str = "all")
     # One order points at a Medication resource instead of carrying its code inline.
     ref_patient = made[ids[0]]
     order = ref_patient.medications[0]
-    by_type["Medication"].append(_line({
-        "resourceType": "Medication", "id": "med-ref-1",
-        "code": order["medicationCodeableConcept"]}))
+    by_type["Medication"].append(
+        _line(
+            {
+                "resourceType": "Medication",
+                "id": "med-ref-1",
+                "code": order["medicationCodeableConcept"],
+            }
+        )
+    )
     del order["medicationCodeableConcept"]
     order["medicationReference"] = {"reference": "Medication/med-ref-1"}
     # A subject with its display first: the byte search misses it, the full parse does not.
-    made[ids[1]].conditions[0]["subject"] = {"display": "someone",
-                                            "reference": f"Patient/{ids[1]}"}
+    made[ids[1]].conditions[0]["subject"] = {"display": "someone", "reference": f"Patient/{ids[1]}"}
 
     orphan = made[ids[-1]]
     for patient in made.values():
@@ -65,7 +70,9 @@ def write_messy_export(folder: Path, patients: int = PATIENTS, mix: str = "all")
     by_type["ServiceRequest"].append(b"not json at all\n")
     by_type["CarePlan"].append(
         b'{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/'
-        + ids[2].encode() + b'"}}\n')
+        + ids[2].encode()
+        + b'"}}\n'
+    )
     (folder / "Observation.ndjson").write_bytes(b'{"resourceType":"Observation","id":"x"}\n')
 
     for kind, lines in by_type.items():
@@ -74,8 +81,16 @@ def write_messy_export(folder: Path, patients: int = PATIENTS, mix: str = "all")
         for part, chunk in ((1, lines[:half]), (2, lines[half:])):
             if part == 2 or kind == "Medication":
                 (folder / f"{kind}.{part}.ndjson.gz").write_bytes(
-                    gzip.compress(b"".join(chunk) + b"\n"))
+                    gzip.compress(b"".join(chunk) + b"\n")
+                )
             else:
                 (folder / f"{kind}.{part}.ndjson").write_bytes(b"".join(chunk))
-    return MessyExport(folder, made, ref_patient.patient_id, orphan.patient_id,
-                       malformed_lines=2, without_subject=1, other_type_lines=1)
+    return MessyExport(
+        folder,
+        made,
+        ref_patient.patient_id,
+        orphan.patient_id,
+        malformed_lines=2,
+        without_subject=1,
+        other_type_lines=1,
+    )

@@ -28,16 +28,30 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 
     def run(folder: Path, *args: str) -> int:
         try:
-            return main(["evaluate", str(folder), "--out", str(tmp_path / "out"),
-                         "--date", EVALUATION_DATE.isoformat(), *args])
+            return main(
+                [
+                    "evaluate",
+                    str(folder),
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--date",
+                    EVALUATION_DATE.isoformat(),
+                    *args,
+                ]
+            )
         except SystemExit as stop:  # argparse refuses some arguments by exiting, as the CLI does
             return int(stop.code or 0)
+
     return run
 
 
 def test_a_patient_that_raises_is_counted_and_the_run_goes_on(
-        messy: MessyExport, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    messy: MessyExport,
+    cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     victims = sorted(messy.patients)[3:5]
     real = app.bulk.patient.rule_verdicts
 
@@ -55,10 +69,13 @@ def test_a_patient_that_raises_is_counted_and_the_run_goes_on(
     assert "cannot handle" not in out + err + written
     with (tmp_path / "out" / CSV_NAME).open(newline="") as handle:
         rows = {row["patient"]: row for row in csv.DictReader(handle)}
-    assert len(rows) == len(messy.patients) - 1            # the orphan has no Patient
+    assert len(rows) == len(messy.patients) - 1  # the orphan has no Patient
     assert {p for p, row in rows.items() if row["error"]} == set(victims)
-    assert all(rows[p]["error"].startswith("RuntimeError at app/bulk/patient.py:")
-               and rows[p]["cards"] == "" for p in victims)
+    assert all(
+        rows[p]["error"].startswith("RuntimeError at app/bulk/patient.py:")
+        and rows[p]["cards"] == ""
+        for p in victims
+    )
     summary = json.loads((tmp_path / "out" / JSON_NAME).read_text())
     assert summary["summary"]["patients"] == len(rows) - 2
     assert summary["summary"]["patients_failed"] == 2
@@ -67,7 +84,8 @@ def test_a_patient_that_raises_is_counted_and_the_run_goes_on(
 
 
 def test_an_error_outside_any_patient_is_a_bug_with_its_traceback(
-        messy: MessyExport, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    messy: MessyExport, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(folder: Path) -> Any:
         raise ValueError("too many values to unpack (expected 2)")
 
@@ -76,26 +94,38 @@ def test_an_error_outside_any_patient_is_a_bug_with_its_traceback(
         cli(messy.folder, "--workers", "1")
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (("--date", "2026-13-01"), "2026-13-01"),
-    (("--workers", "0"), "--workers"),
-])
-def test_bad_arguments_exit_2_naming_them(messy: MessyExport, cli: Any, args: tuple[str, ...],
-                                          says: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--date", "2026-13-01"), "2026-13-01"),
+        (("--workers", "0"), "--workers"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_them(
+    messy: MessyExport,
+    cli: Any,
+    args: tuple[str, ...],
+    says: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert cli(messy.folder, *args) == 2
     assert says in capsys.readouterr().err
 
 
-def test_the_python_entry_refuses_a_bad_date_before_reading(messy: MessyExport,
-                                                            tmp_path: Path) -> None:
+def test_the_python_entry_refuses_a_bad_date_before_reading(
+    messy: MessyExport, tmp_path: Path
+) -> None:
     with pytest.raises(BadArgument, match="2026-13-01"):
         dry_run(messy.folder, tmp_path / "out", settings=settings(), date_arg="2026-13-01")
     assert not (tmp_path / "out").exists()
 
 
-def test_a_missing_spark_install_exits_2(messy: MessyExport, cli: Any,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_spark_install_exits_2(
+    messy: MessyExport,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as when not installed

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 requires_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
+    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)"
+)
 
 # Added to a copy of the report only: measures what the browser actually laid out.
 _MEASURE = """<script>
@@ -38,11 +39,25 @@ document.body.appendChild(out);
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                           "--no-first-run", "--disable-background-networking",
-                           "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=5000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @requires_chromium
@@ -70,10 +85,14 @@ def test_report_charts_render_with_bars(local_run: DryRun, tmp_path: Path) -> No
 @requires_chromium
 def test_report_screenshot_shows_the_charts(local_run: DryRun, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
-    result = _chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,1400",
-                       (local_run.out / HTML_NAME).as_uri())
+    result = _chromium(
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1000,1400",
+        (local_run.out / HTML_NAME).as_uri(),
+    )
     assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
     assert png_pixels.size(shot) == (1000, 1400)
     pixels = {p for row in png_pixels.top_rows(shot, 1400) for p in row}
-    bar_blue = tuple(int(PALETTE[0][i:i + 2], 16) for i in (1, 3, 5))
+    bar_blue = tuple(int(PALETTE[0][i : i + 2], 16) for i in (1, 3, 5))
     assert bar_blue in pixels, "no chart bar drawn in the first screen"

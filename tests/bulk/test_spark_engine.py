@@ -18,8 +18,10 @@ from tests.conftest import EVALUATION_DATE
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("pyspark") is None,
-                       reason="PySpark not installed (pip install -e '.[spark]'; CI installs it)"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None,
+        reason="PySpark not installed (pip install -e '.[spark]'; CI installs it)",
+    ),
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime for Spark"),
 ]
 
@@ -29,11 +31,19 @@ def _sorted_rows(path: Path) -> list[dict[str, str]]:
         return sorted(csv.DictReader(handle), key=lambda row: row["patient"])
 
 
-def test_spark_results_equal_the_local_run(messy: MessyExport, local_run: DryRun,
-                                           tmp_path: Path) -> None:
-    spark_run = dry_run(messy.folder, tmp_path, settings=settings(), engine="spark",
-                        date_arg=EVALUATION_DATE.isoformat(), reveal_ids=True, workers=2,
-                        progress=Progress(enabled=False))
+def test_spark_results_equal_the_local_run(
+    messy: MessyExport, local_run: DryRun, tmp_path: Path
+) -> None:
+    spark_run = dry_run(
+        messy.folder,
+        tmp_path,
+        settings=settings(),
+        engine="spark",
+        date_arg=EVALUATION_DATE.isoformat(),
+        reveal_ids=True,
+        workers=2,
+        progress=Progress(enabled=False),
+    )
     local_rows = _sorted_rows(local_run.out / CSV_NAME)
     spark_rows = _sorted_rows(spark_run.out / CSV_NAME)
     assert len(local_rows) == len(messy.patients) - 1

@@ -37,9 +37,13 @@ from tests.conftest import EVALUATION_DATE
 from tests.normalize import typed_bodies as tb
 
 PID = tb.PID
-_MEDICATION = {"resourceType": "Medication", "id": "m1",
-               "code": {"coding": [{"system": tb.RXNORM, "code": "197901",
-                                    "display": "LORazepam 1 MG Oral Tablet"}]}}
+_MEDICATION = {
+    "resourceType": "Medication",
+    "id": "m1",
+    "code": {
+        "coding": [{"system": tb.RXNORM, "code": "197901", "display": "LORazepam 1 MG Oral Tablet"}]
+    },
+}
 
 
 class _Formulary:
@@ -54,16 +58,20 @@ class _Formulary:
 
 
 _ODD_LINES = [
-    b"not json at all", b'{"resourceType":"MedicationRequest","id":"broken",',
-    b'{"resourceType":"Patient","id":"pt-1","x":"\xff\xfe"}',            # invalid UTF-8
-    b'{"resourceType":"Patient","id":"pt-1","x":"\xc0\xaf"}',            # overlong UTF-8
-    b'{"resourceType":"Condition","id":"c9","x":1e400}',                # past float range
+    b"not json at all",
+    b'{"resourceType":"MedicationRequest","id":"broken",',
+    b'{"resourceType":"Patient","id":"pt-1","x":"\xff\xfe"}',  # invalid UTF-8
+    b'{"resourceType":"Patient","id":"pt-1","x":"\xc0\xaf"}',  # overlong UTF-8
+    b'{"resourceType":"Condition","id":"c9","x":1e400}',  # past float range
     b'{"resourceType":"Condition","id":"c9","x":[1, -2.5E+309]}',
     b'{"resourceType":"Condition","id":"c9","x":' + b"9" * 320 + b"}",
-    b'{"resourceType":"Condition","id":"c9","x":1e-400}',               # 0.0 for orjson
+    b'{"resourceType":"Condition","id":"c9","x":1e-400}',  # 0.0 for orjson
     b'{"resourceType":"Condition","id":"c8","note":"caf\xc3\xa9 \xe2\x80\x94 ok"}',
     b'{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/pt-1"}}',
-    b'{"resourceType":"Medication","id":"m2"}', b'{"id":"no-type"}', b"[1,2]", b'"text"',
+    b'{"resourceType":"Medication","id":"m2"}',
+    b'{"id":"no-type"}',
+    b"[1,2]",
+    b'"text"',
     b'{"resourceType":"CarePlan","resourceType":"Condition","id":"c7"}',  # duplicate key
     b'{"resourceType":"CarePlan","id":"p9","authoredOn":"2027-03-01","status":"active"}',
     b'{"resourceType":"Patient","id":"pt-1","created":"2027-05-05T10:00:00Z"}',
@@ -78,10 +86,12 @@ def _resources(*, mess: bool) -> st.SearchStrategy[dict[str, Any]]:
     tb._MESS[0] = mess
     try:
         return st.one_of(
-            tb.patient(mess), tb.med_request(st.sampled_from(["r1", "r2", "r3"]), mess=mess),
+            tb.patient(mess),
+            tb.med_request(st.sampled_from(["r1", "r2", "r3"]), mess=mess),
             tb.condition(st.sampled_from(["c1", "c2"])),
             tb.plan("CarePlan", st.sampled_from(["p1"])),
-            tb.plan("ServiceRequest", st.sampled_from(["s1", "s2"])))
+            tb.plan("ServiceRequest", st.sampled_from(["s1", "s2"])),
+        )
     finally:
         tb._MESS[0] = True
 
@@ -89,23 +99,25 @@ def _resources(*, mess: bool) -> st.SearchStrategy[dict[str, Any]]:
 _clean = _resources(mess=False).map(orjson.dumps)
 _messy = _resources(mess=True).map(orjson.dumps)
 # Clean patients (whom the typed route reads), and patients with messy resources and odd lines.
-_lines = st.one_of(st.lists(_clean, max_size=12),
-                   st.lists(st.one_of(_clean, _messy, st.sampled_from(_ODD_LINES)), max_size=12))
+_lines = st.one_of(
+    st.lists(_clean, max_size=12),
+    st.lists(st.one_of(_clean, _messy, st.sampled_from(_ODD_LINES)), max_size=12),
+)
 
 
 def _both(lines: list[bytes], date_arg: str) -> tuple[Any, Any]:
     out = []
     for route in (True, False):
         stats = ReadStats()
-        options = RunOptions(settings=run_settings(), date_arg=date_arg, reveal_ids=True,
-                             typed=route)
+        options = RunOptions(
+            settings=run_settings(), date_arg=date_arg, reveal_ids=True, typed=route
+        )
         out.append((evaluate_or_report(PID, lines, _Formulary(), options, stats), stats))
     return out[0], out[1]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=_lines,
-       date_arg=st.sampled_from(["latest", EVALUATION_DATE.isoformat()]))
+@given(lines=_lines, date_arg=st.sampled_from(["latest", EVALUATION_DATE.isoformat()]))
 def test_typed_route_gives_the_lenient_row(lines: list[bytes], date_arg: str) -> None:
     try:
         typed.read_patient(PID, HOOK, lines, _Formulary(), date_arg, run_settings())
@@ -126,18 +138,22 @@ def _orjson_refuses(line: bytes) -> bool:
     return False
 
 
-_NUMBER = st.from_regex(r"-?(0|[1-9][0-9]{0,320})(\.[0-9]{1,4})?([eE][-+]?[0-9]{1,4})?",
-                        fullmatch=True)
+_NUMBER = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,320})(\.[0-9]{1,4})?([eE][-+]?[0-9]{1,4})?", fullmatch=True
+)
 
 
 @settings(max_examples=400, deadline=None)
 @given(number=_NUMBER, junk=st.binary(max_size=6), where=st.sampled_from(["x", "id"]))
-def test_no_line_orjson_refuses_passes_the_typed_decoder(number: str, junk: bytes,
-                                                         where: str) -> None:
+def test_no_line_orjson_refuses_passes_the_typed_decoder(
+    number: str, junk: bytes, where: str
+) -> None:
     """msgspec skips undeclared fields without checking their UTF-8 or their numbers' range;
     the typed decoder must refuse whatever orjson refuses, or the routes would differ."""
-    for line in (b'{"resourceType":"Patient","id":"a","x":[' + number.encode() + b"]}",
-                 b'{"resourceType":"Patient","' + where.encode() + b'":"a' + junk + b'"}'):
+    for line in (
+        b'{"resourceType":"Patient","id":"a","x":[' + number.encode() + b"]}",
+        b'{"resourceType":"Patient","' + where.encode() + b'":"a' + junk + b'"}',
+    ):
         if _orjson_refuses(line):
             with pytest.raises(NotFast):
                 typed.decode_lines([line])
@@ -179,30 +195,41 @@ def _add_odd_lines(folder: Path) -> None:
     patient = orjson.loads((folder / "Patient.1.ndjson").read_bytes().splitlines()[0])["id"]
     lines = [line.replace(b"pt-1", patient.encode()) for line in _ODD_LINES]
     subject = b',"subject":{"reference":"Patient/' + patient.encode() + b'"}}'
-    lines = [line[:-1] + subject if line.endswith(b"}") and b'"subject"' not in line
-             and b'"Patient"' not in line[:30] else line for line in lines]
+    lines = [
+        line[:-1] + subject
+        if line.endswith(b"}") and b'"subject"' not in line and b'"Patient"' not in line[:30]
+        else line
+        for line in lines
+    ]
     (folder / "Condition.9.ndjson").write_bytes(b"\n".join(lines) + b"\n")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("mix", "patients"), [("population", 300), ("all", 60), ("messy", 40)])
-def test_typed_route_equals_lenient_route_on_exports(mix: str, patients: int,
-                                                     tmp_path: Path) -> None:
+def test_typed_route_equals_lenient_route_on_exports(
+    mix: str, patients: int, tmp_path: Path
+) -> None:
     if mix == "messy":
         folder = write_messy_export(tmp_path / "export", patients).folder
         _add_odd_lines(folder)
     else:
-        folder = write_export(tmp_path / "export", patients, seed=1731, mix=mix, files=2,
-                              jobs=1)
+        folder = write_export(tmp_path / "export", patients, seed=1731, mix=mix, files=2, jobs=1)
     runs = {}
     for date_arg in ("latest", EVALUATION_DATE.isoformat()):
         for route in (True, False):
             out = tmp_path / f"{date_arg}-{route}"
-            dry_run(folder, out, settings=run_settings(), date_arg=date_arg, workers=2,
-                    progress=Progress(enabled=False), typed=route)
+            dry_run(
+                folder,
+                out,
+                settings=run_settings(),
+                date_arg=date_arg,
+                workers=2,
+                progress=Progress(enabled=False),
+                typed=route,
+            )
             runs[route] = _outputs(out)
-        assert runs[True][0] == runs[False][0]      # CSV, byte for byte
-        assert runs[True][1] == runs[False][1]      # JSON figures and reading counts
+        assert runs[True][0] == runs[False][0]  # CSV, byte for byte
+        assert runs[True][1] == runs[False][1]  # JSON figures and reading counts
     # The typed route is the one generated patients take (the messy export's odd lines send
     # a few aside by design).
     assert _typed_share(folder) >= (0.9 if mix == "messy" else 1.0)

@@ -17,13 +17,18 @@ CASES = [
     ("insomnia + benzo", [med("temazepam")], [INSOMNIA], [], 45, True),
     ("reason on the order only", [med("zolpidem", reasons=(C.INSOMNIA,))], [], [], 45, True),
     ("insomnia, no BZRA", [med("oxycodone")], [INSOMNIA], [], 45, False),
-    ("BZRA for anxiety, no insomnia", [med("lorazepam", reasons=(C.ANXIETY,))], [], [], 45,
-     False),
+    ("BZRA for anxiety, no insomnia", [med("lorazepam", reasons=(C.ANXIETY,))], [], [], 45, False),
     ("resolved insomnia", [ZOL], [cond(C.INSOMNIA, active=False)], [], 45, False),
     ("stopped BZRA", [med("zolpidem", active=False)], [INSOMNIA], [], 45, False),
     ("referral already on record", [ZOL], [INSOMNIA], [plan(PlanKind.CBTI_REFERRAL)], 45, False),
-    ("completed referral counts", [ZOL], [INSOMNIA],
-     [plan(PlanKind.CBTI_REFERRAL, active=False)], 45, False),
+    (
+        "completed referral counts",
+        [ZOL],
+        [INSOMNIA],
+        [plan(PlanKind.CBTI_REFERRAL, active=False)],
+        45,
+        False,
+    ),
     ("other plan does not count", [ZOL], [INSOMNIA], [plan(PlanKind.TAPER_PLAN)], 45, True),
     ("child", [ZOL], [INSOMNIA], [], 17, False),
     ("age unknown", [ZOL], [INSOMNIA], [], None, True),
@@ -31,10 +36,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("label", "meds", "conditions", "plans", "age", "fires"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_table(label: str, meds: list, conditions: list, plans: list, age: int | None,
-               fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("label", "meds", "conditions", "plans", "age", "fires"), CASES, ids=[c[0] for c in CASES]
+)
+def test_table(
+    label: str, meds: list, conditions: list, plans: list, age: int | None, fires: bool
+) -> None:
     rec = record(age=age, meds=meds, conditions=conditions, plans=plans)
     cards = cbti_referral.evaluate(rec, settings())
     assert len(cards) == int(fires)
@@ -53,15 +60,17 @@ def test_referral_resource() -> None:
     assert referral["status"] == "draft"
     assert referral["code"]["coding"][0]["code"]
     assert referral["reasonCode"][0]["coding"] == [
-        {"system": "http://snomed.info/sct", "code": "193462001"}]
+        {"system": "http://snomed.info/sct", "code": "193462001"}
+    ]
     assert referral["reasonReference"] == [{"reference": "Condition/insomnia"}]
     assert card.selectionBehavior == "at-most-one"
     assert "zolpidem" in card.summary
 
 
 def test_reason_from_order_has_text_reason() -> None:
-    card = cbti_referral.evaluate(record(meds=[med("zolpidem", reasons=(C.INSOMNIA,))]),
-                                  settings())[0]
+    card = cbti_referral.evaluate(
+        record(meds=[med("zolpidem", reasons=(C.INSOMNIA,))]), settings()
+    )[0]
     [referral] = resources(card, "ServiceRequest")
     assert referral["reasonCode"] == [{"text": "Insomnia"}]
 

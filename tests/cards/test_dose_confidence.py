@@ -16,26 +16,43 @@ from app.cards.common import describe, dose_phrase
 from app.record import DoseConfidence
 from tests.cards.builders import C, check_card, cond, med, record, resources, settings
 
-EXACT, RANGE, PRN, UNKNOWN = (DoseConfidence.EXACT, DoseConfidence.RANGE,
-                              DoseConfidence.AS_NEEDED_MAX, DoseConfidence.UNKNOWN)
-SIG = {EXACT: "0.5 mg three times daily", RANGE: "0.5-1 mg twice daily",
-       PRN: "0.5 mg up to three times daily as needed for anxiety",
-       UNKNOWN: "take as directed"}
+EXACT, RANGE, PRN, UNKNOWN = (
+    DoseConfidence.EXACT,
+    DoseConfidence.RANGE,
+    DoseConfidence.AS_NEEDED_MAX,
+    DoseConfidence.UNKNOWN,
+)
+SIG = {
+    EXACT: "0.5 mg three times daily",
+    RANGE: "0.5-1 mg twice daily",
+    PRN: "0.5 mg up to three times daily as needed for anxiety",
+    UNKNOWN: "take as directed",
+}
 
 
 def alprazolam(confidence: DoseConfidence, **kwargs: object):  # type: ignore[no-untyped-def]
     daily = {EXACT: 1.5, RANGE: 2.0, PRN: 1.5, UNKNOWN: None}[confidence]
-    return med("alprazolam", daily=daily, confidence=confidence, strength=0.5,
-               low=1.0 if confidence is RANGE else None, dose_text=SIG[confidence],
-               days_ago=200, **kwargs)
+    return med(
+        "alprazolam",
+        daily=daily,
+        confidence=confidence,
+        strength=0.5,
+        low=1.0 if confidence is RANGE else None,
+        dose_text=SIG[confidence],
+        days_ago=200,
+        **kwargs,
+    )
 
 
-@pytest.mark.parametrize(("confidence", "phrase"), [
-    (EXACT, "1.5 mg/day"),
-    (RANGE, "1-2 mg/day (a range); confirm the total daily dose"),
-    (PRN, "up to 1.5 mg/day as needed; confirm actual use"),
-    (UNKNOWN, "total daily dose not clear from the order: confirm it"),
-])
+@pytest.mark.parametrize(
+    ("confidence", "phrase"),
+    [
+        (EXACT, "1.5 mg/day"),
+        (RANGE, "1-2 mg/day (a range); confirm the total daily dose"),
+        (PRN, "up to 1.5 mg/day as needed; confirm actual use"),
+        (UNKNOWN, "total daily dose not clear from the order: confirm it"),
+    ],
+)
 def test_dose_phrase_per_confidence(confidence: DoseConfidence, phrase: str) -> None:
     use = alprazolam(confidence)
     assert dose_phrase(use) == phrase
@@ -77,10 +94,17 @@ def test_exact_dose_gives_the_schedule() -> None:
     assert plan["activity"][0]["detail"]["dailyAmount"]["value"] < 1.5
 
 
-@pytest.mark.parametrize(("confidence", "evidence"), [
-    (PRN, "- **alprazolam** up to 1.5 mg/day as needed; confirm actual use, since 2024-11-14"),
-    (UNKNOWN, '- **alprazolam** "take as directed": total daily dose not clear from the order: '
-              "confirm it, since 2024-11-14")])
+@pytest.mark.parametrize(
+    ("confidence", "evidence"),
+    [
+        (PRN, "- **alprazolam** up to 1.5 mg/day as needed; confirm actual use, since 2024-11-14"),
+        (
+            UNKNOWN,
+            '- **alprazolam** "take as directed": total daily dose not clear from the order: '
+            "confirm it, since 2024-11-14",
+        ),
+    ],
+)
 def test_card_says_what_the_order_reads(confidence: DoseConfidence, evidence: str) -> None:
     [card] = taper_plan.evaluate(record(meds=[alprazolam(confidence)]), settings())
     assert card.detail.startswith(evidence)
@@ -96,12 +120,15 @@ def test_geriatric_taper_offer_follows_the_same_rule() -> None:
     assert plan["activity"][0]["detail"]["description"].startswith("Confirm today's total")
 
 
-@pytest.mark.parametrize(("confidence", "up_to"), [(EXACT, ""), (PRN, "up to "),
-                                                   (RANGE, "up to ")])
-def test_mme_with_a_prn_or_range_opioid_says_up_to(confidence: DoseConfidence,
-                                                   up_to: str) -> None:
-    oxycodone = med("oxycodone", daily=40, mme=60, confidence=confidence,
-                    dose_text="10 mg every 6 hours as needed for pain")
+@pytest.mark.parametrize(("confidence", "up_to"), [(EXACT, ""), (PRN, "up to "), (RANGE, "up to ")])
+def test_mme_with_a_prn_or_range_opioid_says_up_to(confidence: DoseConfidence, up_to: str) -> None:
+    oxycodone = med(
+        "oxycodone",
+        daily=40,
+        mme=60,
+        confidence=confidence,
+        dose_text="10 mg every 6 hours as needed for pain",
+    )
     rec = record(meds=[oxycodone, alprazolam(EXACT)])
     [card] = opioid_overlap.evaluate(rec, settings())
     check_card(card, opioid_overlap.RULE_ID)
@@ -114,13 +141,16 @@ def test_mme_with_a_prn_or_range_opioid_says_up_to(confidence: DoseConfidence,
         assert "confirm" in oxycodone_line
 
 
-@pytest.mark.parametrize(("confidence", "expected"), [
-    (EXACT, "Total **75 MME/day**"), (PRN, "Total **up to 75 MME/day**")])
+@pytest.mark.parametrize(
+    ("confidence", "expected"),
+    [(EXACT, "Total **75 MME/day**"), (PRN, "Total **up to 75 MME/day**")],
+)
 def test_mme_total_of_several_opioids(confidence: DoseConfidence, expected: str) -> None:
     oxycodone = med("oxycodone", daily=40, mme=60, confidence=confidence)
     morphine = med("morphine", daily=15, mme=15, ref="MedicationRequest/morphine")
-    [card] = opioid_overlap.evaluate(record(meds=[oxycodone, morphine, alprazolam(EXACT)]),
-                                     settings())
+    [card] = opioid_overlap.evaluate(
+        record(meds=[oxycodone, morphine, alprazolam(EXACT)]), settings()
+    )
     assert expected + " (CDC 2022 factors; an estimate)." in card.detail
 
 

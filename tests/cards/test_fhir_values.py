@@ -31,8 +31,10 @@ from app.record import (
 TODAY = date(2026, 11, 23)
 # Every Unicode White_Space character, Python-only whitespace (U+001C..U+001F), controls,
 # zero-width and other look-alikes, and lone surrogates.
-ODD = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
-       "\x1c\x1d\x1e\x1f\x00\x01\u180e\u200b\u200d\ufeff\ud800\udfff\U0001d518é")
+ODD = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\x1c\x1d\x1e\x1f\x00\x01\u180e\u200b\u200d\ufeff\ud800\udfff\U0001d518é"
+)
 odd_text = st.text(alphabet=st.one_of(st.sampled_from(ODD), st.characters()), max_size=8)
 
 
@@ -59,11 +61,20 @@ def test_the_rules_name_the_cases_that_differ_from_python() -> None:
 
 
 def _med(name: str, ingredient: str | None, rxnorm: str | None) -> MedicationUse:
-    return MedicationUse(ref="MedicationRequest/m1", name=name, drug_class=DrugClass.BENZODIAZEPINE,
-                         ingredient=ingredient, rxnorm=rxnorm, strength_mg=0.5,
-                         strength_unit="mg", daily_dose_mg=1.0,
-                         dose_confidence=DoseConfidence.EXACT, status="active", is_active=True,
-                         start=date(2026, 1, 1))
+    return MedicationUse(
+        ref="MedicationRequest/m1",
+        name=name,
+        drug_class=DrugClass.BENZODIAZEPINE,
+        ingredient=ingredient,
+        rxnorm=rxnorm,
+        strength_mg=0.5,
+        strength_unit="mg",
+        daily_dose_mg=1.0,
+        dose_confidence=DoseConfidence.EXACT,
+        status="active",
+        is_active=True,
+        start=date(2026, 1, 1),
+    )
 
 
 def _both(build: object) -> tuple[bool, bool]:
@@ -79,24 +90,42 @@ def _both(build: object) -> tuple[bool, bool]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(patient_id=odd_text.filter(bool), name=odd_text.filter(bool),
-       ingredient=st.one_of(st.none(), st.sampled_from(["clonazepam", "lorazepam"]), odd_text),
-       rxnorm=st.one_of(st.none(), odd_text), condition_name=odd_text,
-       codes=st.lists(st.tuples(odd_text, odd_text), max_size=2), condition_id=odd_text)
-def test_builders_keep_and_drop_alike(patient_id: str, name: str, ingredient: str | None,
-                                      rxnorm: str | None, condition_name: str,
-                                      codes: list[tuple[str, str]], condition_id: str) -> None:
+@given(
+    patient_id=odd_text.filter(bool),
+    name=odd_text.filter(bool),
+    ingredient=st.one_of(st.none(), st.sampled_from(["clonazepam", "lorazepam"]), odd_text),
+    rxnorm=st.one_of(st.none(), odd_text),
+    condition_name=odd_text,
+    codes=st.lists(st.tuples(odd_text, odd_text), max_size=2),
+    condition_id=odd_text,
+)
+def test_builders_keep_and_drop_alike(
+    patient_id: str,
+    name: str,
+    ingredient: str | None,
+    rxnorm: str | None,
+    condition_name: str,
+    codes: list[tuple[str, str]],
+    condition_id: str,
+) -> None:
     med = _med(name, ingredient, rxnorm)
-    record = PatientRecord(patient_id=patient_id, hook="patient-view", evaluated_on=TODAY,
-                           medications=(med,))
-    insomnia = ConditionFact(ref=f"Condition/{condition_id}", name=condition_name,
-                             categories=frozenset({ConditionCategory.INSOMNIA}), is_active=True,
-                             codes=tuple(f"{s}|{c}" for s, c in codes))
+    record = PatientRecord(
+        patient_id=patient_id, hook="patient-view", evaluated_on=TODAY, medications=(med,)
+    )
+    insomnia = ConditionFact(
+        ref=f"Condition/{condition_id}",
+        name=condition_name,
+        categories=frozenset({ConditionCategory.INSOMNIA}),
+        is_active=True,
+        codes=tuple(f"{s}|{c}" for s, c in codes),
+    )
     schedule = build_schedule(med, TODAY, Settings(_env_file=None))  # type: ignore[call-arg]
-    for build in (lambda: resources.naloxone_request(record),
-                  lambda: resources.cbti_referral(record, insomnia),
-                  lambda: resources.cbti_referral(record, None),
-                  lambda: careplan(record, schedule)):
+    for build in (
+        lambda: resources.naloxone_request(record),
+        lambda: resources.cbti_referral(record, insomnia),
+        lambda: resources.cbti_referral(record, None),
+        lambda: careplan(record, schedule),
+    ):
         quick, full = _both(build)
         assert quick == full
 

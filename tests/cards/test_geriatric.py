@@ -23,8 +23,13 @@ CASES = [
     ("old fall, inactive", 70, [LOR], [cond(C.FALLS_FRACTURE, active=False)], "warning"),
     ("2 CNS-active drugs", 70, [LOR, med("oxycodone")], [], "warning"),
     ("3 CNS-active drugs", 70, [LOR, med("oxycodone"), med("gabapentin")], [], "critical"),
-    ("3 orders, 2 drugs", 70, [LOR, med("lorazepam", ref="MedicationRequest/l2"),
-                               med("oxycodone")], [], "warning"),
+    (
+        "3 orders, 2 drugs",
+        70,
+        [LOR, med("lorazepam", ref="MedicationRequest/l2"), med("oxycodone")],
+        [],
+        "warning",
+    ),
     ("seizure disorder", 70, [LOR], [cond(C.SEIZURE)], "info"),
     ("REM sleep behaviour disorder", 70, [LOR], [cond(C.REM_SLEEP_BEHAVIOR)], "info"),
     ("withdrawal", 70, [LOR], [cond(C.WITHDRAWAL)], "info"),
@@ -33,20 +38,31 @@ CASES = [
     # parenteral use: no card at all (issue #11).
     ("end of life", 70, [med("zolpidem")], [cond(C.END_OF_LIFE)], None),
     ("periprocedural injectable", 70, [med("midazolam", injectable=True)], [], None),
-    ("injectable lorazepam is not periprocedural", 70, [med("lorazepam", injectable=True)], [],
-     "warning"),
+    (
+        "injectable lorazepam is not periprocedural",
+        70,
+        [med("lorazepam", injectable=True)],
+        [],
+        "warning",
+    ),
     ("ordered for seizures", 70, [med("clonazepam", reasons=(C.SEIZURE,))], [], "info"),
-    ("seizure exception does not cover a Z-drug", 70, [med("zolpidem")], [cond(C.SEIZURE)],
-     "warning"),
-    ("exception + falls stays info", 70, [LOR], [cond(C.SEIZURE), cond(C.FALLS_FRACTURE)],
-     "info"),
+    (
+        "seizure exception does not cover a Z-drug",
+        70,
+        [med("zolpidem")],
+        [cond(C.SEIZURE)],
+        "warning",
+    ),
+    ("exception + falls stays info", 70, [LOR], [cond(C.SEIZURE), cond(C.FALLS_FRACTURE)], "info"),
 ]
 
 
-@pytest.mark.parametrize(("label", "age", "meds", "conditions", "expected"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_table(label: str, age: int | None, meds: list, conditions: list,
-               expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("label", "age", "meds", "conditions", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_table(
+    label: str, age: int | None, meds: list, conditions: list, expected: str | None
+) -> None:
     cards = geriatric.evaluate(record(age=age, meds=meds, conditions=conditions), settings())
     if expected is None:
         assert cards == []
@@ -56,7 +72,8 @@ def test_table(label: str, age: int | None, meds: list, conditions: list,
     assert card.indicator == expected
     assert f"Age {age}" in card.summary
     assert {link.url for link in card.links or ()} >= {
-        "https://deprescribing.org/resources/deprescribing-guidelines-algorithms/"}
+        "https://deprescribing.org/resources/deprescribing-guidelines-algorithms/"
+    }
     if expected == "info":
         assert card.suggestions is None
 
@@ -89,19 +106,30 @@ def test_geriatric_age_is_setting() -> None:
 
 
 FOCUS = [
-    ("select: selected new draft, no taper offered", "order-select",
-     [med("zolpidem", draft=True, selected=True)], True, False),
+    (
+        "select: selected new draft, no taper offered",
+        "order-select",
+        [med("zolpidem", draft=True, selected=True)],
+        True,
+        False,
+    ),
     ("select: unselected draft", "order-select", [med("zolpidem", draft=True)], False, False),
-    ("select: selected renewal offers a taper", "order-select",
-     [LOR, med("lorazepam", draft=True, selected=True)], True, True),
+    (
+        "select: selected renewal offers a taper",
+        "order-select",
+        [LOR, med("lorazepam", draft=True, selected=True)],
+        True,
+        True,
+    ),
     ("sign: chart benzo only, no draft", "order-sign", [LOR], False, False),
     ("sign: draft", "order-sign", [med("zolpidem", draft=True)], True, False),
     ("view: chart benzo", "patient-view", [LOR], True, True),
 ]
 
 
-@pytest.mark.parametrize(("label", "hook", "meds", "fires", "taper"), FOCUS,
-                         ids=[f[0] for f in FOCUS])
+@pytest.mark.parametrize(
+    ("label", "hook", "meds", "fires", "taper"), FOCUS, ids=[f[0] for f in FOCUS]
+)
 def test_focus_per_hook(label: str, hook: str, meds: list, fires: bool, taper: bool) -> None:
     cards = geriatric.evaluate(record(age=72, meds=meds, hook=hook), settings(**ALONE))
     assert len(cards) == int(fires)

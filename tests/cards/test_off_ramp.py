@@ -30,16 +30,27 @@ CASES = [
     ("select: unselected draft", "order-select", [draft(selected=False)], [], False),
     ("select: selected draft", "order-select", [draft()], [], True),
     ("patient-view has no new orders", "patient-view", [med("lorazepam")], [], False),
-    ("renewal of long-term use (taper card's job)", "order-sign",
-     [med("lorazepam", days_ago=200), draft()], [], False),
-    ("new course after a recent short one", "order-sign",
-     [med("lorazepam", days_ago=10), draft()], [], True),
+    (
+        "renewal of long-term use (taper card's job)",
+        "order-sign",
+        [med("lorazepam", days_ago=200), draft()],
+        [],
+        False,
+    ),
+    (
+        "new course after a recent short one",
+        "order-sign",
+        [med("lorazepam", days_ago=10), draft()],
+        [],
+        True,
+    ),
     ("no dose on the draft", "order-sign", [draft(daily=None)], [], True),
 ]
 
 
-@pytest.mark.parametrize(("label", "hook", "meds", "conditions", "fires"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("label", "hook", "meds", "conditions", "fires"), CASES, ids=[c[0] for c in CASES]
+)
 def test_table(label: str, hook: str, meds: list, conditions: list, fires: bool) -> None:
     cards = off_ramp.evaluate(record(meds=meds, conditions=conditions, hook=hook), settings())
     assert len(cards) == int(fires)
@@ -50,20 +61,22 @@ def test_table(label: str, hook: str, meds: list, conditions: list, fires: bool)
 
 
 def test_detail_has_reason_duration_follow_up_and_success() -> None:
-    rec = record(meds=[draft(reasons=(C.ANXIETY,), dose_text="0.5 mg at bedtime")],
-                 hook="order-sign")
+    rec = record(
+        meds=[draft(reasons=(C.ANXIETY,), dose_text="0.5 mg at bedtime")], hook="order-sign"
+    )
     card = off_ramp.evaluate(rec, settings())[0]
     assert "lorazepam" in card.summary
     assert "ordered for anxiety or panic" in card.detail
     assert "no stop date or duration" in card.detail
-    assert "At most 28 days (to 2025-06-30)" in card.detail   # evaluated_on + 28 days
+    assert "At most 28 days (to 2025-06-30)" in card.detail  # evaluated_on + 28 days
     assert "Follow-up by 2025-06-30" in card.detail
     assert "- Success: the symptom is managed without the drug" in card.detail
 
 
 def test_reason_from_problem_list_or_missing() -> None:
-    listed = off_ramp.evaluate(record(meds=[draft()], conditions=[cond(C.INSOMNIA)],
-                                      hook="order-sign"), settings())[0]
+    listed = off_ramp.evaluate(
+        record(meds=[draft()], conditions=[cond(C.INSOMNIA)], hook="order-sign"), settings()
+    )[0]
     assert "on the problem list: insomnia" in listed.detail
     missing = off_ramp.evaluate(record(meds=[draft()], hook="order-sign"), settings())[0]
     assert "document why it is used" in missing.detail

@@ -9,8 +9,11 @@ from tests.cards.builders import C, check_card, cond, med, plan, record, setting
 
 # An older adult on long-term alprazolam for insomnia with an opioid: every rule has a say
 # except the off-ramp (patient-view has no new orders).
-BUSY = record(age=70, meds=[med("alprazolam", daily=1, days_ago=200), med("oxycodone", mme=30)],
-              conditions=[cond(C.INSOMNIA)])
+BUSY = record(
+    age=70,
+    meds=[med("alprazolam", daily=1, days_ago=200), med("oxycodone", mme=30)],
+    conditions=[cond(C.INSOMNIA)],
+)
 
 
 def test_registry_order_and_ids() -> None:
@@ -20,8 +23,12 @@ def test_registry_order_and_ids() -> None:
 def test_runs_all_enabled_rules_once() -> None:
     cards = run_rules(BUSY, settings())
     topics = [c.source.topic.code for c in cards if c.source.topic]
-    assert topics == ["opioid-benzodiazepine-overlap", "taper-plan", "geriatric-risk",
-                      "cbti-referral"]
+    assert topics == [
+        "opioid-benzodiazepine-overlap",
+        "taper-plan",
+        "geriatric-risk",
+        "cbti-referral",
+    ]
     for card in cards:
         check_card(card, card.source.topic.code if card.source.topic else "")
     assert len({c.uuid for c in cards}) == len(cards)
@@ -29,8 +36,7 @@ def test_runs_all_enabled_rules_once() -> None:
 
 def test_only_enabled_rules_run() -> None:
     cards = run_rules(BUSY, settings(enabled_rules="cbti-referral,taper-plan"))
-    assert [c.source.topic.code for c in cards if c.source.topic] == ["taper-plan",
-                                                                      "cbti-referral"]
+    assert [c.source.topic.code for c in cards if c.source.topic] == ["taper-plan", "cbti-referral"]
     assert run_rules(BUSY, settings(enabled_rules=[])) == []
 
 

@@ -7,13 +7,17 @@ from app.cards.common import NEVER_STOP, source
 from app.cards.response import in_reading_order, respond, said_once
 from app.models.cards import Card
 
-ORDER = tuple(RULES)   # registry order: overlap, taper, off-ramp, geriatric, CBT-I
+ORDER = tuple(RULES)  # registry order: overlap, taper, off-ramp, geriatric, CBT-I
 
 
 def card(rule: str, indicator: str, detail: str = "text") -> Card:
-    return Card(uuid=f"uuid-{rule}", summary=f"{rule} summary", detail=detail,
-                indicator=indicator, source=source(("Guideline", "https://example.org"), rule,
-                                                   rule))
+    return Card(
+        uuid=f"uuid-{rule}",
+        summary=f"{rule} summary",
+        detail=detail,
+        indicator=indicator,
+        source=source(("Guideline", "https://example.org"), rule, rule),
+    )
 
 
 def rules(cards: list[Card]) -> list[str]:
@@ -21,12 +25,20 @@ def rules(cards: list[Card]) -> list[str]:
 
 
 def test_indicator_first_then_registry_order() -> None:
-    given = [card("cbti-referral", "info"), card("taper-plan", "warning"),
-             card("geriatric-risk", "critical"), card("off-ramp", "info"),
-             card("opioid-benzodiazepine-overlap", "warning")]
+    given = [
+        card("cbti-referral", "info"),
+        card("taper-plan", "warning"),
+        card("geriatric-risk", "critical"),
+        card("off-ramp", "info"),
+        card("opioid-benzodiazepine-overlap", "warning"),
+    ]
     assert rules(in_reading_order(given, ORDER)) == [
-        "geriatric-risk", "opioid-benzodiazepine-overlap", "taper-plan", "off-ramp",
-        "cbti-referral"]
+        "geriatric-risk",
+        "opioid-benzodiazepine-overlap",
+        "taper-plan",
+        "off-ramp",
+        "cbti-referral",
+    ]
 
 
 def test_unknown_rule_or_indicator_goes_last() -> None:
@@ -35,10 +47,16 @@ def test_unknown_rule_or_indicator_goes_last() -> None:
 
 
 def test_never_stop_kept_on_the_first_card_only() -> None:
-    first = card("opioid-benzodiazepine-overlap", "critical",
-                 f"- **a** 1 mg/day\n\n**Do:** this.\n\n{NEVER_STOP}")
-    second = card("taper-plan", "warning",
-                  f"- **a** 1 mg/day\n\n**Proposed taper**:\n- First step\n\n{NEVER_STOP}")
+    first = card(
+        "opioid-benzodiazepine-overlap",
+        "critical",
+        f"- **a** 1 mg/day\n\n**Do:** this.\n\n{NEVER_STOP}",
+    )
+    second = card(
+        "taper-plan",
+        "warning",
+        f"- **a** 1 mg/day\n\n**Proposed taper**:\n- First step\n\n{NEVER_STOP}",
+    )
     third = card("cbti-referral", "info", "CBT-I")
     out = said_once([first, second, third])
     assert out[0] == first and out[2] == third

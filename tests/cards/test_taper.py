@@ -26,19 +26,21 @@ def _pace_ok(schedule, start_dose: float) -> None:
         previous, previous_date = step.dose_mg, step.starts
 
 
-ORDERS = [("alprazolam", "alprazolam 0.5 MG Oral Tablet", 1.5, 0.125),
-          ("alprazolam", "24 HR alprazolam 1 MG Extended Release Oral Tablet", 2.0, 0.125),
-          ("clonazepam", "clonazepam 0.125 MG Disintegrating Oral Tablet", 0.5, 0.125),
-          ("temazepam", "temazepam 15 MG Oral Capsule", 30.0, 7.5),
-          ("zolpidem", "zolpidem tartrate 10 MG Oral Tablet", 10.0, 5.0),
-          ("lorazepam", "lorazepam 1 MG Oral Tablet", 2.0, 0.5),
-          ("diazepam", "diazepam 5 MG Oral Tablet", 15.0, 1.0)]
+ORDERS = [
+    ("alprazolam", "alprazolam 0.5 MG Oral Tablet", 1.5, 0.125),
+    ("alprazolam", "24 HR alprazolam 1 MG Extended Release Oral Tablet", 2.0, 0.125),
+    ("clonazepam", "clonazepam 0.125 MG Disintegrating Oral Tablet", 0.5, 0.125),
+    ("temazepam", "temazepam 15 MG Oral Capsule", 30.0, 7.5),
+    ("zolpidem", "zolpidem tartrate 10 MG Oral Tablet", 10.0, 5.0),
+    ("lorazepam", "lorazepam 1 MG Oral Tablet", 2.0, 0.5),
+    ("diazepam", "diazepam 5 MG Oral Tablet", 15.0, 1.0),
+]
 
 
-@pytest.mark.parametrize(("ingredient", "name", "dose", "unit"), ORDERS,
-                         ids=[o[1] for o in ORDERS])
-def test_schedule_on_dispensable_units(ingredient: str, name: str, dose: float,
-                                       unit: float) -> None:
+@pytest.mark.parametrize(("ingredient", "name", "dose", "unit"), ORDERS, ids=[o[1] for o in ORDERS])
+def test_schedule_on_dispensable_units(
+    ingredient: str, name: str, dose: float, unit: float
+) -> None:
     m = med(ingredient, daily=dose, name=name)
     schedule = build_schedule(m, TODAY, settings())
     assert schedule.unit_mg == unit
@@ -62,9 +64,12 @@ def test_capsules_are_not_split_and_large_steps_wait() -> None:
         "- First step 2025-06-16: 7.5 mg/day of temazepam (-50%): 1 capsule of 7.5 mg a day",
         "- Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
         "weeks; steps every 4-8 weeks",
-        "- Ends 2025-08-11"]
-    assert ("Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
-            "weeks; steps every 4-8 weeks (ASAM 2025 rec. 6).") in schedule.instructions
+        "- Ends 2025-08-11",
+    ]
+    assert (
+        "Pace: one dispensable unit at a time, never more than 25% of the current dose in 2 "
+        "weeks; steps every 4-8 weeks (ASAM 2025 rec. 6)."
+    ) in schedule.instructions
 
 
 def test_dose_below_one_unit_is_not_stopped_today() -> None:
@@ -74,8 +79,9 @@ def test_dose_below_one_unit_is_not_stopped_today() -> None:
 
 
 def test_unknown_drug_gives_instructions_only() -> None:
-    unknown = replace(med("alprazolam", daily=1, strength=1.0), ingredient="xyzepam",
-                      name="xyzepam 1 MG tablet")
+    unknown = replace(
+        med("alprazolam", daily=1, strength=1.0), ingredient="xyzepam", name="xyzepam 1 MG tablet"
+    )
     schedule = build_schedule(unknown, TODAY, settings())
     assert schedule.steps == () and schedule.unit_mg is None
     assert "No marketed product data for xyzepam" in schedule.instructions[0]
@@ -99,21 +105,29 @@ def test_long_acting_switch_schedule_and_careplan() -> None:
     assert any("20-40 mg of diazepam" in text for text in schedule.instructions)
     plan = careplan(record(meds=[m]), schedule)
     assert plan is not None and plan["title"] == "Switch alprazolam to diazepam, then taper"
-    products = [a["detail"]["productCodeableConcept"]["text"] for a in plan["activity"]
-                if "productCodeableConcept" in a["detail"]]
+    products = [
+        a["detail"]["productCodeableConcept"]["text"]
+        for a in plan["activity"]
+        if "productCodeableConcept" in a["detail"]
+    ]
     assert products[0] == "diazepam oral tablet"
 
 
 def test_summary_without_an_exact_dose_says_what_to_confirm() -> None:
-    prn = med("alprazolam", daily=1.5, confidence=DoseConfidence.AS_NEEDED_MAX,
-              dose_text="0.5 mg up to three times daily as needed")
+    prn = med(
+        "alprazolam",
+        daily=1.5,
+        confidence=DoseConfidence.AS_NEEDED_MAX,
+        dose_text="0.5 mg up to three times daily as needed",
+    )
     text = schedule_summary(build_schedule(prn, TODAY, settings()))
     assert text.split("\n") == [
         "- No exact daily dose, so no schedule: confirm the total daily dose first (the "
         "CarePlan starts there).",
         "- Then reduce by 5-10% of the daily dose every 2-4 weeks, never more than 25% in any "
         "2 weeks.",
-        "- Follow-up by 2025-06-30."]
+        "- Follow-up by 2025-06-30.",
+    ]
 
 
 def test_non_finite_dose_gives_instructions_not_numbers() -> None:

@@ -23,29 +23,59 @@ CASES: list[tuple[str, PatientRecord, bool]] = [
     ("opioid only", record(meds=[med("oxycodone", days_ago=200)]), False),
     ("injectable", record(meds=[med("midazolam", days_ago=200, injectable=True)]), False),
     ("taper plan on record", record(meds=[ALP], plans=[plan(PlanKind.TAPER_PLAN)]), False),
-    ("inactive taper plan does not count",
-     record(meds=[ALP], plans=[plan(PlanKind.TAPER_PLAN, active=False)]), True),
-    ("order mentions taper", record(meds=[med("alprazolam", days_ago=90, mentions_taper=True)]),
-     False),
-    ("review 90 days ago", record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW,
-                                                         days_ago=90)]), False),
-    ("review 91 days ago", record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW,
-                                                         days_ago=91)]), True),
-    ("review without date", record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW,
-                                                           days_ago=None)]), True),
+    (
+        "inactive taper plan does not count",
+        record(meds=[ALP], plans=[plan(PlanKind.TAPER_PLAN, active=False)]),
+        True,
+    ),
+    (
+        "order mentions taper",
+        record(meds=[med("alprazolam", days_ago=90, mentions_taper=True)]),
+        False,
+    ),
+    (
+        "review 90 days ago",
+        record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW, days_ago=90)]),
+        False,
+    ),
+    (
+        "review 91 days ago",
+        record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW, days_ago=91)]),
+        True,
+    ),
+    (
+        "review without date",
+        record(meds=[ALP], plans=[plan(PlanKind.MEDICATION_REVIEW, days_ago=None)]),
+        True,
+    ),
     ("seizure disorder", record(meds=[ALP], conditions=[cond(C.SEIZURE)]), False),
     ("withdrawal", record(meds=[ALP], conditions=[cond(C.WITHDRAWAL)]), False),
     ("palliative care", record(meds=[ALP], conditions=[cond(C.END_OF_LIFE)]), False),
-    ("past seizure condition", record(meds=[ALP], conditions=[cond(C.SEIZURE, active=False)]),
-     True),
-    ("renewed 10 days ago, taken for 100",
-     record(meds=[med("alprazolam", daily=1, days_ago=10, episode_days_ago=100)]), True),
-    ("renewed 10 days ago, episode of 27 days",
-     record(meds=[med("alprazolam", daily=1, days_ago=10, episode_days_ago=27)]), False),
-    ("inpatient order", record(meds=[med("alprazolam", daily=1, days_ago=120,
-                                         inpatient=True)]), False),
-    ("ordered for seizures", record(meds=[med("clonazepam", days_ago=100,
-                                              reasons=(C.SEIZURE,))]), False),
+    (
+        "past seizure condition",
+        record(meds=[ALP], conditions=[cond(C.SEIZURE, active=False)]),
+        True,
+    ),
+    (
+        "renewed 10 days ago, taken for 100",
+        record(meds=[med("alprazolam", daily=1, days_ago=10, episode_days_ago=100)]),
+        True,
+    ),
+    (
+        "renewed 10 days ago, episode of 27 days",
+        record(meds=[med("alprazolam", daily=1, days_ago=10, episode_days_ago=27)]),
+        False,
+    ),
+    (
+        "inpatient order",
+        record(meds=[med("alprazolam", daily=1, days_ago=120, inpatient=True)]),
+        False,
+    ),
+    (
+        "ordered for seizures",
+        record(meds=[med("clonazepam", days_ago=100, reasons=(C.SEIZURE,))]),
+        False,
+    ),
     ("no dose known", record(meds=[med("lorazepam", days_ago=400)]), True),
 ]
 
@@ -81,20 +111,23 @@ def test_schedule_numbers_for_alprazolam_1mg() -> None:
     assert "alprazolam" in card.summary
     # Today's dose, the first step, the pace as computed and the end; every step in the plan.
     assert card.detail.split("\n")[:6] == [
-        "- **alprazolam** 1 mg/day, since 2025-02-02 (120 days)", "",
+        "- **alprazolam** 1 mg/day, since 2025-02-02 (120 days)",
+        "",
         "**Proposed taper** (ASAM 2025 rec. 6):",
-        "- First step 2025-06-02: 0.875 mg/day of alprazolam (-12.5%): 3½ tablets of 0.25 mg "
-        "a day",
+        "- First step 2025-06-02: 0.875 mg/day of alprazolam (-12.5%): 3½ tablets of 0.25 mg a day",
         "- Pace: 12.5% of the starting dose every 2 weeks, never more than 25% of the current "
         "dose in 2 weeks; the last 3 steps every 3-8 weeks",
-        "- Ends 2025-11-10"]
+        "- Ends 2025-11-10",
+    ]
     careplan, switch = resources(card, "CarePlan")
     assert switch["title"] == "Switch alprazolam to diazepam, then taper"
-    assert ("- Or switch first to 10 mg/day diazepam, table 10-20 mg (rec. 7; second "
-            "suggestion)") in card.detail
+    assert (
+        "- Or switch first to 10 mg/day diazepam, table 10-20 mg (rec. 7; second suggestion)"
+    ) in card.detail
     assert [s.isRecommended for s in card.suggestions or ()] == [True, False]
-    steps = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] ==
-             "MedicationRequest"]
+    steps = [
+        a["detail"] for a in careplan["activity"] if a["detail"]["kind"] == "MedicationRequest"
+    ]
     doses = [s["dailyAmount"]["value"] for s in steps]
     # Half of the smallest alprazolam tablet (0.25 mg, scored) is the dose unit.
     assert doses == [0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0]
@@ -103,12 +136,14 @@ def test_schedule_numbers_for_alprazolam_1mg() -> None:
     gaps = [(b - a).days for a, b in zip(starts, starts[1:], strict=False)]
     # <= 25% per 2 weeks: a one-unit step of a third waits 3 weeks, of a half 4, the last 8.
     assert gaps == [14, 14, 14, 14, 21, 28, 56]
-    assert steps[0]["description"] == ("2025-06-02: 0.875 mg/day of alprazolam (-12.5%): "
-                                       "3½ tablets of 0.25 mg a day")
+    assert steps[0]["description"] == (
+        "2025-06-02: 0.875 mg/day of alprazolam (-12.5%): 3½ tablets of 0.25 mg a day"
+    )
     assert careplan["description"].startswith(
         "Gradual taper of alprazolam agreed with the patient (ASAM 2025 joint guideline): "
         "12.5% of the starting dose every 2 weeks, never more than 25% of the current dose in 2 "
-        "weeks; the last 3 steps every 3-8 weeks")
+        "weeks; the last 3 steps every 3-8 weeks"
+    )
     followup = [a["detail"] for a in careplan["activity"] if a["detail"]["kind"] == "Appointment"]
     assert followup[0]["scheduledPeriod"]["end"] == "2025-06-30"
     assert careplan["period"]["end"] == starts[-1].isoformat()
@@ -139,25 +174,34 @@ def test_unknown_dose_explains_without_numbers() -> None:
     [careplan] = resources(card, "CarePlan")
     assert all("dailyAmount" not in a["detail"] for a in careplan["activity"])
     assert careplan["activity"][0]["detail"]["description"].startswith(
-        "Confirm today's total daily dose of lorazepam")
+        "Confirm today's total daily dose of lorazepam"
+    )
 
 
 def test_largest_dose_is_tapered_first() -> None:
-    rec = record(meds=[med("zolpidem", daily=5, days_ago=300), med("diazepam", daily=20,
-                                                                   days_ago=100)])
+    rec = record(
+        meds=[med("zolpidem", daily=5, days_ago=300), med("diazepam", daily=20, days_ago=100)]
+    )
     card = taper_plan.evaluate(rec, settings())[0]
-    assert "**Proposed taper of diazepam** (ASAM 2025 rec. 6; one drug at a time):" \
-        in card.detail
+    assert "**Proposed taper of diazepam** (ASAM 2025 rec. 6; one drug at a time):" in card.detail
     assert "- Also long-term: zolpidem" in card.detail
     [careplan] = resources(card, "CarePlan")
     assert careplan["title"] == "Gradual taper of diazepam"
 
 
 FOCUS = [
-    ("select: selected renewal draft", "order-select",
-     [ALP, med("alprazolam", draft=True, selected=True)], True),
-    ("select: unselected renewal draft", "order-select",
-     [ALP, med("alprazolam", draft=True)], False),
+    (
+        "select: selected renewal draft",
+        "order-select",
+        [ALP, med("alprazolam", draft=True, selected=True)],
+        True,
+    ),
+    (
+        "select: unselected renewal draft",
+        "order-select",
+        [ALP, med("alprazolam", draft=True)],
+        False,
+    ),
     ("select: no draft", "order-select", [ALP], False),
     ("sign: renewal draft", "order-sign", [ALP, med("alprazolam", draft=True)], True),
     ("sign: unrelated draft only", "order-sign", [ALP, med("lisinopril", draft=True)], False),

@@ -32,14 +32,22 @@ OPIOIDS = [
     ("methadone", "methadone HCl 10 MG Oral Tablet", 4.7),
 ]
 SEDATIVES = [
-    ("alprazolam", DrugClass.BENZODIAZEPINE, 0.5), ("lorazepam", DrugClass.BENZODIAZEPINE, 1),
-    ("clonazepam", DrugClass.BENZODIAZEPINE, 0.5), ("diazepam", DrugClass.BENZODIAZEPINE, 5),
-    ("temazepam", DrugClass.BENZODIAZEPINE, 15), ("zolpidem", DrugClass.Z_DRUG, 10),
-    ("eszopiclone", DrugClass.Z_DRUG, 2), ("gabapentin", DrugClass.GABAPENTINOID, 300),
+    ("alprazolam", DrugClass.BENZODIAZEPINE, 0.5),
+    ("lorazepam", DrugClass.BENZODIAZEPINE, 1),
+    ("clonazepam", DrugClass.BENZODIAZEPINE, 0.5),
+    ("diazepam", DrugClass.BENZODIAZEPINE, 5),
+    ("temazepam", DrugClass.BENZODIAZEPINE, 15),
+    ("zolpidem", DrugClass.Z_DRUG, 10),
+    ("eszopiclone", DrugClass.Z_DRUG, 2),
+    ("gabapentin", DrugClass.GABAPENTINOID, 300),
     ("pregabalin", DrugClass.GABAPENTINOID, 75),
 ]
-SIGS = ["Take 1-2 tablets by mouth every 4-6 hours as needed for severe pain, not to exceed "
-        "8 tablets in 24 hours", "use as directed", None]
+SIGS = [
+    "Take 1-2 tablets by mouth every 4-6 hours as needed for severe pain, not to exceed "
+    "8 tablets in 24 hours",
+    "use as directed",
+    None,
+]
 CONFIDENCE = st.sampled_from(list(DoseConfidence))
 
 
@@ -47,17 +55,28 @@ CONFIDENCE = st.sampled_from(list(DoseConfidence))
 def _opioid(draw: st.DrawFn, index: int) -> MedicationUse:
     ingredient, name, factor = draw(st.sampled_from(OPIOIDS))
     confidence = draw(CONFIDENCE)
-    daily = None if confidence is DoseConfidence.UNKNOWN else draw(
-        st.sampled_from([2.5, 7.5, 20, 45, 120, 320]))
+    daily = (
+        None
+        if confidence is DoseConfidence.UNKNOWN
+        else draw(st.sampled_from([2.5, 7.5, 20, 45, 120, 320]))
+    )
     mme = None if daily is None or factor is None else round(daily * factor, 1)
-    return med(ingredient, ref=f"MedicationRequest/o{index}", name=name, daily=daily,
-               confidence=confidence, mme=mme, drug_class=DrugClass.OPIOID,
-               low=daily / 2 if daily and confidence is DoseConfidence.RANGE else None,
-               dose_text=draw(st.sampled_from(SIGS)), days_ago=draw(st.integers(1, 400)),
-               stop_in_days=draw(st.sampled_from([None, 7, 30])),
-               injectable=ingredient == "fentanyl" and draw(st.booleans()),
-               moud=ingredient == "buprenorphine" and draw(st.booleans()),
-               draft=draw(st.booleans()) and index == 0)
+    return med(
+        ingredient,
+        ref=f"MedicationRequest/o{index}",
+        name=name,
+        daily=daily,
+        confidence=confidence,
+        mme=mme,
+        drug_class=DrugClass.OPIOID,
+        low=daily / 2 if daily and confidence is DoseConfidence.RANGE else None,
+        dose_text=draw(st.sampled_from(SIGS)),
+        days_ago=draw(st.integers(1, 400)),
+        stop_in_days=draw(st.sampled_from([None, 7, 30])),
+        injectable=ingredient == "fentanyl" and draw(st.booleans()),
+        moud=ingredient == "buprenorphine" and draw(st.booleans()),
+        draft=draw(st.booleans()) and index == 0,
+    )
 
 
 @st.composite
@@ -65,12 +84,18 @@ def _sedative(draw: st.DrawFn, index: int) -> MedicationUse:
     ingredient, drug_class, strength = draw(st.sampled_from(SEDATIVES))
     confidence = draw(CONFIDENCE)
     units = draw(st.integers(1, 4))
-    return med(ingredient, ref=f"MedicationRequest/s{index}", drug_class=drug_class,
-               strength=strength, confidence=confidence,
-               daily=None if confidence is DoseConfidence.UNKNOWN else strength * units,
-               dose_text=draw(st.sampled_from(SIGS)), days_ago=draw(st.integers(1, 900)),
-               episode_days_ago=draw(st.sampled_from([None, 1000])),
-               reasons=draw(st.sampled_from([(), (C.SEVERE_GAD,), (C.INSOMNIA,)])))
+    return med(
+        ingredient,
+        ref=f"MedicationRequest/s{index}",
+        drug_class=drug_class,
+        strength=strength,
+        confidence=confidence,
+        daily=None if confidence is DoseConfidence.UNKNOWN else strength * units,
+        dose_text=draw(st.sampled_from(SIGS)),
+        days_ago=draw(st.integers(1, 900)),
+        episode_days_ago=draw(st.sampled_from([None, 1000])),
+        reasons=draw(st.sampled_from([(), (C.SEVERE_GAD,), (C.INSOMNIA,)])),
+    )
 
 
 @st.composite
@@ -78,20 +103,49 @@ def charts(draw: st.DrawFn) -> PatientRecord:
     opioids = [draw(_opioid(i)) for i in range(draw(st.integers(1, 12)))]
     sedatives = [draw(_sedative(i)) for i in range(draw(st.integers(1, 6)))]
     extra = draw(st.lists(st.sampled_from(["naloxone", "lisinopril"]), max_size=2))
-    categories = draw(st.lists(st.sampled_from(
-        [C.INSOMNIA, C.ANXIETY, C.SEVERE_GAD, C.SEIZURE, C.WITHDRAWAL, C.REM_SLEEP_BEHAVIOR,
-         C.SLEEP_DISORDERED_BREATHING, C.DEMENTIA_DELIRIUM, C.FALLS_FRACTURE,
-         C.OPIOID_USE_DISORDER, C.SUBSTANCE_USE_DISORDER]), max_size=6, unique=True))
+    categories = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    C.INSOMNIA,
+                    C.ANXIETY,
+                    C.SEVERE_GAD,
+                    C.SEIZURE,
+                    C.WITHDRAWAL,
+                    C.REM_SLEEP_BEHAVIOR,
+                    C.SLEEP_DISORDERED_BREATHING,
+                    C.DEMENTIA_DELIRIUM,
+                    C.FALLS_FRACTURE,
+                    C.OPIOID_USE_DISORDER,
+                    C.SUBSTANCE_USE_DISORDER,
+                ]
+            ),
+            max_size=6,
+            unique=True,
+        )
+    )
     no_conditions = draw(st.booleans()) and not categories
-    plans = draw(st.lists(st.sampled_from([PlanKind.TAPER_PLAN, PlanKind.MEDICATION_REVIEW,
-                                           PlanKind.CBTI_REFERRAL]), max_size=2, unique=True))
-    return record(age=draw(st.sampled_from([None, 34, 58, 66, 81, 93])),
-                  meds=[*opioids, *sedatives, *(med(name, ref=f"MedicationRequest/{name}")
-                                                for name in extra)],
-                  conditions=[cond(category) for category in categories],
-                  plans=[plan(kind) for kind in plans],
-                  hook=draw(st.sampled_from(["patient-view", "order-sign"])),
-                  missing=("Condition",) if no_conditions else ())
+    plans = draw(
+        st.lists(
+            st.sampled_from(
+                [PlanKind.TAPER_PLAN, PlanKind.MEDICATION_REVIEW, PlanKind.CBTI_REFERRAL]
+            ),
+            max_size=2,
+            unique=True,
+        )
+    )
+    return record(
+        age=draw(st.sampled_from([None, 34, 58, 66, 81, 93])),
+        meds=[
+            *opioids,
+            *sedatives,
+            *(med(name, ref=f"MedicationRequest/{name}") for name in extra),
+        ],
+        conditions=[cond(category) for category in categories],
+        plans=[plan(kind) for kind in plans],
+        hook=draw(st.sampled_from(["patient-view", "order-sign"])),
+        missing=("Condition",) if no_conditions else (),
+    )
 
 
 @hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,8 +22,10 @@ FHIR_JSON = "application/fhir+json"
 
 
 def _outcome(code: str, text: str) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": text}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+    }
 
 
 def build_app(folder: Path, token: str | None = None) -> Starlette:
@@ -35,17 +37,21 @@ def build_app(folder: Path, token: str | None = None) -> Starlette:
     def refused(request: Request) -> JSONResponse | None:
         seen.append(request.url.path)
         if token is not None and request.headers.get("authorization") != f"Bearer {token}":
-            return JSONResponse(_outcome("login", "Unauthorized"), status_code=401,
-                                media_type=FHIR_JSON,
-                                headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                _outcome("login", "Unauthorized"),
+                status_code=401,
+                media_type=FHIR_JSON,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return None
 
     async def read_patient(request: Request) -> JSONResponse:
         if (answer := refused(request)) is not None:
             return answer
         if request.path_params["id"] != patient_id:
-            return JSONResponse(_outcome("not-found", "Patient not found"), status_code=404,
-                                media_type=FHIR_JSON)
+            return JSONResponse(
+                _outcome("not-found", "Patient not found"), status_code=404, media_type=FHIR_JSON
+            )
         return JSONResponse(files["Patient"], media_type=FHIR_JSON)
 
     async def search(request: Request) -> JSONResponse:
@@ -53,16 +59,19 @@ def build_app(folder: Path, token: str | None = None) -> Starlette:
             return answer
         kind = request.path_params["kind"]
         if kind not in SEARCHABLE:
-            return JSONResponse(_outcome("not-supported", "Unknown type"), status_code=404,
-                                media_type=FHIR_JSON)
+            return JSONResponse(
+                _outcome("not-supported", "Unknown type"), status_code=404, media_type=FHIR_JSON
+            )
         if request.query_params.get("patient") != patient_id:
-            return JSONResponse({"resourceType": "Bundle", "type": "searchset", "total": 0},
-                                media_type=FHIR_JSON)
-        return JSONResponse(files.get(kind, {"resourceType": "Bundle", "type": "searchset",
-                                             "total": 0}), media_type=FHIR_JSON)
+            return JSONResponse(
+                {"resourceType": "Bundle", "type": "searchset", "total": 0}, media_type=FHIR_JSON
+            )
+        return JSONResponse(
+            files.get(kind, {"resourceType": "Bundle", "type": "searchset", "total": 0}),
+            media_type=FHIR_JSON,
+        )
 
-    app = Starlette(routes=[Route("/r4/Patient/{id}", read_patient),
-                            Route("/r4/{kind}", search)])
+    app = Starlette(routes=[Route("/r4/Patient/{id}", read_patient), Route("/r4/{kind}", search)])
     app.state.seen = seen
     return app
 
@@ -78,8 +87,11 @@ def run_standin(folder: Path, token: str | None = None) -> Iterator[tuple[str, S
     """Run the stand-in with uvicorn in a background thread; yield (base URL, app)."""
     app = build_app(folder, token)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -17,14 +17,22 @@ from tests.cli.conftest import cli_env
 from tests.conftest import ROOT
 
 
-def _db(tmp_path: Path, url: str, *args: str,
-        pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
+def _db(
+    tmp_path: Path, url: str, *args: str, pythonpath: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = cli_env(tmp_path / "unused.db")
     env["BENZO_CDS_DATABASE_URL"] = url
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    return subprocess.run([sys.executable, "-m", "app.cli", "db", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "db", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_current_then_upgrade_then_current(tmp_path: Path, database_url: str) -> None:
@@ -57,20 +65,37 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
     # As the Docker build does (it copies pyproject.toml, README.md and app/): pip builds the
     # wheel with the backend pyproject names, here from a copy so the checkout stays clean.
     source = tmp_path / "source"
-    shutil.copytree(ROOT / "app", source / "app",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        ROOT / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                            str(tmp_path / "dist"), str(source)],
-                           capture_output=True, text=True, timeout=300, check=False)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((tmp_path / "dist").glob("benzo_safety_cds-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     versions = ROOT / "app" / "feedback" / "migrations" / "versions"
-    assert {"app/feedback/migrations/env.py", "app/feedback/migrations/script.py.mako",
-            *(f"app/feedback/migrations/versions/{p.name}" for p in versions.glob("0*.py"))
-            } <= names  # every migration, the head's included, whatever it is named
+    assert {
+        "app/feedback/migrations/env.py",
+        "app/feedback/migrations/script.py.mako",
+        *(f"app/feedback/migrations/versions/{p.name}" for p in versions.glob("0*.py")),
+    } <= names  # every migration, the head's included, whatever it is named
     # Run the upgrade from the unpacked wheel alone (not this checkout).
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -78,7 +103,12 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
     result = _db(tmp_path, url, "upgrade", pythonpath=str(site))
     assert result.returncode == 0, result.stderr
     assert f"revision {head_revision()}" in result.stdout
-    located = subprocess.run([sys.executable, "-c", "import app; print(app.__file__)"],
-                             env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path,
-                             capture_output=True, text=True, check=True)
+    located = subprocess.run(
+        [sys.executable, "-c", "import app; print(app.__file__)"],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert located.stdout.startswith(str(site))

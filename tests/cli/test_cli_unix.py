@@ -26,9 +26,11 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            capsys: pytest.CaptureFixture[str]) -> Run:
+def run_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
     """`benzo-cds ARGS` in this process (fast): exit code, stdout and stderr, in tmp_path."""
+
     def runner(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         monkeypatch.chdir(tmp_path)
         for name in list(os.environ):
@@ -46,6 +48,7 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             get_settings.cache_clear()
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess(list(args), code, out, err)
+
     return runner
 
 
@@ -75,8 +78,9 @@ def test_evaluate_file_instead_of_folder_and_empty_folder(run_cli: Run, tmp_path
     _clean_failure(run_cli("evaluate", str(tmp_path / "empty")), 2, "no FHIR bundles (*.json)")
 
 
-def test_bundles_without_a_patient_fail_the_run_but_are_reported(run_cli: Run,
-                                                                  tmp_path: Path) -> None:
+def test_bundles_without_a_patient_fail_the_run_but_are_reported(
+    run_cli: Run, tmp_path: Path
+) -> None:
     folder = tmp_path / "bundles"
     folder.mkdir()
     shutil.copy(BUNDLES / "pt-overlap.json", folder)
@@ -92,7 +96,9 @@ def test_bundles_without_a_patient_fail_the_run_but_are_reported(run_cli: Run,
     assert rows["a-list.json"]["error"] == "not a FHIR Bundle"
     assert "error" in rows["not-json.json"]
     assert {c["rule"] for c in rows["pt-overlap.json"]["cards"]} == {
-        "opioid-benzodiazepine-overlap", "taper-plan"}
+        "opioid-benzodiazepine-overlap",
+        "taper-plan",
+    }
     table = run_cli("evaluate", str(folder), "--date", "2026-11-23")
     assert table.returncode == 1 and "3 unreadable" in table.stdout
 
@@ -103,15 +109,23 @@ def test_evaluate_good_folder_exits_0(run_cli: Run) -> None:
 
 
 def _pipeline(command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    script = f"{command}; echo \"status=${{PIPESTATUS[0]}}\" >&2"
-    return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=cli_env(tmp_path / "c.db"),
-                          capture_output=True, text=True, timeout=120, check=False)
+    script = f'{command}; echo "status=${{PIPESTATUS[0]}}" >&2'
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "c.db"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_json_into_head_ends_quietly(tmp_path: Path) -> None:
     python = f"{sys.executable} -m app.cli"
-    result = _pipeline(f"{python} evaluate {BUNDLES} --date 2026-11-23 --json | head -n 2",
-                       tmp_path)
+    result = _pipeline(
+        f"{python} evaluate {BUNDLES} --date 2026-11-23 --json | head -n 2", tmp_path
+    )
     assert result.stdout.splitlines()[0] == "{"
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] in ("status=0", f"status={EXIT_BROKEN_PIPE}")
@@ -119,10 +133,23 @@ def test_json_into_head_ends_quietly(tmp_path: Path) -> None:
 
 def test_reader_gone_before_the_output_is_quiet(tmp_path: Path) -> None:
     # The reader closes before anything is written: the write itself meets a broken pipe.
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "evaluate", str(BUNDLES),
-                                "--date", "2026-11-23", "--json"], cwd=tmp_path,
-                               env=cli_env(tmp_path / "c.db"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "evaluate",
+            str(BUNDLES),
+            "--date",
+            "2026-11-23",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "c.db"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()
     err = process.stderr.read()
@@ -132,13 +159,15 @@ def test_reader_gone_before_the_output_is_quiet(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- feedback-report
 
+
 def _issued(db: Path) -> int:
     with closing(sqlite3.connect(db)) as connection:
         return int(connection.execute("SELECT count(*) FROM issued_cards").fetchone()[0])
 
 
-def test_report_names_the_store_it_reads(run_cli: Run, tmp_path: Path,
-                                         make_client: Callable[..., Any]) -> None:
+def test_report_names_the_store_it_reads(
+    run_cli: Run, tmp_path: Path, make_client: Callable[..., Any]
+) -> None:
     db = tmp_path / "feedback.db"
     client = make_client(database_url=f"sqlite+aiosqlite:///{db}")
     request = json.loads((FIXTURES / "hooks" / "patient-view-overlap.json").read_text())
@@ -159,11 +188,11 @@ def test_report_names_the_store_it_reads(run_cli: Run, tmp_path: Path,
     assert {row["rule_id"] for row in json.loads(as_json.stdout)} >= {"taper-plan"}
 
 
-def test_report_on_a_missing_sqlite_file_says_where_it_looked(run_cli: Run,
-                                                                tmp_path: Path) -> None:
+def test_report_on_a_missing_sqlite_file_says_where_it_looked(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("feedback-report", BENZO_CDS_DATABASE_URL="sqlite+aiosqlite:///./benzo_cds.db")
-    _clean_failure(result, 1, f"no feedback database at {tmp_path / 'benzo_cds.db'}",
-                   "BENZO_CDS_DATABASE_URL")
+    _clean_failure(
+        result, 1, f"no feedback database at {tmp_path / 'benzo_cds.db'}", "BENZO_CDS_DATABASE_URL"
+    )
     assert not (tmp_path / "benzo_cds.db").exists()  # no empty store made by looking
 
 
@@ -176,8 +205,9 @@ def test_report_on_an_unreachable_server_hides_credentials(run_cli: Run) -> None
 
 
 def test_review_bad_date_is_a_usage_error(run_cli: Run) -> None:
-    result = run_cli("review", "--fhir-server", "http://127.0.0.1:9/r4", "--patient", "x",
-                     "--date", "soon")
+    result = run_cli(
+        "review", "--fhir-server", "http://127.0.0.1:9/r4", "--patient", "x", "--date", "soon"
+    )
     _clean_failure(result, 2, "--date 'soon' is not a date")
 
 

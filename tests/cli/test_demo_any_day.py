@@ -28,19 +28,27 @@ from tests.conftest import FIXTURES, ROOT, load_fixture
 
 EXPECTED = expected_cards(FIXTURES)
 PREFETCHED = sorted(name for name in EXPECTED if "prefetch" in load_fixture(name))
-SERVICE = {"patient-view": "benzo-safety-patient-view",
-           "order-select": "benzo-safety-order-select", "order-sign": "benzo-safety-order-sign"}
+SERVICE = {
+    "patient-view": "benzo-safety-patient-view",
+    "order-select": "benzo-safety-order-select",
+    "order-sign": "benzo-safety-order-sign",
+}
 # A year on, a leap day, and two later days in other seasons.
 DAYS = [date(2027, 11, 23), date(2028, 2, 29), date(2029, 3, 13), date(2031, 6, 1)]
 
 
 def test_shift_keeps_intervals_and_leaves_ids_and_codes() -> None:
-    document = {"id": "2026-11-23", "authoredOn": "2026-11-02",
-                "meta": {"lastUpdated": "2026-11-23T09:00:00Z"},
-                "period": {"start": "2024-02-29", "end": "2026-11"},
-                "onsetDateTime": "2024", "code": {"coding": [{"code": "1010"}]},
-                "subject": {"reference": "Patient/2026-01-01"},
-                "note": [{"text": "2026-13-45"}], "value": "2026-11-23"}
+    document = {
+        "id": "2026-11-23",
+        "authoredOn": "2026-11-02",
+        "meta": {"lastUpdated": "2026-11-23T09:00:00Z"},
+        "period": {"start": "2024-02-29", "end": "2026-11"},
+        "onsetDateTime": "2024",
+        "code": {"coding": [{"code": "1010"}]},
+        "subject": {"reference": "Patient/2026-01-01"},
+        "note": [{"text": "2026-13-45"}],
+        "value": "2026-11-23",
+    }
     moved = shift_dates(document, 365)
     assert moved["authoredOn"] == "2027-11-02"
     assert moved["meta"]["lastUpdated"] == "2027-11-23T09:00:00Z"
@@ -70,7 +78,8 @@ def test_moved_fixture_keeps_its_intervals(name: str) -> None:
 def _resources(request: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for value in list((request.get("prefetch") or {}).values()) + [
-            request["context"].get("draftOrders")]:
+        request["context"].get("draftOrders")
+    ]:
         if isinstance(value, dict):
             found += [e["resource"] for e in value.get("entry", [])] or [value]
     return found
@@ -78,14 +87,15 @@ def _resources(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("day", DAYS, ids=str)
 @pytest.mark.parametrize("name", PREFETCHED)
-def test_fixture_moved_to_any_day_gives_its_listed_cards(make_client: Callable[..., Any],
-                                                         name: str, day: date) -> None:
+def test_fixture_moved_to_any_day_gives_its_listed_cards(
+    make_client: Callable[..., Any], name: str, day: date
+) -> None:
     request = request_for_day(load_fixture(name), day)
     response = make_client(evaluation_date=day).post(
-        f"/cds-services/{SERVICE[request['hook']]}", json=request)
+        f"/cds-services/{SERVICE[request['hook']]}", json=request
+    )
     assert response.status_code == 200, response.text
-    cards = sorted((c["source"]["topic"]["code"], c["indicator"])
-                   for c in response.json()["cards"])
+    cards = sorted((c["source"]["topic"]["code"], c["indicator"]) for c in response.json()["cards"])
     assert cards == EXPECTED[name]
 
 
@@ -97,14 +107,18 @@ def test_preview_serves_fixtures_moved_to_the_service_day(make_client: Callable[
 
 # --------------------------------------------------------------------------- README's demo
 
+
 def readme_demo_commands() -> list[str]:
     """The shell commands of README's quick-start block that follows 'from another shell'."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"from another shell.*?```sh\n(.*?)```", text, re.S)
     assert block, "README's quick start lost its demo block"
     joined = block[1].replace("\\\n", " ")
-    return [line.strip() for line in joined.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in joined.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 class _YearLater(datetime):
@@ -122,12 +136,18 @@ def year_later_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.delenv("BENZO_CDS_EVALUATION_DATE", raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
     config.get_settings.cache_clear()
-    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",  # type: ignore[call-arg]
-                        log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",  # type: ignore[call-arg]
+        log_level="WARNING",
+    )
     assert settings.evaluation_date is None
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -142,8 +162,9 @@ def year_later_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         config.get_settings.cache_clear()
 
 
-def test_readme_demo_a_year_from_now(year_later_service: str,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_demo_a_year_from_now(
+    year_later_service: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = year_later_service
     today = (datetime.now(UTC) + timedelta(days=365)).date()
     assert config.get_settings().today() == today
@@ -168,8 +189,9 @@ def test_readme_demo_a_year_from_now(year_later_service: str,
             assert path and "-d @-" in right
             answer = httpx.post(base + path[1], json=request, timeout=30)
             assert answer.status_code == 200, answer.text
-            cards = sorted((c["source"]["topic"]["code"], c["indicator"])
-                           for c in answer.json()["cards"])
+            cards = sorted(
+                (c["source"]["topic"]["code"], c["indicator"]) for c in answer.json()["cards"]
+            )
             name = find_fixture(FIXTURES, shlex.split(left)[-1])
             assert cards == EXPECTED[name] and cards, name
         else:

@@ -58,22 +58,35 @@ def test_read_and_not_found(fhir: TestClient) -> None:
 def test_dates_are_moved_from_the_manifest_day(fhir: TestClient) -> None:
     written = json.loads((BUNDLES / "pt-overlap.json").read_text())
     served = fhir.get("/MedicationRequest", params={"patient": "pt-overlap"}).json()
-    before = {e["resource"]["id"]: e["resource"]["authoredOn"] for e in written["entry"]
-              if e["resource"]["resourceType"] == "MedicationRequest"}
+    before = {
+        e["resource"]["id"]: e["resource"]["authoredOn"]
+        for e in written["entry"]
+        if e["resource"]["resourceType"] == "MedicationRequest"
+    }
     after = {e["resource"]["id"]: e["resource"]["authoredOn"] for e in served["entry"]}
     assert before.keys() == after.keys()
     for rid, value in before.items():
         moved = date.fromisoformat(after[rid]) - date.fromisoformat(value)
         assert moved.days == (DAY - WRITTEN).days
     patient = fhir.get("/Patient/pt-overlap").json()
-    birth = next(e["resource"]["birthDate"] for e in written["entry"]
-                 if e["resource"]["resourceType"] == "Patient")
-    assert (date.fromisoformat(patient["birthDate"]) - date.fromisoformat(birth)).days == \
-        (DAY - WRITTEN).days
+    birth = next(
+        e["resource"]["birthDate"]
+        for e in written["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+    )
+    assert (date.fromisoformat(patient["birthDate"]) - date.fromisoformat(birth)).days == (
+        DAY - WRITTEN
+    ).days
 
 
-@pytest.mark.parametrize("query", [{"patient": "pt-overlap"}, {"subject": "Patient/pt-overlap"},
-                                   {"patient": "http://127.0.0.1/Patient/pt-overlap"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"patient": "pt-overlap"},
+        {"subject": "Patient/pt-overlap"},
+        {"patient": "http://127.0.0.1/Patient/pt-overlap"},
+    ],
+)
 def test_search_by_patient_or_subject(fhir: TestClient, query: dict[str, str]) -> None:
     bundle = fhir.get("/Condition", params=query).json()
     Bundle.model_validate(bundle)
@@ -85,13 +98,19 @@ def test_search_by_patient_or_subject(fhir: TestClient, query: dict[str, str]) -
 
 
 def test_post_search_as_the_sandbox_sends_it(fhir: TestClient) -> None:
-    form = fhir.post("/MedicationRequest/_search", content="patient=pt-overlap",
-                     headers={"content-type": "application/x-www-form-urlencoded",
-                              "accept": "application/json+fhir"})
+    form = fhir.post(
+        "/MedicationRequest/_search",
+        content="patient=pt-overlap",
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "accept": "application/json+fhir",
+        },
+    )
     get = fhir.get("/MedicationRequest", params={"patient": "pt-overlap"})
     assert form.status_code == 200
     assert [e["resource"] for e in form.json()["entry"]] == [
-        e["resource"] for e in get.json()["entry"]]
+        e["resource"] for e in get.json()["entry"]
+    ]
     assert fhir.post("/Condition/_search", json={"patient": "x"}).status_code == 415
 
 
@@ -126,10 +145,15 @@ def test_unsupported_parameters(fhir: TestClient) -> None:
 def test_read_only_and_cors_for_the_sandbox(fhir: TestClient) -> None:
     assert fhir.put("/Patient/pt-overlap", json={}).status_code == 405
     assert fhir.delete("/Patient/pt-overlap").status_code == 405
-    preflight = fhir.options("/Condition/_search", headers={
-        "origin": "https://sandbox.cds-hooks.org", "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type",
-        "access-control-request-private-network": "true"})
+    preflight = fhir.options(
+        "/Condition/_search",
+        headers={
+            "origin": "https://sandbox.cds-hooks.org",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+            "access-control-request-private-network": "true",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert preflight.headers["access-control-allow-private-network"] == "true"
@@ -138,21 +162,39 @@ def test_read_only_and_cors_for_the_sandbox(fhir: TestClient) -> None:
 
 
 def test_synthea_style_bundles_get_server_references(tmp_path: Path) -> None:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:p-1", "resource": {"resourceType": "Patient", "id": "p-1"}},
-        {"fullUrl": "urn:uuid:m-1", "resource": {
-            "resourceType": "MedicationRequest", "id": "m-1", "status": "active",
-            "subject": {"reference": "urn:uuid:p-1"}, "authoredOn": "2020-01-01"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:p-1", "resource": {"resourceType": "Patient", "id": "p-1"}},
+            {
+                "fullUrl": "urn:uuid:m-1",
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "id": "m-1",
+                    "status": "active",
+                    "subject": {"reference": "urn:uuid:p-1"},
+                    "authoredOn": "2020-01-01",
+                },
+            },
+        ],
+    }
     (tmp_path / "p.json").write_text(json.dumps(bundle))
     (tmp_path / "broken.json").write_text("{")
     store = load_folder(tmp_path, date(2020, 1, 11))
     order = store.read("MedicationRequest", "m-1")
     assert order is not None and order["subject"] == {"reference": "Patient/p-1"}
     assert order["authoredOn"] == "2020-01-11"  # latest clinical date -> the chosen day
-    assert [(f.name, f.error is not None) for f in store.files] == [("broken.json", True),
-                                                                   ("p.json", False)]
-    assert load_folder(tmp_path, date(2020, 1, 11), shift=False).read(
-        "MedicationRequest", "m-1")["authoredOn"] == "2020-01-01"
+    assert [(f.name, f.error is not None) for f in store.files] == [
+        ("broken.json", True),
+        ("p.json", False),
+    ]
+    assert (
+        load_folder(tmp_path, date(2020, 1, 11), shift=False).read("MedicationRequest", "m-1")[
+            "authoredOn"
+        ]
+        == "2020-01-01"
+    )
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "file"])
@@ -168,6 +210,7 @@ def test_folders_that_cannot_be_served(tmp_path: Path, make: str) -> None:
 
 # ------------------------------------------------ the CDS Hooks Sandbox's prefetch, reproduced
 
+
 def _sandbox_prefetch(fhir: TestClient, patient_id: str) -> dict[str, Any]:
     """What the Sandbox does for each prefetch template (src/retrieve-data-helpers/
     service-exchange.js): GET an instance read, POST [type]/_search for a search."""
@@ -179,8 +222,11 @@ def _sandbox_prefetch(fhir: TestClient, patient_id: str) -> dict[str, Any]:
         if not params:
             found[key] = fhir.get(f"/{path}", headers=headers).json()
         else:
-            found[key] = fhir.post(f"/{path}/_search", content=params, headers=headers | {
-                "content-type": "application/x-www-form-urlencoded"}).json()
+            found[key] = fhir.post(
+                f"/{path}/_search",
+                content=params,
+                headers=headers | {"content-type": "application/x-www-form-urlencoded"},
+            ).json()
     return found
 
 
@@ -196,22 +242,29 @@ def test_the_sandbox_would_prefetch_what_it_sent(capture: str) -> None:
         ours = _sandbox_prefetch(fhir, sent["context"]["patientId"])
     assert ours["patient"] == sent["prefetch"]["patient"]
     for key in ("medications", "conditions", "carePlans", "serviceRequests"):
+
         def resources(bundle: dict[str, Any]) -> list[Any]:
-            return sorted((e["resource"] for e in bundle.get("entry", [])),
-                          key=lambda r: r["id"])
+            return sorted((e["resource"] for e in bundle.get("entry", [])), key=lambda r: r["id"])
+
         assert ours[key]["total"] == sent["prefetch"][key]["total"]
         assert resources(ours[key]) == resources(sent["prefetch"][key]), key
 
 
 # ------------------------------------------------------- README: fhir-server, then review
 
+
 def test_command_serves_the_bundles_for_review_on_any_day(tmp_path: Path) -> None:
     port = free_port()
     env = cli_env(tmp_path / "r.db")
     del env["BENZO_CDS_EVALUATION_DATE"]  # today, whatever day the test runs
-    server = subprocess.Popen([sys.executable, "-m", "app.cli", "fhir-server", str(BUNDLES),
-                               "--port", str(port)], cwd=tmp_path, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "fhir-server", str(BUNDLES), "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert server.stdout is not None
         banner, deadline = "", time.monotonic() + 30
@@ -223,24 +276,54 @@ def test_command_serves_the_bundles_for_review_on_any_day(tmp_path: Path) -> Non
         assert f"Dates moved to {today.isoformat()}" in banner
         base = f"http://127.0.0.1:{port}"
         assert f"FHIR R4 base URL: {base}" in banner
-        review = subprocess.run([sys.executable, "-m", "app.cli", "review", "--fhir-server",
-                                 base, "--patient", "pt-overlap", "--json"], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=60,
-                                check=False)
+        review = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "review",
+                "--fhir-server",
+                base,
+                "--patient",
+                "pt-overlap",
+                "--json",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert review.returncode == 0, review.stderr
         cards = json.loads(review.stdout)["cards"]
         assert sorted((c["source"]["topic"]["code"], c["indicator"]) for c in cards) == [
-            ("opioid-benzodiazepine-overlap", "critical"), ("taper-plan", "warning")]
+            ("opioid-benzodiazepine-overlap", "critical"),
+            ("taper-plan", "warning"),
+        ]
     finally:
         server.terminate()
         server.wait(timeout=20)
 
 
 def test_command_refuses_a_missing_folder(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "app.cli", "fhir-server",
-                           str(tmp_path / "none"), "--port", str(free_port())],
-                          cwd=tmp_path, env=cli_env(tmp_path / "r.db"), capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "fhir-server",
+            str(tmp_path / "none"),
+            "--port",
+            str(free_port()),
+        ],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "r.db"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"benzo-cds fhir-server: {tmp_path / 'none'} does not exist" in done.stderr
 

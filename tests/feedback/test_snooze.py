@@ -19,10 +19,14 @@ OVERRIDE_AT = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 SNOOZE = {"reason": {"code": "snooze-3-months", "system": CDC_OVERRIDE_SYSTEM}}
 
 
-def feedback(card: str, outcome: str, at: datetime = OVERRIDE_AT,
-             reason: dict[str, object] | None = SNOOZE) -> list[FeedbackItem]:
-    item: dict[str, object] = {"card": card, "outcome": outcome,
-                               "outcomeTimestamp": at.isoformat().replace("+00:00", "Z")}
+def feedback(
+    card: str, outcome: str, at: datetime = OVERRIDE_AT, reason: dict[str, object] | None = SNOOZE
+) -> list[FeedbackItem]:
+    item: dict[str, object] = {
+        "card": card,
+        "outcome": outcome,
+        "outcomeTimestamp": at.isoformat().replace("+00:00", "Z"),
+    }
     if outcome == "accepted":
         item["acceptedSuggestions"] = [{"id": "s"}]
     elif reason is not None:
@@ -33,11 +37,14 @@ def feedback(card: str, outcome: str, at: datetime = OVERRIDE_AT,
 @pytest.fixture
 async def overridden(store: FeedbackStore) -> FeedbackStore:
     key = drugs_key(["Oxycodone", "alprazolam"])
-    await store.record_issued("svc", [
-        IssuedCard("card-1", "opioid-benzodiazepine-overlap", "patient-1", key),
-        IssuedCard("card-2", "taper-plan", "patient-1", "alprazolam"),
-        IssuedCard("card-3", "opioid-benzodiazepine-overlap", "patient-2", key),
-    ])
+    await store.record_issued(
+        "svc",
+        [
+            IssuedCard("card-1", "opioid-benzodiazepine-overlap", "patient-1", key),
+            IssuedCard("card-2", "taper-plan", "patient-1", "alprazolam"),
+            IssuedCard("card-3", "opioid-benzodiazepine-overlap", "patient-2", key),
+        ],
+    )
     await store.record_feedback("svc", feedback("card-1", "overridden"))
     await store.record_feedback("svc", feedback("card-2", "accepted"))
     return store
@@ -47,16 +54,18 @@ def test_drugs_key_is_order_and_case_free() -> None:
     assert drugs_key(["Oxycodone", "alprazolam"]) == "alprazolam+oxycodone"
     assert drugs_key(["alprazolam", " OXYCODONE "]) == drugs_key(["oxycodone", "Alprazolam"])
     assert drugs_key(["alprazolam", "alprazolam", ""]) == "alprazolam"
-    assert drugs_key(["alprazolam", "oxycodone", "zolpidem"]) != drugs_key(["alprazolam",
-                                                                            "oxycodone"])
+    assert drugs_key(["alprazolam", "oxycodone", "zolpidem"]) != drugs_key(
+        ["alprazolam", "oxycodone"]
+    )
 
 
 @pytest.mark.parametrize("later", [timedelta(0), timedelta(days=1), timedelta(days=89, hours=23)])
 async def test_override_snoozes_within_window(overridden: FeedbackStore, later: timedelta) -> None:
     snoozed = await overridden.snoozed_rules("patient-1", OVERRIDE_AT + later)
     assert snoozed == {"opioid-benzodiazepine-overlap": {"alprazolam+oxycodone"}}
-    assert is_snoozed(snoozed, "opioid-benzodiazepine-overlap",
-                      drugs_key(["alprazolam", "oxycodone"]))
+    assert is_snoozed(
+        snoozed, "opioid-benzodiazepine-overlap", drugs_key(["alprazolam", "oxycodone"])
+    )
 
 
 @pytest.mark.parametrize("later", [timedelta(days=90, seconds=1), timedelta(days=400)])
@@ -88,8 +97,9 @@ async def test_other_patient_not_snoozed(overridden: FeedbackStore) -> None:
 async def test_reissued_card_with_same_drugs_stays_snoozed(overridden: FeedbackStore) -> None:
     """A re-ordered drug gives a new card uuid but the same drugs key: still quiet."""
     key = drugs_key(["alprazolam", "oxycodone"])
-    await overridden.record_issued("svc", [
-        IssuedCard("card-1b", "opioid-benzodiazepine-overlap", "patient-1", key)])
+    await overridden.record_issued(
+        "svc", [IssuedCard("card-1b", "opioid-benzodiazepine-overlap", "patient-1", key)]
+    )
     snoozed = await overridden.snoozed_rules("patient-1", OVERRIDE_AT + timedelta(days=10))
     assert is_snoozed(snoozed, "opioid-benzodiazepine-overlap", key)
 
@@ -105,7 +115,8 @@ async def test_future_client_timestamp_does_not_extend_snooze(store: FeedbackSto
     received = datetime.now(UTC)
     await store.record_feedback("svc", feedback("c", "overridden", received + timedelta(days=3650)))
     assert await store.snoozed_rules("p", received + timedelta(days=30)) == {
-        "taper-plan": {"alprazolam"}}
+        "taper-plan": {"alprazolam"}
+    }
     assert await store.snoozed_rules("p", received + timedelta(days=91)) == {}
 
 
@@ -121,28 +132,39 @@ def test_the_snooze_reason_is_the_cards_own() -> None:
     assert SNOOZE["reason"]["code"] == SNOOZE_3_MONTHS.code  # type: ignore[index]
 
 
-@pytest.mark.parametrize("reason", [
-    None,  # the Sandbox's plain "Dismiss": overridden, no overrideReason
-    {"reason": {"code": "benefits-outweigh-risks",
-                "system": "urn:benzo-safety-cds:override-reason"}},
-    {"userComment": "talked it over"},
-    {"reason": {"code": "snooze-3-months-ish"}},
-])
-async def test_only_a_snooze_reason_snoozes(store: FeedbackStore,
-                                            reason: dict[str, object] | None) -> None:
+@pytest.mark.parametrize(
+    "reason",
+    [
+        None,  # the Sandbox's plain "Dismiss": overridden, no overrideReason
+        {
+            "reason": {
+                "code": "benefits-outweigh-risks",
+                "system": "urn:benzo-safety-cds:override-reason",
+            }
+        },
+        {"userComment": "talked it over"},
+        {"reason": {"code": "snooze-3-months-ish"}},
+    ],
+)
+async def test_only_a_snooze_reason_snoozes(
+    store: FeedbackStore, reason: dict[str, object] | None
+) -> None:
     await store.record_issued("svc", [IssuedCard("c", "taper-plan", "p", "alprazolam")])
     assert await store.record_feedback("svc", feedback("c", "overridden", reason=reason)) == 1
     assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=1)) == {}
-    await store.record_feedback("svc", feedback("c", "overridden", OVERRIDE_AT + timedelta(
-        hours=1)))
+    await store.record_feedback(
+        "svc", feedback("c", "overridden", OVERRIDE_AT + timedelta(hours=1))
+    )
     assert await store.snoozed_rules("p", OVERRIDE_AT + timedelta(days=1)) == {
-        "taper-plan": {"alprazolam"}}
+        "taper-plan": {"alprazolam"}
+    }
 
 
 async def test_reasons_listed_in_the_setting_snooze_too(store: FeedbackStore) -> None:
     await store.record_issued("svc", [IssuedCard("c", "taper-plan", "p", "alprazolam")])
-    await store.record_feedback("svc", feedback("c", "overridden", reason={
-        "reason": {"code": "already-tapering"}}))
+    await store.record_feedback(
+        "svc", feedback("c", "overridden", reason={"reason": {"code": "already-tapering"}})
+    )
     later = OVERRIDE_AT + timedelta(days=1)
     assert await store.snoozed_rules("p", later) == {}
     store.settings = store.settings.model_copy(update={"snooze_reasons": ["already-tapering"]})

@@ -19,24 +19,39 @@ from tests.conftest import load_fixture
 
 PV = "benzo-safety-patient-view"
 OVERLAP = "opioid-benzodiazepine-overlap"
-SNOOZE_REASON = {"code": "snooze-3-months",
-                 "system": "http://example.org/benzo-safety-cds/override-reason",
-                 "display": "Snooze for 3 months"}
+SNOOZE_REASON = {
+    "code": "snooze-3-months",
+    "system": "http://example.org/benzo-safety-cds/override-reason",
+    "display": "Snooze for 3 months",
+}
 
 ZOLPIDEM: dict[str, Any] = {
     "fullUrl": "https://fhir.example.org/r4/MedicationRequest/mr-dx-zolpidem",
     "resource": {
-        "resourceType": "MedicationRequest", "id": "mr-dx-zolpidem", "status": "active",
+        "resourceType": "MedicationRequest",
+        "id": "mr-dx-zolpidem",
+        "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": {"coding": [{
-            "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "854873",
-            "display": "zolpidem tartrate 10 MG Oral Tablet"}]},
-        "subject": {"reference": "Patient/pt-overlap"}, "authoredOn": "2026-11-10",
-        "dosageInstruction": [{"text": "10 mg by mouth at bedtime",
-                               "timing": {"repeat": {"frequency": 1, "period": 1,
-                                                     "periodUnit": "d"}},
-                               "doseAndRate": [{"doseQuantity": {"value": 10,
-                                                                 "unit": "mg"}}]}]}}
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "854873",
+                    "display": "zolpidem tartrate 10 MG Oral Tablet",
+                }
+            ]
+        },
+        "subject": {"reference": "Patient/pt-overlap"},
+        "authoredOn": "2026-11-10",
+        "dosageInstruction": [
+            {
+                "text": "10 mg by mouth at bedtime",
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}],
+            }
+        ],
+    },
+}
 
 
 def _overlap_request(extra_drug: bool = False) -> dict[str, Any]:
@@ -64,14 +79,20 @@ def _feedback(client: TestClient, item: dict[str, Any]) -> None:
 
 
 def _override(client: TestClient, card: dict[str, Any], when: datetime | None = None) -> None:
-    _feedback(client, {"card": card["uuid"], "outcome": "overridden",
-                       "overrideReason": {"reason": SNOOZE_REASON},
-                       "outcomeTimestamp": _stamp(when or datetime.now(UTC))})
+    _feedback(
+        client,
+        {
+            "card": card["uuid"],
+            "outcome": "overridden",
+            "overrideReason": {"reason": SNOOZE_REASON},
+            "outcomeTimestamp": _stamp(when or datetime.now(UTC)),
+        },
+    )
 
 
 def test_override_snoozes_until_the_situation_changes(
-        make_client: Callable[..., TestClient], tmp_path: Path,
-        run_cli: Callable[..., Any]) -> None:
+    make_client: Callable[..., TestClient], tmp_path: Path, run_cli: Callable[..., Any]
+) -> None:
     client = make_client()
     first = _cards(client, _overlap_request())
     assert set(first) == {OVERLAP, "taper-plan"}
@@ -82,11 +103,13 @@ def test_override_snoozes_until_the_situation_changes(
     # The same card; the "never stop abruptly" advice the snoozed overlap card carried for the
     # response now comes with the taper card, the first card shown (app/cards/response.py).
     never_stop = "**Never stop abruptly**"
-    assert never_stop in first[OVERLAP]["detail"] and never_stop not in first["taper-plan"][
-        "detail"]
+    assert (
+        never_stop in first[OVERLAP]["detail"] and never_stop not in first["taper-plan"]["detail"]
+    )
     assert never_stop in again["taper-plan"]["detail"]
     assert {k: v for k, v in again["taper-plan"].items() if k != "detail"} == {
-        k: v for k, v in first["taper-plan"].items() if k != "detail"}
+        k: v for k, v in first["taper-plan"].items() if k != "detail"
+    }
 
     # A new CNS-active drug joins: a different situation, so the overlap card is back.
     changed = _cards(client, _overlap_request(extra_drug=True))
@@ -110,8 +133,7 @@ def test_override_snoozes_until_the_situation_changes(
     # The report, as a subprocess on the same database, shows the override.
     result = run_cli("feedback-report", db_path=tmp_path / "test.db")
     assert result.returncode == 0, result.stderr
-    row = next(line.split() for line in result.stdout.splitlines()
-               if line.startswith(OVERLAP))
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith(OVERLAP))
     # issued (original + the zolpidem variant), silent, accepted, overridden.
     assert row[1:5] == ["2", "0", "0", "1"]
     assert "snooze-3-months (1)" in result.stdout
@@ -134,9 +156,15 @@ def test_accepted_card_does_not_snooze(make_client: Callable[..., TestClient]) -
     client = make_client()
     first = _cards(client, _overlap_request())
     card = first[OVERLAP]
-    _feedback(client, {"card": card["uuid"], "outcome": "accepted",
-                       "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
-                       "outcomeTimestamp": _stamp(datetime.now(UTC))})
+    _feedback(
+        client,
+        {
+            "card": card["uuid"],
+            "outcome": "accepted",
+            "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+            "outcomeTimestamp": _stamp(datetime.now(UTC)),
+        },
+    )
     assert _cards(client, _overlap_request()) == first
 
 
@@ -148,28 +176,39 @@ def test_snooze_is_per_patient(make_client: Callable[..., TestClient]) -> None:
     assert OVERLAP in _cards(client, other)
 
 
-def test_only_the_snooze_reason_silences_a_card(make_client: Callable[..., TestClient],
-                                                tmp_path: Path,
-                                                run_cli: Callable[..., Any]) -> None:
+def test_only_the_snooze_reason_silences_a_card(
+    make_client: Callable[..., TestClient], tmp_path: Path, run_cli: Callable[..., Any]
+) -> None:
     client = make_client()
     first = _cards(client, _overlap_request())
     card = first[OVERLAP]
     start = datetime.now(UTC) - timedelta(minutes=5)
     # What the CDS Hooks Sandbox sends for its plain "Dismiss" (captured on the wire): no
     # overrideReason at all. Stored, and the card keeps coming.
-    _feedback(client, {"card": card["uuid"], "outcome": "overridden",
-                       "outcomeTimestamp": _stamp(start)})
+    _feedback(
+        client, {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": _stamp(start)}
+    )
     assert _cards(client, _overlap_request()) == first
     # A reason other than the snooze reason is recorded, and snoozes nothing either.
-    _feedback(client, {"card": card["uuid"], "outcome": "overridden",
-                       "overrideReason": {"reason": {
-                           "code": "benefits-outweigh-risks",
-                           "system": "urn:benzo-safety-cds:override-reason"}},
-                       "outcomeTimestamp": _stamp(start + timedelta(minutes=1))})
+    _feedback(
+        client,
+        {
+            "card": card["uuid"],
+            "outcome": "overridden",
+            "overrideReason": {
+                "reason": {
+                    "code": "benefits-outweigh-risks",
+                    "system": "urn:benzo-safety-cds:override-reason",
+                }
+            },
+            "outcomeTimestamp": _stamp(start + timedelta(minutes=1)),
+        },
+    )
     assert OVERLAP in _cards(client, _overlap_request())
     # A deployment may list more snoozing reasons.
-    assert OVERLAP not in _cards(make_client(snooze_reasons="benefits-outweigh-risks"),
-                                 _overlap_request())
+    assert OVERLAP not in _cards(
+        make_client(snooze_reasons="benefits-outweigh-risks"), _overlap_request()
+    )
     # The card's own snooze reason silences it.
     _override(client, card, start + timedelta(minutes=2))
     assert set(_cards(client, _overlap_request())) == {"taper-plan"}
@@ -187,7 +226,8 @@ def test_only_the_snooze_reason_silences_a_card(make_client: Callable[..., TestC
 
 
 def test_geriatric_card_stops_pointing_to_a_snoozed_taper_card(
-        make_client: Callable[..., TestClient]) -> None:
+    make_client: Callable[..., TestClient],
+) -> None:
     client = make_client()
     falls = load_fixture("hooks/patient-view-geriatric-falls.json")
     first = _cards(client, falls)
@@ -203,29 +243,30 @@ def test_geriatric_card_stops_pointing_to_a_snoozed_taper_card(
 
 
 def test_feedback_right_after_the_answer_snoozes_the_next_call(
-        make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
     """The issued card is still queued (a 1 s write delay) when the override arrives: the
     feedback writes it first, so the very next call is quiet and the report counts the card."""
     db_path = tmp_path / "queued.db"
-    client = make_client(card_write_delay_ms=1000.0,
-                         database_url=f"sqlite+aiosqlite:///{db_path}")
+    client = make_client(card_write_delay_ms=1000.0, database_url=f"sqlite+aiosqlite:///{db_path}")
     card = _cards(client, _overlap_request())[OVERLAP]
     _override(client, card)
     assert OVERLAP not in _cards(client, _overlap_request())
     db = sqlite3.connect(db_path)
     try:
-        issued = db.execute("SELECT rule_id FROM issued_cards WHERE card_uuid = ?",
-                            (card["uuid"],)).fetchall()
+        issued = db.execute(
+            "SELECT rule_id FROM issued_cards WHERE card_uuid = ?", (card["uuid"],)
+        ).fetchall()
     finally:
         db.close()
     assert issued == [(OVERLAP,)]
 
 
-def test_shutdown_writes_queued_cards(make_client: Callable[..., TestClient],
-                                      tmp_path: Path) -> None:
+def test_shutdown_writes_queued_cards(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
     db_path = tmp_path / "shutdown.db"
-    client = make_client(card_write_delay_ms=1000.0,
-                         database_url=f"sqlite+aiosqlite:///{db_path}")
+    client = make_client(card_write_delay_ms=1000.0, database_url=f"sqlite+aiosqlite:///{db_path}")
     shown = _cards(client, _overlap_request())
     client.__exit__(None, None, None)  # the app's shutdown, well before the 1 s timer
     db = sqlite3.connect(db_path)

@@ -29,9 +29,10 @@ def items(*specs: tuple[str, str, str]) -> list[FeedbackItem]:
         if outcome == "accepted":
             item["acceptedSuggestions"] = [{"id": f"{card}-s1"}, {"id": f"{card}-s2"}]
         else:
-            item["overrideReason"] = {"reason": {"code": "benefit-outweighs-risk",
-                                                 "display": "Benefit outweighs risk"},
-                                      "userComment": COMMENT}
+            item["overrideReason"] = {
+                "reason": {"code": "benefit-outweighs-risk", "display": "Benefit outweighs risk"},
+                "userComment": COMMENT,
+            }
         body.append(item)
     return parse_feedback({"feedback": body})
 
@@ -42,10 +43,13 @@ async def count_rows(store: FeedbackStore, table: Table = feedback_table) -> int
 
 
 async def test_store_and_read_back(store: FeedbackStore) -> None:
-    new = await store.record_feedback("benzo-patient-view", items(
-        ("card-a", "accepted", "2024-03-01T10:00:00Z"),
-        ("card-b", "overridden", "2024-03-01T11:00:00+01:00"),
-    ))
+    new = await store.record_feedback(
+        "benzo-patient-view",
+        items(
+            ("card-a", "accepted", "2024-03-01T10:00:00Z"),
+            ("card-b", "overridden", "2024-03-01T11:00:00+01:00"),
+        ),
+    )
     assert new == 2
     rows = await store.list_feedback()
     assert [r["card_uuid"] for r in rows] == ["card-a", "card-b"]
@@ -78,13 +82,24 @@ async def test_repeat_is_idempotent(store: FeedbackStore) -> None:
     assert await store.record_feedback("svc", batch) == 1
     assert await store.record_feedback("svc", batch) == 0
     # The same instant written with another offset is the same feedback.
-    assert await store.record_feedback("svc", items(
-        ("card-a", "overridden", "2024-03-01T12:00:00+02:00"))) == 0
+    assert (
+        await store.record_feedback(
+            "svc", items(("card-a", "overridden", "2024-03-01T12:00:00+02:00"))
+        )
+        == 0
+    )
     assert await count_rows(store) == 1
     # A later outcome for the same card, or a different outcome, is new.
-    assert await store.record_feedback("svc", items(
-        ("card-a", "overridden", "2024-03-02T10:00:00Z"),
-        ("card-a", "accepted", "2024-03-01T10:00:00Z"))) == 2
+    assert (
+        await store.record_feedback(
+            "svc",
+            items(
+                ("card-a", "overridden", "2024-03-02T10:00:00Z"),
+                ("card-a", "accepted", "2024-03-01T10:00:00Z"),
+            ),
+        )
+        == 2
+    )
     assert await count_rows(store) == 3
 
 
@@ -121,8 +136,9 @@ async def test_record_issued_is_idempotent_and_first_wins(store: FeedbackStore) 
     assert rows[0]["drugs_key"] == "alprazolam"
 
 
-async def test_patient_key_is_hmac_not_raw_id(settings: Settings, store: FeedbackStore,
-                                              tmp_path: Path) -> None:
+async def test_patient_key_is_hmac_not_raw_id(
+    settings: Settings, store: FeedbackStore, tmp_path: Path
+) -> None:
     raw_id = "patient-RAW-ID-5551234"
     await store.record_issued("svc", [IssuedCard("u1", "taper-plan", raw_id, "diazepam")])
     await store.flush_issued()
@@ -146,8 +162,9 @@ async def test_upgrade_twice_and_concurrently(settings: Settings, store: Feedbac
     assert (await migrate.schema_state(store.engine)).up_to_date
 
 
-async def test_clinician_comment_is_never_logged(store: FeedbackStore,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+async def test_clinician_comment_is_never_logged(
+    store: FeedbackStore, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     store.engine.sync_engine.echo = True  # SQLAlchemy statement logging, as when debugging
     await store.record_feedback("svc", items(("card-a", "overridden", "2024-03-01T10:00:00Z")))

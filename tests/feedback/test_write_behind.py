@@ -31,8 +31,9 @@ def _cards(prefix: str, n: int, patient: str = "p1") -> list[IssuedCard]:
 @pytest.fixture
 async def slow_store(settings: Settings) -> AsyncIterator[FeedbackStore]:
     """A store whose timer would wait a long time: only an explicit flush writes in time."""
-    settings = settings.model_copy(update={"card_write_delay_ms": 1000.0,
-                                          "database_retry_seconds": 0.05})
+    settings = settings.model_copy(
+        update={"card_write_delay_ms": 1000.0, "database_retry_seconds": 0.05}
+    )
     engine = make_engine(settings)
     store = FeedbackStore(engine, settings)
     await store.init()
@@ -82,7 +83,8 @@ async def test_feedback_right_after_the_answer_is_attributed(slow_store: Feedbac
 
 
 async def test_feedback_on_another_worker_is_attributed_once_the_card_lands(
-        slow_store: FeedbackStore) -> None:
+    slow_store: FeedbackStore,
+) -> None:
     """Feedback stored by a worker that never saw the card joins it when it is written."""
     other = FeedbackStore(slow_store.engine, slow_store.settings)
     await slow_store.record_issued("svc", [IssuedCard("c1", "taper-plan", "p1", "alprazolam")])
@@ -102,7 +104,8 @@ async def test_shutdown_writes_what_is_queued(slow_store: FeedbackStore) -> None
 
 
 async def test_database_down_drops_the_batch_and_the_next_call_queues_it_again(
-        slow_store: FeedbackStore) -> None:
+    slow_store: FeedbackStore,
+) -> None:
     slow_store.availability.mark_down("OperationalError")
     await slow_store.record_issued("svc", _cards("d", 2))
     await slow_store.flush_issued()  # fails fast: dropped, not remembered as written
@@ -128,7 +131,8 @@ async def test_queue_is_bounded(slow_store: FeedbackStore) -> None:
 
 
 async def test_a_full_batch_is_written_without_waiting_for_the_timer(
-        slow_store: FeedbackStore) -> None:
+    slow_store: FeedbackStore,
+) -> None:
     slow_store.issued.batch_rows = 4
     await slow_store.record_issued("svc", _cards("f", 4))
     for _ in range(200):  # well before the 1 s timer

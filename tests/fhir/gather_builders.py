@@ -30,12 +30,18 @@ def patient(pid: str = PID) -> dict[str, Any]:
     return {"resourceType": "Patient", "id": pid, "birthDate": "1950-02-03"}
 
 
-def med_request(rid: str, *, pid: str = PID, med_ref: str | None = None,
-                kind: str = "MedicationRequest") -> dict[str, Any]:
-    resource: dict[str, Any] = {"resourceType": kind, "id": rid, "status": "active",
-                                "intent": "order"}
+def med_request(
+    rid: str, *, pid: str = PID, med_ref: str | None = None, kind: str = "MedicationRequest"
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": kind,
+        "id": rid,
+        "status": "active",
+        "intent": "order",
+    }
     resource["patient" if kind == "MedicationOrder" else "subject"] = {
-        "reference": f"Patient/{pid}"}
+        "reference": f"Patient/{pid}"
+    }
     if med_ref is None:
         resource["medicationCodeableConcept"] = {"text": "lorazepam 1 mg tablet"}
     else:
@@ -48,13 +54,18 @@ def chart(kind: str, rid: str, pid: str = PID) -> dict[str, Any]:
 
 
 def medication(mid: str) -> dict[str, Any]:
-    return {"resourceType": "Medication", "id": mid,
-            "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                 "code": "197901"}]}}
+    return {
+        "resourceType": "Medication",
+        "id": mid,
+        "code": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197901"}]
+        },
+    }
 
 
-def bundle(*resources: dict[str, Any], next_url: str | None = None,
-           full_urls: bool = False) -> dict[str, Any]:
+def bundle(
+    *resources: dict[str, Any], next_url: str | None = None, full_urls: bool = False
+) -> dict[str, Any]:
     result: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
     for resource in resources:
         entry: dict[str, Any] = {"resource": resource}
@@ -79,24 +90,35 @@ def full_prefetch(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def hook_request(hook: str = "patient-view", *, prefetch: dict[str, Any] | None = None,
-                 server: str | None = SERVER, token: str | None = TOKEN,
-                 drafts: list[dict[str, Any]] | None = None,
-                 selections: list[str] | None = None,
-                 user: str = "Practitioner/dr-1") -> tuple[HookRequest, BaseContext]:
+def hook_request(
+    hook: str = "patient-view",
+    *,
+    prefetch: dict[str, Any] | None = None,
+    server: str | None = SERVER,
+    token: str | None = TOKEN,
+    drafts: list[dict[str, Any]] | None = None,
+    selections: list[str] | None = None,
+    user: str = "Practitioner/dr-1",
+) -> tuple[HookRequest, BaseContext]:
     context: dict[str, Any] = {"userId": user, "patientId": PID}
     if hook in ("order-select", "order-sign"):
-        context["draftOrders"] = {"resourceType": "Bundle",
-                                  "entry": [{"resource": r} for r in drafts or []]}
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "entry": [{"resource": r} for r in drafts or []],
+        }
     if hook == "order-select":
         context["selections"] = selections or ["MedicationRequest/draft-1"]
     body: dict[str, Any] = {"hook": hook, "hookInstance": "hi-1", "context": context}
     if server is not None:
         body["fhirServer"] = server
     if token is not None:
-        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer",
-                                     "expires_in": 300, "scope": "user/*.read",
-                                     "subject": "benzo-cds"}
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "user/*.read",
+            "subject": "benzo-cds",
+        }
     if prefetch is not None:
         body["prefetch"] = prefetch
     return parse_hook_request(body, hook)
@@ -106,8 +128,13 @@ def search_url(kind: str) -> str:
     return f"{SERVER}/{kind}?patient={PID}"
 
 
-async def run_gather(hook: str, client: httpx.AsyncClient, *,
-                     allowed: list[str] | None = None, config: Settings | None = None,
-                     **request_args: Any) -> Gathered:
+async def run_gather(
+    hook: str,
+    client: httpx.AsyncClient,
+    *,
+    allowed: list[str] | None = None,
+    config: Settings | None = None,
+    **request_args: Any,
+) -> Gathered:
     request, context = hook_request(hook, **request_args)
     return await gather(request, context, service(hook), client, config or settings(), allowed)

@@ -22,16 +22,13 @@ from app.terminology import DrugInfo
 TODAY = date(2024, 6, 1)
 
 _DRUGS = {
-    "alprazolam": DrugInfo(DrugClass.BENZODIAZEPINE, "alprazolam", 0.5, "mg", False, False,
-                           "name"),
+    "alprazolam": DrugInfo(DrugClass.BENZODIAZEPINE, "alprazolam", 0.5, "mg", False, False, "name"),
     "diazepam": DrugInfo(DrugClass.BENZODIAZEPINE, "diazepam", 5.0, "mg", False, False, "name"),
-    "midazolam": DrugInfo(DrugClass.BENZODIAZEPINE, "midazolam", 1.0, "mg/ml", True, False,
-                          "name"),
+    "midazolam": DrugInfo(DrugClass.BENZODIAZEPINE, "midazolam", 1.0, "mg/ml", True, False, "name"),
     "zolpidem": DrugInfo(DrugClass.Z_DRUG, "zolpidem", 10.0, "mg", False, False, "name"),
     "oxycodone": DrugInfo(DrugClass.OPIOID, "oxycodone", 5.0, "mg", False, False, "name"),
     "fentanyl": DrugInfo(DrugClass.OPIOID, "fentanyl", 0.025, "mg/hr", False, False, "name"),
-    "buprenorphine": DrugInfo(DrugClass.OPIOID, "buprenorphine", 8.0, "mg", False, True,
-                              "name"),
+    "buprenorphine": DrugInfo(DrugClass.OPIOID, "buprenorphine", 8.0, "mg", False, True, "name"),
 }
 _BY_CODE = {"308047": "alprazolam"}  # RxNorm alprazolam 0.25 MG tablet, mapped by code
 MME = {"oxycodone": 1.5}
@@ -39,8 +36,9 @@ MME_TRANSDERMAL = {"fentanyl": 2.4}
 DIAZEPAM_EQ = {"alprazolam": 0.5, "diazepam": 10.0, "zolpidem": 20.0}
 
 
-def fake_classify_medication(codings: Iterable[tuple[str | None, str | None, str | None]],
-                             text: str | None) -> DrugInfo | None:
+def fake_classify_medication(
+    codings: Iterable[tuple[str | None, str | None, str | None]], text: str | None
+) -> DrugInfo | None:
     words = [(text or "").lower()]
     for _, code, display in codings:
         if code in _BY_CODE:
@@ -52,8 +50,9 @@ def fake_classify_medication(codings: Iterable[tuple[str | None, str | None, str
     return None
 
 
-def fake_classify_condition(codings: Iterable[tuple[str | None, str | None, str | None]],
-                            text: str | None) -> frozenset[ConditionCategory]:
+def fake_classify_condition(
+    codings: Iterable[tuple[str | None, str | None, str | None]], text: str | None
+) -> frozenset[ConditionCategory]:
     found = set()
     words = " ".join([(text or "")] + [f"{c} {d}" for _, c, d in codings]).lower()
     if "insomnia" in words or "f51.01" in words:
@@ -65,8 +64,9 @@ def fake_classify_condition(codings: Iterable[tuple[str | None, str | None, str 
     return frozenset(found)
 
 
-def fake_classify_plan(codings: Iterable[tuple[str | None, str | None, str | None]],
-                       text: str | None) -> PlanKind | None:
+def fake_classify_plan(
+    codings: Iterable[tuple[str | None, str | None, str | None]], text: str | None
+) -> PlanKind | None:
     words = " ".join([(text or "")] + [f"{d}" for _, _, d in codings]).lower()
     if "taper" in words:
         return PlanKind.TAPER_PLAN

@@ -18,8 +18,17 @@ from tests.shared_data import SHARED, needs_shared
 SAMPLES = SHARED / "fhir_samples"
 FOLDERS = ("smart-generated-sample-data-r4", "smart-sample-bulk-10-patients")
 BENZOS = ("diazepam", "clonazepam", "midazolam", "alprazolam", "lorazepam", "temazepam")
-OPIOIDS = ("oxycodone", "hydrocodone", "morphine", "meperidine", "remifentanil", "fentanyl",
-           "codeine", "tramadol", "hydromorphone")
+OPIOIDS = (
+    "oxycodone",
+    "hydrocodone",
+    "morphine",
+    "meperidine",
+    "remifentanil",
+    "fentanyl",
+    "codeine",
+    "tramadol",
+    "hydromorphone",
+)
 
 
 def _rows() -> list[Any]:
@@ -45,12 +54,19 @@ def load(folder: str, name: str) -> tuple[Gathered, dict[str, int]]:
     for r in resources:
         counts[r["resourceType"]] = counts.get(r["resourceType"], 0) + 1
     patient = next(r for r in resources if r["resourceType"] == "Patient")
-    by_type = {t: [r for r in resources if r["resourceType"] == t]
-               for t in ("MedicationRequest", "Condition", "CarePlan", "ServiceRequest")}
-    return Gathered(patient_id=patient["id"], hook="patient-view", patient=patient,
-                    medication_requests=by_type["MedicationRequest"],
-                    conditions=by_type["Condition"], care_plans=by_type["CarePlan"],
-                    service_requests=by_type["ServiceRequest"]), counts
+    by_type = {
+        t: [r for r in resources if r["resourceType"] == t]
+        for t in ("MedicationRequest", "Condition", "CarePlan", "ServiceRequest")
+    }
+    return Gathered(
+        patient_id=patient["id"],
+        hook="patient-view",
+        patient=patient,
+        medication_requests=by_type["MedicationRequest"],
+        conditions=by_type["Condition"],
+        care_plans=by_type["CarePlan"],
+        service_requests=by_type["ServiceRequest"],
+    ), counts
 
 
 def flag(row: dict[str, str], key: str) -> bool:
@@ -99,10 +115,12 @@ def test_sample_patient(folder: str, row: dict[str, str], settings: Settings) ->
         assert m.name and m.name != "unnamed medication"
     # without the 2-year window, "active at as_of" is exactly the manifest flag
     wide, _ = build(folder, row, settings.model_copy(update={"active_order_max_age_days": 10**6}))
-    assert any(m.is_active and m.drug_class == DrugClass.BENZODIAZEPINE
-               for m in wide.medications) == flag(row, "benzo_active")
-    assert any(m.is_active and m.drug_class == DrugClass.OPIOID
-               for m in wide.medications) == flag(row, "opioid_active")
+    assert any(
+        m.is_active and m.drug_class == DrugClass.BENZODIAZEPINE for m in wide.medications
+    ) == flag(row, "benzo_active")
+    assert any(m.is_active and m.drug_class == DrugClass.OPIOID for m in wide.medications) == flag(
+        row, "opioid_active"
+    )
 
     opioids = [m for m in rec.medications if m.drug_class == DrugClass.OPIOID]
     assert bool(opioids) == flag(row, "has_opioid")

@@ -40,8 +40,11 @@ from tests.normalize.typed_bodies import hook_body
 
 ROOT = Path(__file__).resolve().parents[2]
 BY_HOOK = {s.hook: s for s in SERVICES.values()}
-SETTINGS = Settings(_env_file=None, evaluation_date=data.EVALUATION_DATE,  # type: ignore[call-arg]
-                    max_resources_per_call=40)
+SETTINGS = Settings(
+    _env_file=None,
+    evaluation_date=data.EVALUATION_DATE,  # type: ignore[call-arg]
+    max_resources_per_call=40,
+)
 ALLOWED = ["http://fhir.example/r4"]
 
 
@@ -55,8 +58,9 @@ def lenient(body: Any, *, count: bool = True) -> PatientRecord | int:
     ``count=False`` skips the resource count (it reads ``entry`` of any object; the typed
     path has its own count), for the field-coverage runs.
     """
-    service = BY_HOOK.get(body.get("hook") if isinstance(body, dict) else None,
-                          SERVICES["benzo-safety-patient-view"])
+    service = BY_HOOK.get(
+        body.get("hook") if isinstance(body, dict) else None, SERVICES["benzo-safety-patient-view"]
+    )
 
     async def run() -> PatientRecord:
         request, context = parse_hook_request(body, service.hook)
@@ -75,8 +79,9 @@ def lenient(body: Any, *, count: bool = True) -> PatientRecord | int:
 def fast(raw: bytes, hook: str) -> PatientRecord | None:
     service = BY_HOOK.get(hook, SERVICES["benzo-safety-patient-view"])
     try:
-        chart = typed.read_chart(typed.decode(raw), service, ALLOWED,
-                                 SETTINGS.max_resources_per_call)
+        chart = typed.read_chart(
+            typed.decode(raw), service, ALLOWED, SETTINGS.max_resources_per_call
+        )
         return typed.build_record(chart, today=SETTINGS.today(), settings=SETTINGS)
     except typed.NotFast:
         return None
@@ -99,9 +104,16 @@ def test_generated_bodies_same_record_and_cards() -> None:
     """Clean and messy bodies: equal answers whenever the typed path answers; both exercised."""
     seen: Counter[str] = Counter()
 
-    @settings(max_examples=250, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+    @settings(
+        max_examples=250,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
     @given(hook_body())
     def run(body: dict[str, Any]) -> None:
         path = check_same(body)
@@ -124,8 +136,9 @@ def test_clean_bodies_take_the_typed_path(draw: st.DataObject) -> None:
     body = build(patient, seed=seed)
     big = Settings(_env_file=None, evaluation_date=data.EVALUATION_DATE)  # type: ignore[call-arg]
     raw = orjson.dumps(body)
-    chart = typed.read_chart(typed.decode(raw), BY_HOOK[body["hook"]], None,
-                             big.max_resources_per_call)
+    chart = typed.read_chart(
+        typed.decode(raw), BY_HOOK[body["hook"]], None, big.max_resources_per_call
+    )
     quick = typed.build_record(chart, today=big.today(), settings=big)
     request, context = parse_hook_request(orjson.loads(raw), body["hook"])
     gathered = asyncio.run(_gather_plain(request, context, body["hook"], big))
@@ -140,6 +153,7 @@ async def _gather_plain(request: Any, context: Any, hook: str, settings_: Settin
 
 
 # --- every field the lenient reader touches is declared in the typed schema ----------------
+
 
 class Recorder(dict):  # type: ignore[type-arg]
     """A dict that notes which keys are read, under its place in a resource."""
@@ -204,8 +218,7 @@ def declared(path: tuple[str, ...], key: str) -> bool:
                     nxt.append(member)
         if not nxt:
             return False
-        current = [c for c in nxt if isinstance(c, type) and issubclass(c, msgspec.Struct)] \
-            or nxt
+        current = [c for c in nxt if isinstance(c, type) and issubclass(c, msgspec.Struct)] or nxt
     return True
 
 
@@ -213,8 +226,10 @@ def assert_fields_declared(body: Any) -> None:
     Recorder.log = set()
     lenient(wrap(body), count=False)
     missing = sorted(f"{'.'.join(p)}.{k}" for p, k in Recorder.log if not declared(p, k))
-    assert not missing, ("the lenient reader reads fields the typed schema does not declare "
-                         f"(add them to app/normalize/typed/schema.py and its reader): {missing}")
+    assert not missing, (
+        "the lenient reader reads fields the typed schema does not declare "
+        f"(add them to app/normalize/typed/schema.py and its reader): {missing}"
+    )
 
 
 def _request_bodies() -> list[tuple[str, Any]]:
@@ -224,13 +239,16 @@ def _request_bodies() -> list[tuple[str, Any]]:
             found.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
     for size in (data.TYPICAL, data.HEAVY):
         patient = data.make_patient(size)
-        found += [(f"bench-{size.name}-pv", data.patient_view_request(patient)),
-                  (f"bench-{size.name}-os", data.order_select_request(patient))]
+        found += [
+            (f"bench-{size.name}-pv", data.patient_view_request(patient)),
+            (f"bench-{size.name}-os", data.order_select_request(patient)),
+        ]
     return found
 
 
-@pytest.mark.parametrize(("name", "body"), _request_bodies(), ids=lambda v: v
-                         if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "body"), _request_bodies(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_fixture_bodies_declared_and_typed(name: str, body: Any) -> None:
     """Every realistic body takes the typed path (DSTU2 and fetching ones the lenient), with
     equal records."""
@@ -241,13 +259,17 @@ def test_fixture_bodies_declared_and_typed(name: str, body: Any) -> None:
         with pytest.raises(typed.NotFast):
             typed.read_chart(typed.decode(raw), BY_HOOK[body["hook"]], None, 10_000)
         return
-    slow = build_record(asyncio.run(_gather_plain(*parse_hook_request(orjson.loads(raw),
-                                                                      body["hook"]),
-                                                  body["hook"], big)),
-                        today=big.today(), settings=big)
+    slow = build_record(
+        asyncio.run(
+            _gather_plain(*parse_hook_request(orjson.loads(raw), body["hook"]), body["hook"], big)
+        ),
+        today=big.today(),
+        settings=big,
+    )
     try:
-        chart = typed.read_chart(typed.decode(raw), BY_HOOK[body["hook"]], None,
-                                 big.max_resources_per_call)
+        chart = typed.read_chart(
+            typed.decode(raw), BY_HOOK[body["hook"]], None, big.max_resources_per_call
+        )
     except typed.NotFast:
         # DSTU2 MedicationOrder, and a call without prefetch, are the lenient path's
         assert "dstu2" in name or "fallback" in name

@@ -40,15 +40,27 @@ def _post(base: str, body: dict[str, object]) -> int:
 
 
 def test_scrapes_sum_the_workers_and_the_directory_is_removed(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("BENZO_CDS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path), BENZO_CDS_LOG_LEVEL="WARNING",
-               BENZO_CDS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BENZO_CDS_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TMPDIR=str(tmp_path),
+        BENZO_CDS_LOG_LEVEL="WARNING",
+        BENZO_CDS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/s.db",
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port),
-                               "--workers", "2"], cwd=tmp_path, env=env, text=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_ready(base, server)
         body = load_fixture("hooks/patient-view-overlap.json")
@@ -59,8 +71,9 @@ def test_scrapes_sum_the_workers_and_the_directory_is_removed(tmp_path: Path) ->
         for _ in range(10):
             with httpx.Client(timeout=10) as client:
                 text = client.get(f"{base}/metrics").text
-            scraped.add(sample(text, "cds_calls_total", endpoint="service", service=PV,
-                               status="200"))
+            scraped.add(
+                sample(text, "cds_calls_total", endpoint="service", service=PV, status="200")
+            )
         # Without the shared directory each scrape shows one worker's share.
         assert scraped == {CALLS}
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith("benzo-cds-metrics-")]

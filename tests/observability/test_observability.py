@@ -25,11 +25,13 @@ def _log_lines(err: str) -> list[dict[str, Any]]:
 
 
 def test_hook_log_lines_share_the_response_request_id(
-        make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]) -> None:
+    make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
     client = make_client()  # logging is configured here, onto the captured stderr
     capsys.readouterr()
-    response = client.post(f"/cds-services/{PV}",
-                           json=load_fixture("hooks/patient-view-overlap.json"))
+    response = client.post(
+        f"/cds-services/{PV}", json=load_fixture("hooks/patient-view-overlap.json")
+    )
     assert response.status_code == 200
     rid = response.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", rid)
@@ -44,22 +46,32 @@ def test_hook_log_lines_share_the_response_request_id(
 
 
 def test_given_request_id_is_echoed_and_bad_one_replaced(
-        make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]) -> None:
+    make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
     client = make_client()
     capsys.readouterr()
-    response = client.post(f"/cds-services/{PV}", headers={"X-Request-ID": "ehr-call-0042"},
-                           json=load_fixture("hooks/patient-view-overlap.json"))
+    response = client.post(
+        f"/cds-services/{PV}",
+        headers={"X-Request-ID": "ehr-call-0042"},
+        json=load_fixture("hooks/patient-view-overlap.json"),
+    )
     assert response.headers["x-request-id"] == "ehr-call-0042"
     answered = [e for e in _log_lines(capsys.readouterr().err) if e["msg"] == "hook answered"]
     assert [e["request_id"] for e in answered] == ["ehr-call-0042"]
 
     # A header that could forge log lines is not echoed; a fresh id is used instead.
-    odd = client.post(f"/cds-services/{PV}", headers={"X-Request-ID": "a b\" x" * 3},
-                      json=load_fixture("hooks/patient-view-overlap.json"))
+    odd = client.post(
+        f"/cds-services/{PV}",
+        headers={"X-Request-ID": 'a b" x' * 3},
+        json=load_fixture("hooks/patient-view-overlap.json"),
+    )
     assert re.fullmatch(r"[0-9a-f]{32}", odd.headers["x-request-id"])
     # Error answers carry it too.
-    refused = client.post(f"/cds-services/{PV}", content=b"{", headers={
-        "Content-Type": "application/json", "X-Request-ID": "bad-body-1"})
+    refused = client.post(
+        f"/cds-services/{PV}",
+        content=b"{",
+        headers={"Content-Type": "application/json", "X-Request-ID": "bad-body-1"},
+    )
     assert refused.status_code == 400 and refused.headers["x-request-id"] == "bad-body-1"
 
 
@@ -89,36 +101,67 @@ def test_successful_call_moves_counters(make_client: Callable[..., TestClient]) 
 
     card = next(c for c in cards if c["source"]["topic"]["code"] == OVERLAP)
     stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp":
-                              stamp, "overrideReason": {"reason": {"code": "not-relevant"}}}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": stamp,
+                "overrideReason": {"reason": {"code": "not-relevant"}},
+            }
+        ]
+    }
     assert client.post(f"/cds-services/{PV}/feedback", json=feedback).status_code == 200
     final = _metrics(client)
-    assert sample(final, "cds_feedback_total", outcome="overridden") - sample(
-        after, "cds_feedback_total", outcome="overridden") == 1
-    assert sample(final, "cds_calls_total", endpoint="feedback", service=PV,
-                  status="200") - sample(after, "cds_calls_total", endpoint="feedback",
-                                         service=PV, status="200") == 1
+    assert (
+        sample(final, "cds_feedback_total", outcome="overridden")
+        - sample(after, "cds_feedback_total", outcome="overridden")
+        == 1
+    )
+    assert (
+        sample(final, "cds_calls_total", endpoint="feedback", service=PV, status="200")
+        - sample(after, "cds_calls_total", endpoint="feedback", service=PV, status="200")
+        == 1
+    )
 
 
 def test_refused_calls_are_counted_with_their_service(
-        make_client: Callable[..., TestClient], standin: Any) -> None:
+    make_client: Callable[..., TestClient], standin: Any
+) -> None:
     client = make_client()
     base, _ = standin
     before = _metrics(client)
     bad = client.post(f"/cds-services/{PV}", json={"hook": "patient-view"})
     assert bad.status_code == 400
-    no_data = client.post(f"/cds-services/{PV}", json={
-        "hook": "patient-view", "hookInstance": "0f7c9a0e-0000-4000-8000-000000000002",
-        "context": {"userId": "Practitioner/x", "patientId": "pt-overlap"}})
+    no_data = client.post(
+        f"/cds-services/{PV}",
+        json={
+            "hook": "patient-view",
+            "hookInstance": "0f7c9a0e-0000-4000-8000-000000000002",
+            "context": {"userId": "Practitioner/x", "patientId": "pt-overlap"},
+        },
+    )
     assert no_data.status_code == 412
-    refused_token = client.post("/cds-services/benzo-safety-order-sign", json={
-        "hook": "order-sign", "hookInstance": "0f7c9a0e-0000-4000-8000-000000000003",
-        "fhirServer": base, "fhirAuthorization": {
-            "access_token": TOKEN + "-wrong", "token_type": "Bearer", "expires_in": 300,
-            "scope": "user/Patient.read", "subject": "ehr"},
-        "context": {"userId": "Practitioner/x", "patientId": "pt-overlap",
-                    "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                                    "entry": []}}})
+    refused_token = client.post(
+        "/cds-services/benzo-safety-order-sign",
+        json={
+            "hook": "order-sign",
+            "hookInstance": "0f7c9a0e-0000-4000-8000-000000000003",
+            "fhirServer": base,
+            "fhirAuthorization": {
+                "access_token": TOKEN + "-wrong",
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "user/Patient.read",
+                "subject": "ehr",
+            },
+            "context": {
+                "userId": "Practitioner/x",
+                "patientId": "pt-overlap",
+                "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": []},
+            },
+        },
+    )
     assert refused_token.status_code == 412, refused_token.text
     assert "FHIR server answered 401" in refused_token.text
     unknown = client.post("/cds-services/no-such-service", json={})
@@ -130,8 +173,12 @@ def test_refused_calls_are_counted_with_their_service(
 
     assert delta("cds_calls_total", endpoint="service", service=PV, status="400") == 1
     assert delta("cds_calls_total", endpoint="service", service=PV, status="412") == 1
-    assert delta("cds_calls_total", endpoint="service", service="benzo-safety-order-sign",
-                 status="412") == 1
+    assert (
+        delta(
+            "cds_calls_total", endpoint="service", service="benzo-safety-order-sign", status="412"
+        )
+        == 1
+    )
     assert delta("cds_calls_total", endpoint="service", service="-", status="404") == 1
     # Only gather failures count as FHIR fetch errors; the 400 does not.
     assert delta("cds_fhir_fetch_errors_total", service=PV) == 1

@@ -44,16 +44,20 @@ def find_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return candidates[-1] if candidates else None
 
 
 def unavailable_reason() -> str | None:
     """Why no throwaway cluster can be started here, or None when one can."""
     if find_bin("initdb") is None or find_bin("pg_ctl") is None:
-        return ("PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's "
-                "`postgresql` package or set BENZO_CDS_TEST_POSTGRES_URL")
+        return (
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's "
+            "`postgresql` package or set BENZO_CDS_TEST_POSTGRES_URL"
+        )
     if os.geteuid() == 0:
         try:
             pwd.getpwnam(SERVER_USER)
@@ -91,8 +95,20 @@ class PgCluster:
         if os.geteuid() == 0:
             entry = pwd.getpwnam(SERVER_USER)
             os.chown(self.dir, entry.pw_uid, entry.pw_gid)
-        self._run([find_bin("initdb") or "initdb", "-D", str(self.data), "-U", SERVER_USER,
-                   "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+        self._run(
+            [
+                find_bin("initdb") or "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                SERVER_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
         lines = [f"{key} = {value}" for key, value in _SETTINGS.items()]
         lines.append(f"port = {self.port}")
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
@@ -101,14 +117,36 @@ class PgCluster:
 
     def start(self) -> PgCluster:
         self.init()
-        self._run([find_bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-l", str(self.log),
-                   "-w", "-t", "60", "start"])
+        self._run(
+            [
+                find_bin("pg_ctl") or "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         return self
 
     def stop(self, mode: str = "fast") -> None:
         if (self.data / "postmaster.pid").exists():
-            self._run([find_bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-m", mode,
-                       "-w", "-t", "60", "stop"])
+            self._run(
+                [
+                    find_bin("pg_ctl") or "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    mode,
+                    "-w",
+                    "-t",
+                    "60",
+                    "stop",
+                ]
+            )
 
     def destroy(self) -> None:
         self.stop()
@@ -121,14 +159,20 @@ class PgCluster:
     def _run(self, argv: list[str]) -> None:
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
-            kwargs = {"user": SERVER_USER, "group": pwd.getpwnam(SERVER_USER).pw_gid,
-                      "extra_groups": []}
-        done = subprocess.run(argv, cwd=self.dir, capture_output=True, text=True, check=False,
-                              timeout=120, **kwargs)
+            kwargs = {
+                "user": SERVER_USER,
+                "group": pwd.getpwnam(SERVER_USER).pw_gid,
+                "extra_groups": [],
+            }
+        done = subprocess.run(
+            argv, cwd=self.dir, capture_output=True, text=True, check=False, timeout=120, **kwargs
+        )
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            raise ClusterError(f"{Path(argv[0]).name} failed ({done.returncode}): "
-                               f"{done.stderr.strip()[-2000:]}\n{log}")
+            raise ClusterError(
+                f"{Path(argv[0]).name} failed ({done.returncode}): "
+                f"{done.stderr.strip()[-2000:]}\n{log}"
+            )
 
 
 def asyncpg_dsn(url: str) -> str:

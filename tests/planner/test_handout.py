@@ -44,15 +44,17 @@ def test_handout_reads_at_about_age_12(name: str) -> None:
     ease = textstat.flesch_reading_ease(text)
     assert grade <= MAX_GRADE, grade
     assert ease >= MIN_EASE, ease
-    for section in words.SECTIONS:   # no section much harder than the whole
-        part = " ".join(s.render(drug="alprazolam", old="alprazolam", visit="Dec 21, 2026")
-                        for s in section.statements)
+    for section in words.SECTIONS:  # no section much harder than the whole
+        part = " ".join(
+            s.render(drug="alprazolam", old="alprazolam", visit="Dec 21, 2026")
+            for s in section.statements
+        )
         assert textstat.flesch_kincaid_grade(part) <= 7.0, section.heading
 
 
 def test_the_printed_page_reads_as_easily(client: TestClient) -> None:
     page = client.get(f"/taper-planner/handout?{PLANS['alprazolam']}&start=2026-11-23").text
-    main = page.split('<main', 1)[1].split("</main>", 1)[0]
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
     talk = re.sub(r"<table.*?</table>|<svg.*?</svg>|<footer.*?</footer>", " ", main, flags=re.S)
     text = unescape(re.sub(r"<[^>]+>", " ", talk))
     assert textstat.flesch_kincaid_grade(text) <= 7.0
@@ -60,19 +62,36 @@ def test_the_printed_page_reads_as_easily(client: TestClient) -> None:
 
 
 def test_every_statement_carries_a_known_source() -> None:
-    statements = [words.SWITCH, words.STOP_ROW, words.NOW_ROW,
-                  *(s for sec in words.SECTIONS for s in sec.statements)]
+    statements = [
+        words.SWITCH,
+        words.STOP_ROW,
+        words.NOW_ROW,
+        *(s for sec in words.SECTIONS for s in sec.statements),
+    ]
     assert all(s.source in words.SOURCES for s in statements)
     assert set(words.used_sources()) >= {"ASAM2025", "POTTIE2018", "FDA2020", "ACP2016"}
 
 
 def test_handout_covers_what_the_patient_needs(client: TestClient) -> None:
-    page = unescape(client.get(f"/taper-planner/handout?{PLANS['alprazolam']}"
-                               "&start=2026-11-23").text)
-    for needed in ("Your dose calendar", "What to expect", "If sleep or worry gets worse",
-                   "When to call", "Your next visit", "Dec 21, 2026", "CBT-I", "usually pass",
-                   "slow the plan down", "not a weakness", "911", "Mon, Nov 23, 2026",
-                   "Stop. You have finished the plan.", "1.375 mg"):
+    page = unescape(
+        client.get(f"/taper-planner/handout?{PLANS['alprazolam']}&start=2026-11-23").text
+    )
+    for needed in (
+        "Your dose calendar",
+        "What to expect",
+        "If sleep or worry gets worse",
+        "When to call",
+        "Your next visit",
+        "Dec 21, 2026",
+        "CBT-I",
+        "usually pass",
+        "slow the plan down",
+        "not a weakness",
+        "911",
+        "Mon, Nov 23, 2026",
+        "Stop. You have finished the plan.",
+        "1.375 mg",
+    ):
         assert needed in page, needed
     for source in words.used_sources():
         assert words.SOURCES[source] in page
@@ -89,4 +108,4 @@ def test_chart_is_one_marker_per_step_in_grey_scale() -> None:
     assert 'class="follow-up"' in svg
     colours = set(re.findall(r'(?:fill|stroke)="(#[0-9a-f]{6})"', svg))
     assert colours <= {INK, GRID, MUTED, "#ffffff"}
-    assert all(c[1:3] == c[3:5] == c[5:7] for c in colours)   # greys only: prints the same
+    assert all(c[1:3] == c[3:5] == c[5:7] for c in colours)  # greys only: prints the same

@@ -43,16 +43,21 @@ EVALUATION_DATE = date(2026, 11, 23)
 SCREENSHOTS_ENV = "BENZO_CDS_SCREENSHOTS_DIR"
 
 requires_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
+    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)"
+)
 requires_poppler = pytest.mark.skipif(
     not (shutil.which("pdfinfo") and shutil.which("pdftotext")),
-    reason="no pdfinfo/pdftotext (apt-get install poppler-utils)")
+    reason="no pdfinfo/pdftotext (apt-get install poppler-utils)",
+)
 
 
 def _settings(tmp: Path) -> Settings:
-    return Settings(evaluation_date=EVALUATION_DATE, _env_file=None,  # type: ignore[call-arg]
-                    database_url=f"sqlite+aiosqlite:///{tmp / 'planner.db'}",
-                    log_level="WARNING")
+    return Settings(
+        evaluation_date=EVALUATION_DATE,
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp / 'planner.db'}",
+        log_level="WARNING",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +66,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    uv = uvicorn.Server(uvicorn.Config(create_app(_settings(tmp_path_factory.mktemp("db"))),
-                                       host="127.0.0.1", port=port, log_level="warning",
-                                       lifespan="on"))
+    uv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(_settings(tmp_path_factory.mktemp("db"))),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -83,9 +94,14 @@ def node_modules() -> Path:
     modules = BROWSER_DIR / "node_modules"
     wanted = (modules / "playwright-core" / "package.json", modules / "axe-core" / "axe.min.js")
     if not all(p.is_file() for p in wanted):
-        result = subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                                cwd=BROWSER_DIR, capture_output=True, text=True, timeout=300,
-                                check=False)
+        result = subprocess.run(
+            [NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=BROWSER_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if result.returncode != 0 or not all(p.is_file() for p in wanted):
             pytest.skip(f"npm ci failed (registry unreachable?): {result.stderr[-300:]}")
     return modules
@@ -93,8 +109,7 @@ def node_modules() -> Path:
 
 def _card_link(server: str) -> str:
     body = _request("308048", "alprazolam 0.5 MG Oral Tablet", 0.75, 2, ["MORN", "HS"])
-    answer = httpx.post(f"{server}/cds-services/benzo-safety-patient-view", json=body,
-                        timeout=30)
+    answer = httpx.post(f"{server}/cds-services/benzo-safety-patient-view", json=body, timeout=30)
     assert answer.status_code == 200, answer.text
     [card] = [c for c in answer.json()["cards"] if c["source"]["topic"]["code"] == "taper-plan"]
     link = planner_link(card)
@@ -111,30 +126,38 @@ def _serious(audit: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @requires_chromium
-def test_clinician_journey_from_a_card_link(server: str, node_modules: Path,
-                                            tmp_path: Path) -> None:
+def test_clinician_journey_from_a_card_link(
+    server: str, node_modules: Path, tmp_path: Path
+) -> None:
     link = _card_link(server)
     assert node_modules.is_dir() and NODE is not None and CHROMIUM is not None
-    run = subprocess.run([NODE, str(BROWSER_DIR / "journey.mjs"), link, str(tmp_path),
-                          CHROMIUM], capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [NODE, str(BROWSER_DIR / "journey.mjs"), link, str(tmp_path), CHROMIUM],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout)
 
     # The page shows the engine's plan for the card's link: one row and one marker per step.
-    expected = compute(parse(parse_qs(urlsplit(link).query), EVALUATION_DATE),
-                       _settings(tmp_path))
+    expected = compute(parse(parse_qs(urlsplit(link).query), EVALUATION_DATE), _settings(tmp_path))
     assert expected.plan is not None
     initial = report["initial"]
     assert [row[3] for row in initial["rows"]] == [
-        f"{float(s.dose_mg):g} mg" for s in expected.plan.steps]
+        f"{float(s.dose_mg):g} mg" for s in expected.plan.steps
+    ]
     assert [c["date"] for c in initial["circles"]] == [
-        s.starts.isoformat() for s in expected.plan.steps]
+        s.starts.isoformat() for s in expected.plan.steps
+    ]
     assert "tablets of 0.25 mg" in initial["rows"][0][5]
 
     # Slower pace: same doses, every step later, the chart redrawn, the URL kept in step.
     slower = report["slower"]
-    assert "pace=slower" in slower["url"] and "every 4 weeks" in slower["summary"][
-        "Pace as computed"]
+    assert (
+        "pace=slower" in slower["url"] and "every 4 weeks" in slower["summary"]["Pace as computed"]
+    )
     assert [r[3] for r in slower["rows"]] == [r[3] for r in initial["rows"]]
     assert _day(slower["summary"]["Last dose stops"]) > _day(initial["summary"]["Last dose stops"])
     assert slower["path"] != initial["path"]
@@ -149,7 +172,7 @@ def test_clinician_journey_from_a_card_link(server: str, node_modules: Path,
     assert (_day(held["rows"][1][2]) - _day(slower["rows"][1][2])).days == 14
     for before, after in zip(slower["rows"][2:], held["rows"][2:], strict=True):
         assert (_day(after[1]) - _day(before[1])).days == 14
-    assert held["live"] == "Plan updated."   # announced to screen readers
+    assert held["live"] == "Plan updated."  # announced to screen readers
 
     # The long-acting switch (ASAM rec. 7) recomputes too.
     switched = report["switched"]
@@ -189,44 +212,65 @@ def test_clinician_journey_from_a_card_link(server: str, node_modules: Path,
 
 def _pdf_text(path: Path) -> tuple[str, str]:
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
     return info.stdout, text.stdout
 
 
 @requires_chromium
 @requires_poppler
 @pytest.mark.parametrize(("paper", "size"), [("a4", "(A4)"), ("letter", "(letter)")])
-def test_handout_pdf_from_the_card_link(server: str, tmp_path: Path, paper: str,
-                                        size: str) -> None:
+def test_handout_pdf_from_the_card_link(server: str, tmp_path: Path, paper: str, size: str) -> None:
     link = _card_link(server)
-    out = handout_pdf(link, tmp_path / f"handout-{paper}.pdf", paper=paper,
-                      settings=_settings(tmp_path), chromium=CHROMIUM)
+    out = handout_pdf(
+        link,
+        tmp_path / f"handout-{paper}.pdf",
+        paper=paper,
+        settings=_settings(tmp_path),
+        chromium=CHROMIUM,
+    )
     info, text = _pdf_text(out)
-    pages = int(next(line.split()[-1] for line in info.splitlines()
-                     if line.startswith("Pages:")))
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
     assert 1 <= pages <= 2, pages
     assert size in info
     flat = " ".join(text.split())
-    for needed in ("Your plan to lower alprazolam slowly", "Mon, Nov 23, 2026", "1.5 mg",
-                   "Stop. You have finished the plan.", "What to expect", "When to call",
-                   "Your next visit", "Dec 21, 2026", "CBT-I", "988"):
+    for needed in (
+        "Your plan to lower alprazolam slowly",
+        "Mon, Nov 23, 2026",
+        "1.5 mg",
+        "Stop. You have finished the plan.",
+        "What to expect",
+        "When to call",
+        "Your next visit",
+        "Dec 21, 2026",
+        "CBT-I",
+        "988",
+    ):
         assert needed in flat, needed
     assert "Back to the planner" not in flat and "Print this page" not in flat
 
 
 @requires_chromium
 @requires_poppler
-@pytest.mark.parametrize("query", [
-    # High but real doses, three times a day, with holds: the longest calendars in practice.
-    "drug=diazepam&form=tablet&strength=10&dose=40&times=morning,afternoon,bedtime&hold=3:2",
-    "drug=alprazolam&form=tablet&strength=1&dose=4&switch=diazepam&times=morning,bedtime"
-    "&hold=3:2&pace=slower",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        # High but real doses, three times a day, with holds: the longest calendars in practice.
+        "drug=diazepam&form=tablet&strength=10&dose=40&times=morning,afternoon,bedtime&hold=3:2",
+        "drug=alprazolam&form=tablet&strength=1&dose=4&switch=diazepam&times=morning,bedtime"
+        "&hold=3:2&pace=slower",
+    ],
+)
 def test_long_plans_still_print_on_two_pages(tmp_path: Path, query: str) -> None:
     for paper in ("a4", "letter"):
-        out = handout_pdf(f"{query}&start=2026-11-23", tmp_path / f"{paper}.pdf", paper=paper,
-                          settings=_settings(tmp_path), chromium=CHROMIUM)
+        out = handout_pdf(
+            f"{query}&start=2026-11-23",
+            tmp_path / f"{paper}.pdf",
+            paper=paper,
+            settings=_settings(tmp_path),
+            chromium=CHROMIUM,
+        )
         info, text = _pdf_text(out)
         assert "Pages:           2" in info or "Pages:           1" in info, info
         assert "When to call" in text

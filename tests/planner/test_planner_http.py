@@ -33,17 +33,27 @@ def _local(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-@pytest.mark.parametrize(("code", "display", "dose", "per_day", "when", "expected", "switch"),
-                         CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(
+    ("code", "display", "dose", "per_day", "when", "expected", "switch"),
+    CASES,
+    ids=[c[1] for c in CASES],
+)
 def test_planner_from_the_card_link_gives_the_cards_careplan(
-        client: TestClient, code: str, display: str, dose: float, per_day: int,
-        when: list[str], expected: list[float], switch: float | None) -> None:
+    client: TestClient,
+    code: str,
+    display: str,
+    dose: float,
+    per_day: int,
+    when: list[str],
+    expected: list[float],
+    switch: float | None,
+) -> None:
     body = _request(code, display, dose, per_day, when)
     card = _taper_card(client, body)
     url = planner_link(card)
     params = parse_qs(urlsplit(url).query)
     assert set(params) <= ALLOWED_KEYS and {"drug", "dose", "start", "pace"} <= set(params)
-    assert urlsplit(url).netloc == "testserver"   # no public_base_url: the request's host
+    assert urlsplit(url).netloc == "testserver"  # no public_base_url: the request's host
     patient = body["context"]["patientId"]
     assert patient not in url and "patient" not in url.lower() and "mr-taper" not in url
 
@@ -60,7 +70,8 @@ def test_planner_from_the_card_link_gives_the_cards_careplan(
     for key in ("note", "period", "title", "description", "category"):
         assert planned[key] == card_plan[key], key
     assert [_without_product(a) for a in planned["activity"]] == [
-        _without_product(a) for a in card_plan["activity"]]
+        _without_product(a) for a in card_plan["activity"]
+    ]
     for activity in planned["activity"]:
         product = activity["detail"].get("productCodeableConcept")
         assert product is None or product["text"].startswith(params["drug"][0])
@@ -68,7 +79,7 @@ def test_planner_from_the_card_link_gives_the_cards_careplan(
     assert planned["subject"] == {"display": planned["subject"]["display"]}
     assert "reference" not in planned["subject"] and patient not in answer.text
     for step in _steps(planned):
-        assert step["description"].split(": ", 1)[0] in page.text   # every date on the page
+        assert step["description"].split(": ", 1)[0] in page.text  # every date on the page
 
 
 def test_public_base_url_setting_is_used(make_client: Callable[..., TestClient]) -> None:
@@ -92,14 +103,20 @@ def test_unconfirmed_dose_links_without_a_dose(client: TestClient) -> None:
     assert "Confirm the daily dose" in page.text and 'id="schedule"' not in page.text
     confirmed = client.get(_local(url) + "&dose=1")
     assert 'id="schedule"' in confirmed.text
-    assert client.get(_local(url).replace("/taper-planner?", "/taper-planner/handout?")
-                      ).status_code == 400
+    assert (
+        client.get(_local(url).replace("/taper-planner?", "/taper-planner/handout?")).status_code
+        == 400
+    )
 
 
 def test_planner_needs_no_token_in_production(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(environment="production", patient_hash_key="k" * 40,
-                         trusted_issuers=[{"iss": "https://ehr.example.org",
-                                           "jwks_url": "https://ehr.example.org/jwks"}])
+    client = make_client(
+        environment="production",
+        patient_hash_key="k" * 40,
+        trusted_issuers=[
+            {"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks"}
+        ],
+    )
     query = "drug=lorazepam&form=tablet&strength=1&dose=3&start=2026-11-23&pace=standard"
     assert client.get(f"/taper-planner?{query}").status_code == 200
     assert client.get(f"/taper-planner/handout?{query}").status_code == 200
@@ -109,27 +126,29 @@ def test_planner_needs_no_token_in_production(make_client: Callable[..., TestCli
     assert client.post("/cds-services/benzo-safety-patient-view", json={}).status_code == 401
 
 
-@pytest.mark.parametrize(("query", "names"), [
-    ("drug=alprazolam&dose=abc", ["dose:"]),
-    ("drug=alprazolam&dose=-1", ["dose:"]),
-    ("drug=alprazolam&dose=5000", ["dose:"]),
-    ("drug=aspirin&dose=1", ["drug:"]),
-    ("dose=1", ["drug:"]),
-    ("drug=alprazolam&dose=1&start=2026-13-40", ["start:"]),
-    ("drug=alprazolam&dose=1&start=1999-01-01", ["start:"]),
-    ("drug=alprazolam&dose=1&pace=fast", ["pace:"]),
-    ("drug=alprazolam&dose=1&form=patch", ["form:"]),
-    ("drug=zolpidem&dose=10&switch=diazepam", ["switch:"]),
-    ("drug=alprazolam&dose=1&switch=lorazepam", ["switch:"]),
-    ("drug=alprazolam&dose=1&hold=3:5", ["hold:"]),
-    ("drug=alprazolam&dose=1&hold=3:2&hold=3:4", ["hold:"]),
-    ("drug=alprazolam&dose=1&times=lunchtime", ["times:"]),
-    ("drug=alprazolam&dose=1&dose=2", ["dose:"]),
-    ("drug=alprazolam&dose=1&patient=123", ["unknown parameters: patient"]),
-    ("drug=alprazolam&dose=<script>alert(1)</script>&start=x", ["dose:", "start:"]),
-])
-def test_bad_links_get_a_clear_400_page(client: TestClient, query: str, names: list[str]
-                                        ) -> None:
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("drug=alprazolam&dose=abc", ["dose:"]),
+        ("drug=alprazolam&dose=-1", ["dose:"]),
+        ("drug=alprazolam&dose=5000", ["dose:"]),
+        ("drug=aspirin&dose=1", ["drug:"]),
+        ("dose=1", ["drug:"]),
+        ("drug=alprazolam&dose=1&start=2026-13-40", ["start:"]),
+        ("drug=alprazolam&dose=1&start=1999-01-01", ["start:"]),
+        ("drug=alprazolam&dose=1&pace=fast", ["pace:"]),
+        ("drug=alprazolam&dose=1&form=patch", ["form:"]),
+        ("drug=zolpidem&dose=10&switch=diazepam", ["switch:"]),
+        ("drug=alprazolam&dose=1&switch=lorazepam", ["switch:"]),
+        ("drug=alprazolam&dose=1&hold=3:5", ["hold:"]),
+        ("drug=alprazolam&dose=1&hold=3:2&hold=3:4", ["hold:"]),
+        ("drug=alprazolam&dose=1&times=lunchtime", ["times:"]),
+        ("drug=alprazolam&dose=1&dose=2", ["dose:"]),
+        ("drug=alprazolam&dose=1&patient=123", ["unknown parameters: patient"]),
+        ("drug=alprazolam&dose=<script>alert(1)</script>&start=x", ["dose:", "start:"]),
+    ],
+)
+def test_bad_links_get_a_clear_400_page(client: TestClient, query: str, names: list[str]) -> None:
     for path in ("/taper-planner", "/taper-planner/handout"):
         page = client.get(f"{path}?{query}")
         assert page.status_code == 400, (path, query)
@@ -143,7 +162,7 @@ def test_bad_links_get_a_clear_400_page(client: TestClient, query: str, names: l
 
 
 def _rows(page: str) -> list[str]:
-    body = page.split('<tbody>', 1)[1].split("</tbody>", 1)[0]
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return body.split("</tr>")[:-1]
 
 
@@ -156,18 +175,19 @@ def test_pace_holds_and_switch_recompute(client: TestClient) -> None:
     switched = client.get(f"{base.replace('clonazepam', 'alprazolam')}&switch=clonazepam").text
     assert "every 2 weeks" in standard and "every 4 weeks" in slower
     assert len(_rows(standard)) == len(_rows(slower)) == len(_rows(held))
-    assert "May 3, 2027" in standard and "Jul 5, 2027" in slower   # the stop dates
+    assert "May 3, 2027" in standard and "Jul 5, 2027" in slower  # the stop dates
     # Holding step 2 two more weeks moves every later step by 14 days; a pause by 12 weeks.
     stop = date(2027, 5, 3)
     assert f"{stop + timedelta(weeks=2):%b} {(stop + timedelta(weeks=2)).day}" in held
     assert 'value="2:2" selected' in held and 'value="2:12" selected' in paused
-    assert 'class=held' in held
+    assert "class=held" in held
     assert "Switch" in _rows(switched)[0] and "of clonazepam" in switched
 
 
 def test_holds_past_the_plan_are_dropped_and_said(client: TestClient) -> None:
-    page = client.get("/taper-planner?drug=zolpidem&form=tablet&strength=10&dose=10"
-                      "&start=2026-11-23&hold=9:2")
+    page = client.get(
+        "/taper-planner?drug=zolpidem&form=tablet&strength=10&dose=10&start=2026-11-23&hold=9:2"
+    )
     assert page.status_code == 200
     assert "1 hold(s) did not fit this plan" in page.text
 
@@ -179,8 +199,10 @@ def test_liquid_orders_get_no_tablet_plan(client: TestClient) -> None:
 
 
 def test_careplan_download_is_fhir_json(client: TestClient) -> None:
-    answer = client.get("/taper-planner/careplan.json?drug=temazepam&form=capsule&strength=30"
-                        "&dose=30&start=2026-11-23&pace=slower&hold=1:4")
+    answer = client.get(
+        "/taper-planner/careplan.json?drug=temazepam&form=capsule&strength=30"
+        "&dose=30&start=2026-11-23&pace=slower&hold=1:4"
+    )
     assert answer.headers["content-type"].startswith("application/fhir+json")
     assert "attachment" in answer.headers["content-disposition"]
     resource = json.loads(answer.text)

@@ -12,9 +12,9 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     chunks, pos = [], len(SIGNATURE)
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        chunks.append((kind, data[pos + 8:pos + 8 + length]))
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        chunks.append((kind, data[pos + 8 : pos + 8 + length]))
         pos += 12 + length
     return chunks
 
@@ -50,7 +50,7 @@ def top_rows(path: Path, rows: int) -> list[list[tuple[int, int, int]]]:
     out: list[list[tuple[int, int, int]]] = []
     for y in range(rows):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         if kind == 1:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 0xFF
@@ -65,6 +65,6 @@ def top_rows(path: Path, rows: int) -> list[list[tuple[int, int, int]]]:
                 left = line[i - bpp] if i >= bpp else 0
                 upleft = prev[i - bpp] if i >= bpp else 0
                 line[i] = (line[i] + _paeth(left, prev[i], upleft)) & 0xFF
-        out.append([tuple(line[x:x + 3]) for x in range(0, stride, bpp)])  # type: ignore[misc]
+        out.append([tuple(line[x : x + 3]) for x in range(0, stride, bpp)])  # type: ignore[misc]
         prev = line
     return out

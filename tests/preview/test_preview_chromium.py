@@ -33,7 +33,8 @@ NOTES = Path("/work/notes")
 CRITICAL_RGB, WARNING_RGB = (198, 40, 40), (217, 130, 11)
 
 requires_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
+    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)"
+)
 
 
 def _free_port() -> int:
@@ -46,11 +47,16 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app on a free local port, run by uvicorn in a background thread."""
     db = tmp_path_factory.mktemp("db") / "preview.db"
-    settings = Settings(evaluation_date=date(2026, 11, 23), _env_file=None,  # type: ignore[call-arg]
-                        database_url=f"sqlite+aiosqlite:///{db}", log_level="WARNING")
+    settings = Settings(
+        evaluation_date=date(2026, 11, 23),
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{db}",
+        log_level="WARNING",
+    )
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -65,27 +71,38 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               "--virtual-time-budget=5000", *args]
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _cards_in(dom: str) -> list[tuple[str, str]]:
     """(indicator, article html) for each rendered card."""
-    return re.findall(r'<article class="card[^"]*" data-indicator="(\w+)"[^>]*>(.*?)</article>',
-                      dom, flags=re.S)
+    return re.findall(
+        r'<article class="card[^"]*" data-indicator="(\w+)"[^>]*>(.*?)</article>', dom, flags=re.S
+    )
 
 
 @requires_chromium
 def test_fixture_page_renders_the_service_cards(server: str, tmp_path: Path) -> None:
-    expected = httpx.post(f"{server}/cds-services/benzo-safety-patient-view",
-                          json=load_fixture(FIXTURE), timeout=30).json()["cards"]
+    expected = httpx.post(
+        f"{server}/cds-services/benzo-safety-patient-view", json=load_fixture(FIXTURE), timeout=30
+    ).json()["cards"]
     assert expected, "the overlap fixture should produce cards"
 
-    result = _chromium(tmp_path / "profile", "--dump-dom",
-                       f"{server}/preview?fixture={FIXTURE}")
+    result = _chromium(tmp_path / "profile", "--dump-dom", f"{server}/preview?fixture={FIXTURE}")
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
     cards = _cards_in(dom)
@@ -113,14 +130,18 @@ def test_fixture_page_renders_the_service_cards(server: str, tmp_path: Path) -> 
 
 
 @requires_chromium
-def test_error_answer_shows_operation_outcome(server: str, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_answer_shows_operation_outcome(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A fixtures dir of our own (BENZO_CDS_FIXTURES_DIR is read per request) with a request
     # the real service refuses: patient-view without context.patientId.
     root = tmp_path / "fixtures"
     (root / "hooks").mkdir(parents=True)
-    bad = {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-           "context": {"userId": "Practitioner/example"}}
+    bad = {
+        "hook": "patient-view",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"userId": "Practitioner/example"},
+    }
     (root / "hooks" / "bad-context.json").write_text(json.dumps(bad), encoding="utf-8")
     monkeypatch.setenv("BENZO_CDS_FIXTURES_DIR", str(root))
     answer = httpx.post(f"{server}/cds-services/benzo-safety-patient-view", json=bad, timeout=30)
@@ -128,8 +149,9 @@ def test_error_answer_shows_operation_outcome(server: str, tmp_path: Path,
     diagnostics = [i["diagnostics"] for i in answer.json()["issue"] if i.get("diagnostics")]
     assert diagnostics
 
-    result = _chromium(tmp_path / "profile", "--dump-dom",
-                       f"{server}/preview?fixture=hooks/bad-context.json")
+    result = _chromium(
+        tmp_path / "profile", "--dump-dom", f"{server}/preview?fixture=hooks/bad-context.json"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     text = html.unescape(result.stdout)
     assert not _cards_in(result.stdout)
@@ -143,8 +165,12 @@ def test_error_answer_shows_operation_outcome(server: str, tmp_path: Path,
 @requires_chromium
 def test_screenshot_looks_like_a_card_panel(server: str, tmp_path: Path) -> None:
     shot = tmp_path / "preview.png"
-    result = _chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,1600",
-                       f"{server}/preview?fixture={FIXTURE}")
+    result = _chromium(
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1200,1600",
+        f"{server}/preview?fixture={FIXTURE}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == png_pixels.SIGNATURE
     assert png_pixels.size(shot) == (1200, 1600)
@@ -180,25 +206,32 @@ def test_markdown_renderer_is_safe(tmp_path: Path) -> None:
     calls = "".join(
         f'out.append(Object.assign(document.createElement("div"), {{id: "{name}", '
         f"innerHTML: renderMarkdown({_js_string(text)})}}));"
-        for name, text in cases.items())
+        for name, text in cases.items()
+    )
     page = tmp_path / "md.html"
     page.write_text(
         '<!doctype html><html><body><div id="out"></div>'
         f'<script src="{(STATIC / "preview.js").as_uri()}"></script>'
         f'<script>const out = document.getElementById("out");{calls}</script></body></html>',
-        encoding="utf-8")
-    result = _chromium(tmp_path / "profile", "--allow-file-access-from-files", "--dump-dom",
-                       page.as_uri())
+        encoding="utf-8",
+    )
+    result = _chromium(
+        tmp_path / "profile", "--allow-file-access-from-files", "--dump-dom", page.as_uri()
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
-    got = {name: re.search(rf'<div id="{name}">(.*?)</div>', dom, flags=re.S).group(1)  # type: ignore[union-attr]
-           for name in cases}
+    got = {
+        name: re.search(rf'<div id="{name}">(.*?)</div>', dom, flags=re.S).group(1)  # type: ignore[union-attr]
+        for name in cases
+    }
     assert "<img" not in got["xss"] and "<script" not in got["xss"]
     assert "&lt;img" in got["xss"] and "&lt;script&gt;" in got["xss"]
     assert "javascript" not in "".join(re.findall(r'href="([^"]*)"', got["js-link"]))
     assert got["js-link"].count("<a ") == 1
-    assert ('<a href="https://example.org/a_b?x=1&amp;y=2" target="_blank" '
-            'rel="noopener noreferrer">ok</a>') in got["js-link"]
+    assert (
+        '<a href="https://example.org/a_b?x=1&amp;y=2" target="_blank" '
+        'rel="noopener noreferrer">ok</a>'
+    ) in got["js-link"]
     assert "<strong>bold</strong>" in got["emphasis"]
     assert "<em>it</em>" in got["emphasis"] and "<em>also</em>" in got["emphasis"]
     assert "<code>a_b **c**</code>" in got["emphasis"] and "snake_case_name" in got["emphasis"]

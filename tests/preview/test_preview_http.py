@@ -48,24 +48,28 @@ def test_fixture_is_served(client: TestClient) -> None:
     assert answer.json() == json.loads((FIXTURES / FIXTURE).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", [
-    "/preview/fixtures/../pyproject.toml",
-    "/preview/fixtures/%2e%2e/pyproject.toml",
-    "/preview/fixtures/%2e%2e%2fpyproject.toml",
-    "/preview/fixtures/hooks/%2e%2e/%2e%2e/pyproject.toml",
-    "/preview/fixtures/hooks/..%2f..%2fapp%2fconfig.py",
-    "/preview/fixtures/expected.json",
-    "/preview/fixtures/hooks/nope.json",
-    "/preview/fixtures/%2fetc%2fpasswd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/preview/fixtures/../pyproject.toml",
+        "/preview/fixtures/%2e%2e/pyproject.toml",
+        "/preview/fixtures/%2e%2e%2fpyproject.toml",
+        "/preview/fixtures/hooks/%2e%2e/%2e%2e/pyproject.toml",
+        "/preview/fixtures/hooks/..%2f..%2fapp%2fconfig.py",
+        "/preview/fixtures/expected.json",
+        "/preview/fixtures/hooks/nope.json",
+        "/preview/fixtures/%2fetc%2fpasswd",
+    ],
+)
 def test_traversal_and_unknown_paths_are_404(client: TestClient, path: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 404
     assert "[build-system]" not in answer.text and "root:" not in answer.text
 
 
-def test_env_override_and_escaping_symlink(tmp_path: Path, client: TestClient,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_override_and_escaping_symlink(
+    tmp_path: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "fixtures"
     (root / "hooks").mkdir(parents=True)
     (root / "servers" / "x").mkdir(parents=True)
@@ -80,12 +84,20 @@ def test_env_override_and_escaping_symlink(tmp_path: Path, client: TestClient,
 
     assert client.get("/preview/fixtures").json() == ["hooks/mine.json"]
     assert client.get("/preview/fixtures/hooks/mine.json").json() == {"hook": "order-sign"}
-    for path in ("hooks/link.json", "servers/x/Patient.json", "samples/servers/page.json",
-                 "%2e%2e/secret.json", "hooks/%2e%2e/%2e%2e/secret.json", "..%2fsecret.json"):
+    for path in (
+        "hooks/link.json",
+        "servers/x/Patient.json",
+        "samples/servers/page.json",
+        "%2e%2e/secret.json",
+        "hooks/%2e%2e/%2e%2e/secret.json",
+        "..%2fsecret.json",
+    ):
         assert client.get(f"/preview/fixtures/{path}").status_code == 404
     assert preview.resolve_fixture(root.resolve(), "../secret.json") is None
-    assert preview.resolve_fixture(root.resolve(), "hooks/mine.json") == \
-        (root / "hooks" / "mine.json").resolve()
+    assert (
+        preview.resolve_fixture(root.resolve(), "hooks/mine.json")
+        == (root / "hooks" / "mine.json").resolve()
+    )
 
 
 def test_preview_can_be_switched_off(make_client) -> None:  # type: ignore[no-untyped-def]

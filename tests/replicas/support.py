@@ -19,9 +19,12 @@ from tests.security.jwt_factory import TestIssuer, make_file_issuer
 PUBLIC = "https://cds.example.org"  # both replicas sit behind one load-balanced name
 PV = "benzo-safety-patient-view"
 OVERLAP = "opioid-benzodiazepine-overlap"
-SNOOZE = {"reason": {"code": "snooze-3-months",
-                     "system": "http://fhir.org/guides/cdc/opioid-cds/CodeSystem/"
-                               "opioidcds-overrideReasons"}}
+SNOOZE = {
+    "reason": {
+        "code": "snooze-3-months",
+        "system": "http://fhir.org/guides/cdc/opioid-cds/CodeSystem/opioidcds-overrideReasons",
+    }
+}
 
 
 class Deployment:
@@ -41,13 +44,25 @@ class Deployment:
         }
 
     def replica(self, name: str, workers: int = 1) -> Server:
-        return Server(name, "app.main:app", workers=workers, env=self.env,
-                      ready_path="/health/live", log_dir=self.dir)
+        return Server(
+            name,
+            "app.main:app",
+            workers=workers,
+            env=self.env,
+            ready_path="/health/live",
+            log_dir=self.dir,
+        )
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=self.dir,
-                              env=clean_env(self.env), capture_output=True, text=True,
-                              timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=self.dir,
+            env=clean_env(self.env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def auth(self, path: str) -> dict[str, str]:
         """A fresh token (new jti) for one call to `path`."""

@@ -29,28 +29,42 @@ BUDGET_SECONDS = 8.0  # Settings.call_time_budget_seconds
 
 
 def _items(*cards: str) -> dict[str, object]:
-    return {"feedback": [{"card": card, "outcome": "overridden", "overrideReason": SNOOZE,
-                          "outcomeTimestamp": stamp()} for card in cards]}
+    return {
+        "feedback": [
+            {
+                "card": card,
+                "outcome": "overridden",
+                "overrideReason": SNOOZE,
+                "outcomeTimestamp": stamp(),
+            }
+            for card in cards
+        ]
+    }
 
 
 def test_postgresql_stops_and_comes_back(pg_cluster: PgCluster, tmp_path: Path) -> None:
     url = create_database(pg_cluster.url)
     deployment = Deployment(url, tmp_path)
     assert deployment.cli("db", "upgrade").returncode == 0
-    with deployment.replica("solo") as server, httpx.Client(base_url=server.base_url,
-                                                            timeout=30) as http:
+    with (
+        deployment.replica("solo") as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as http,
+    ):
+
         def hook() -> httpx.Response:
-            return http.post(hook_path(), json=overlap_request(),
-                             headers=deployment.auth(hook_path()))
+            return http.post(
+                hook_path(), json=overlap_request(), headers=deployment.auth(hook_path())
+            )
 
         def feedback(body: dict[str, object]) -> httpx.Response:
-            return http.post(feedback_path(), json=body,
-                             headers=deployment.auth(feedback_path()))
+            return http.post(feedback_path(), json=body, headers=deployment.auth(feedback_path()))
 
         first = hook()
         card = next(c for c in first.json()["cards"] if c["source"]["topic"]["code"] == OVERLAP)
-        wait_for(lambda: fetch(url, "SELECT 1 FROM issued_cards WHERE card_uuid = $1",
-                               card["uuid"]), what="the issued card to be stored")
+        wait_for(
+            lambda: fetch(url, "SELECT 1 FROM issued_cards WHERE card_uuid = $1", card["uuid"]),
+            what="the issued card to be stored",
+        )
         assert feedback(_items(card["uuid"])).json()["stored"] == 1
         snoozed = rules(hook())
         assert OVERLAP not in snoozed and snoozed
@@ -81,14 +95,19 @@ def test_postgresql_stops_and_comes_back(pg_cluster: PgCluster, tmp_path: Path) 
         pg_cluster.start()
 
         # Recovery without a restart: readiness, snoozes and feedback come back by themselves.
-        wait_for(lambda: http.get("/health").status_code == 200, timeout_s=30,
-                 what="/health to answer 200 again")
-        wait_for(lambda: OVERLAP not in rules(hook()), timeout_s=10,
-                 what="the snooze to apply again")
+        wait_for(
+            lambda: http.get("/health").status_code == 200,
+            timeout_s=30,
+            what="/health to answer 200 again",
+        )
+        wait_for(
+            lambda: OVERLAP not in rules(hook()), timeout_s=10, what="the snooze to apply again"
+        )
         again = feedback(_items("outage-1", "outage-2", "outage-3"))
         assert again.json() == {"received": 3, "stored": 3}  # none was stored during the outage
-        assert fetch(url, "SELECT count(*) FROM feedback WHERE card_uuid LIKE 'outage-%'")[0][0] \
-            == 3
+        assert (
+            fetch(url, "SELECT count(*) FROM feedback WHERE card_uuid LIKE 'outage-%'")[0][0] == 3
+        )
         assert server.process is not None and server.process.poll() is None
 
 

@@ -62,8 +62,9 @@ def replicas(deployment: Deployment) -> Iterator[tuple[Server, Server]]:
 def test_production_replica_refuses_an_empty_schema(deployment: Deployment) -> None:
     with pytest.raises(BenchError) as refused:
         deployment.replica("unmigrated").start(timeout_s=60)
-    assert ("Refusing to start in production: database schema is empty (this release needs "
-            "revision") in str(refused.value)
+    assert (
+        "Refusing to start in production: database schema is empty (this release needs revision"
+    ) in str(refused.value)
     assert "run `benzo-cds db upgrade`" in str(refused.value)
     current = deployment.cli("db", "current", "--check")
     assert current.returncode == 1
@@ -71,8 +72,9 @@ def test_production_replica_refuses_an_empty_schema(deployment: Deployment) -> N
     assert "postgres@127.0.0.1" in current.stdout
 
 
-def test_replicas_share_replay_snooze_and_feedback(deployment: Deployment,
-                                                   replicas: tuple[Server, Server]) -> None:
+def test_replicas_share_replay_snooze_and_feedback(
+    deployment: Deployment, replicas: tuple[Server, Server]
+) -> None:
     first, second = (httpx.Client(base_url=r.base_url, timeout=30) for r in replicas)
     with first, second:
         # A token accepted by the first replica is refused by the second (and by the first).
@@ -86,30 +88,63 @@ def test_replicas_share_replay_snooze_and_feedback(deployment: Deployment,
         card = next(c for c in shown.json()["cards"] if c["source"]["topic"]["code"] == OVERLAP)
         # The first replica stores the issued card just after answering; a clinician takes
         # longer than that to click.
-        wait_for(lambda: fetch(deployment.env["BENZO_CDS_DATABASE_URL"],
-                               "SELECT 1 FROM issued_cards WHERE card_uuid = $1", card["uuid"]),
-                 what="the issued card to be stored")
-        assert OVERLAP in rules(second.post(hook_path(), json=overlap_request(),
-                                            headers=deployment.auth(hook_path())))
-        stored = first.post(feedback_path(), headers=deployment.auth(feedback_path()), json={
-            "feedback": [{"card": card["uuid"], "outcome": "overridden",
-                          "overrideReason": SNOOZE, "outcomeTimestamp": stamp()}]})
+        wait_for(
+            lambda: fetch(
+                deployment.env["BENZO_CDS_DATABASE_URL"],
+                "SELECT 1 FROM issued_cards WHERE card_uuid = $1",
+                card["uuid"],
+            ),
+            what="the issued card to be stored",
+        )
+        assert OVERLAP in rules(
+            second.post(hook_path(), json=overlap_request(), headers=deployment.auth(hook_path()))
+        )
+        stored = first.post(
+            feedback_path(),
+            headers=deployment.auth(feedback_path()),
+            json={
+                "feedback": [
+                    {
+                        "card": card["uuid"],
+                        "outcome": "overridden",
+                        "overrideReason": SNOOZE,
+                        "outcomeTimestamp": stamp(),
+                    }
+                ]
+            },
+        )
         assert stored.json() == {"received": 1, "stored": 1}
         for client in (second, first, second):
-            assert OVERLAP not in rules(client.post(hook_path(), json=overlap_request(),
-                                                    headers=deployment.auth(hook_path())))
+            assert OVERLAP not in rules(
+                client.post(
+                    hook_path(), json=overlap_request(), headers=deployment.auth(hook_path())
+                )
+            )
 
 
-async def _post_all(deployment: Deployment, bases: list[str], cards: list[str],
-                    timestamp: str) -> list[httpx.Response]:
+async def _post_all(
+    deployment: Deployment, bases: list[str], cards: list[str], timestamp: str
+) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=CONCURRENT_POSTS)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
         async def post(i: int, card: str) -> httpx.Response:
-            body = {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp":
-                                  timestamp, "overrideReason": {"userComment": f"n{i}"}}]}
+            body = {
+                "feedback": [
+                    {
+                        "card": card,
+                        "outcome": "overridden",
+                        "outcomeTimestamp": timestamp,
+                        "overrideReason": {"userComment": f"n{i}"},
+                    }
+                ]
+            }
             for _ in range(MAX_ATTEMPTS):
-                answer = await client.post(bases[i % len(bases)] + feedback_path(), json=body,
-                                           headers=deployment.auth(feedback_path()))
+                answer = await client.post(
+                    bases[i % len(bases)] + feedback_path(),
+                    json=body,
+                    headers=deployment.auth(feedback_path()),
+                )
                 if answer.status_code != 503:
                     break
                 # What an EHR does with a 503: wait as told, then send the same item again
@@ -121,7 +156,8 @@ async def _post_all(deployment: Deployment, bases: list[str], cards: list[str],
 
 
 def test_concurrent_feedback_over_both_replicas_is_stored_exactly_once(
-        deployment: Deployment, replicas: tuple[Server, Server]) -> None:
+    deployment: Deployment, replicas: tuple[Server, Server]
+) -> None:
     bases = [r.base_url for r in replicas]
     cards = [f"load-{i:03d}" for i in range(CONCURRENT_POSTS)]
     timestamp = stamp()
@@ -132,33 +168,59 @@ def test_concurrent_feedback_over_both_replicas_is_stored_exactly_once(
     again = asyncio.run(_post_all(deployment, bases[::-1], cards, timestamp))
     assert [a.status_code for a in again] == [200] * CONCURRENT_POSTS
     assert sum(a.json()["stored"] for a in again) == 0
-    rows = fetch(deployment.env["BENZO_CDS_DATABASE_URL"],
-                 "SELECT card_uuid, count(*) FROM feedback WHERE card_uuid LIKE 'load-%' "
-                 "GROUP BY card_uuid")
+    rows = fetch(
+        deployment.env["BENZO_CDS_DATABASE_URL"],
+        "SELECT card_uuid, count(*) FROM feedback WHERE card_uuid LIKE 'load-%' GROUP BY card_uuid",
+    )
     assert sorted(row[0] for row in rows) == cards
     assert {row[1] for row in rows} == {1}
 
 
 def test_feedback_right_after_the_answer_on_either_replica_is_attributed(
-        deployment: Deployment, replicas: tuple[Server, Server]) -> None:
+    deployment: Deployment, replicas: tuple[Server, Server]
+) -> None:
     """No waiting for the issued card: the override goes out the moment the answer arrives,
     to the other replica. The issuing replica writes its queued card within its write delay
     (20 ms), and from then on every replica's call is quiet and the report counts it."""
     first, second = (httpx.Client(base_url=r.base_url, timeout=30) for r in replicas)
     with first, second:
-        shown = first.post(hook_path(), json=overlap_request(),
-                           headers=deployment.auth(hook_path()))
+        shown = first.post(
+            hook_path(), json=overlap_request(), headers=deployment.auth(hook_path())
+        )
         card = next(c for c in shown.json()["cards"] if c["source"]["topic"]["code"] == OVERLAP)
-        stored = second.post(feedback_path(), headers=deployment.auth(feedback_path()), json={
-            "feedback": [{"card": card["uuid"], "outcome": "overridden",
-                          "overrideReason": SNOOZE, "outcomeTimestamp": stamp()}]})
+        stored = second.post(
+            feedback_path(),
+            headers=deployment.auth(feedback_path()),
+            json={
+                "feedback": [
+                    {
+                        "card": card["uuid"],
+                        "outcome": "overridden",
+                        "overrideReason": SNOOZE,
+                        "outcomeTimestamp": stamp(),
+                    }
+                ]
+            },
+        )
         assert stored.json() == {"received": 1, "stored": 1}
-        wait_for(lambda: OVERLAP not in rules(second.post(
-            hook_path(), json=overlap_request(), headers=deployment.auth(hook_path()))),
-            timeout_s=5, what="the override to snooze the card")
+        wait_for(
+            lambda: (
+                OVERLAP
+                not in rules(
+                    second.post(
+                        hook_path(), json=overlap_request(), headers=deployment.auth(hook_path())
+                    )
+                )
+            ),
+            timeout_s=5,
+            what="the override to snooze the card",
+        )
         for client in (first, second):
-            assert OVERLAP not in rules(client.post(hook_path(), json=overlap_request(),
-                                                    headers=deployment.auth(hook_path())))
+            assert OVERLAP not in rules(
+                client.post(
+                    hook_path(), json=overlap_request(), headers=deployment.auth(hook_path())
+                )
+            )
     report = deployment.cli("feedback-report", "--json")
     assert report.returncode == 0, report.stderr
     overlap = next(r for r in json.loads(report.stdout) if r["rule_id"] == OVERLAP)

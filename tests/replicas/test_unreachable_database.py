@@ -43,21 +43,37 @@ def black_hole() -> Iterator[int]:
     server.close()
 
 
-def test_hung_database_costs_bounded_waits(make_client: Callable[..., TestClient],
-                                           black_hole: int) -> None:
-    client = make_client(database_url=f"postgresql+asyncpg://cds@127.0.0.1:{black_hole}/cds",
-                         database_timeout_seconds=0.5, database_retry_seconds=60)
+def test_hung_database_costs_bounded_waits(
+    make_client: Callable[..., TestClient], black_hole: int
+) -> None:
+    client = make_client(
+        database_url=f"postgresql+asyncpg://cds@127.0.0.1:{black_hole}/cds",
+        database_timeout_seconds=0.5,
+        database_retry_seconds=60,
+    )
     skipped = SNOOZE_SKIPPED._value.get()
     body = load_fixture("hooks/patient-view-overlap.json")
     cards = client.post(f"/cds-services/{PV}", json=body)
     assert cards.status_code == 200
     assert {c["source"]["topic"]["code"] for c in cards.json()["cards"]} == {
-        "opioid-benzodiazepine-overlap", "taper-plan"}
+        "opioid-benzodiazepine-overlap",
+        "taper-plan",
+    }
     assert SNOOZE_SKIPPED._value.get() == skipped + 1  # counted (and logged)
 
-    refused = client.post(f"/cds-services/{PV}/feedback", json={"feedback": [{
-        "card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:00:00Z",
-        "overrideReason": {"reason": {"code": "snooze-3-months"}}}]})
+    refused = client.post(
+        f"/cds-services/{PV}/feedback",
+        json={
+            "feedback": [
+                {
+                    "card": "c",
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-23T10:00:00Z",
+                    "overrideReason": {"reason": {"code": "snooze-3-months"}},
+                }
+            ]
+        },
+    )
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "60"
     health = client.get("/health")  # always probes: the driver gives up after 0.5 s

@@ -30,17 +30,21 @@ def rsa_key() -> Key:
 
 @pytest.fixture
 def file_issuer(tmp_path: Path) -> TestIssuer:
-    return make_file_issuer(tmp_path, "https://ehr.example.org",
-                            fhir_servers=["https://fhir.example.org/r4"])
+    return make_file_issuer(
+        tmp_path, "https://ehr.example.org", fhir_servers=["https://fhir.example.org/r4"]
+    )
 
 
 @pytest.fixture
 def url_issuer(rsa_key: Key) -> TestIssuer:
-    return make_url_issuer(URL_ISS, URL_JWKS, key=rsa_key,
-                           fhir_servers=["https://fhir-ehr.cerner.example.com/r4/tenant-1/"])
+    return make_url_issuer(
+        URL_ISS,
+        URL_JWKS,
+        key=rsa_key,
+        fhir_servers=["https://fhir-ehr.cerner.example.com/r4/tenant-1/"],
+    )
 
 
 @pytest.fixture
 def jku_issuer() -> TestIssuer:
     return make_jku_issuer(JKU_ISS, [JKU_OK])
-

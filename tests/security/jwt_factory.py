@@ -37,11 +37,22 @@ def public_jwks(*keys: Key) -> dict[str, Any]:
     return dict(KeySet(list(keys)).as_dict(private=False))
 
 
-def make_token(key: Key, *, alg: str, iss: str, aud: str | list[str], kid: str | None,
-               jku: str | None = None, exp_delta: int = 300, iat_delta: int = 0,
-               jti: str | None = None, extra: dict[str, Any] | None = None,
-               now: float | None = None, header_extra: dict[str, Any] | None = None,
-               omit: tuple[str, ...] = ()) -> str:
+def make_token(
+    key: Key,
+    *,
+    alg: str,
+    iss: str,
+    aud: str | list[str],
+    kid: str | None,
+    jku: str | None = None,
+    exp_delta: int = 300,
+    iat_delta: int = 0,
+    jti: str | None = None,
+    extra: dict[str, Any] | None = None,
+    now: float | None = None,
+    header_extra: dict[str, Any] | None = None,
+    omit: tuple[str, ...] = (),
+) -> str:
     """A signed CDS Client JWT. `extra` adds or overrides claims, `omit` drops claims
     (e.g. ("jti",)); `kid=None` leaves kid out of the header."""
     t = int(time.time() if now is None else now)
@@ -115,31 +126,48 @@ class TestIssuer:
         return f"Bearer {self.token(aud, **kwargs)}"
 
 
-def make_file_issuer(directory: Path, iss: str = "https://ehr.example.org", *,
-                     alg: str = "ES384", key: Key | None = None,
-                     fhir_servers: list[str] | None = None,
-                     extra_keys: list[Key] | None = None) -> TestIssuer:
+def make_file_issuer(
+    directory: Path,
+    iss: str = "https://ehr.example.org",
+    *,
+    alg: str = "ES384",
+    key: Key | None = None,
+    fhir_servers: list[str] | None = None,
+    extra_keys: list[Key] | None = None,
+) -> TestIssuer:
     """An issuer whose public JWKS is written to a file under `directory`."""
     key = key or generate_key(alg)
     extra = list(extra_keys or [])
     path = directory / f"jwks-{uuid.uuid4().hex[:8]}.json"
     path.write_text(json.dumps(public_jwks(key, *extra)), encoding="utf-8")
-    trusted = TrustedIssuer(iss=iss, jwks_file=str(path),
-                            fhir_servers=fhir_servers or ["https://fhir.example.org/r4"])
-    return TestIssuer(iss=iss, key=key, alg=alg, trusted=trusted, jwks_path=path,
-                      extra_keys=extra)
+    trusted = TrustedIssuer(
+        iss=iss, jwks_file=str(path), fhir_servers=fhir_servers or ["https://fhir.example.org/r4"]
+    )
+    return TestIssuer(iss=iss, key=key, alg=alg, trusted=trusted, jwks_path=path, extra_keys=extra)
 
 
-def make_url_issuer(iss: str, jwks_url: str, *, alg: str = "RS384", key: Key | None = None,
-                    fhir_servers: list[str] | None = None) -> TestIssuer:
+def make_url_issuer(
+    iss: str,
+    jwks_url: str,
+    *,
+    alg: str = "RS384",
+    key: Key | None = None,
+    fhir_servers: list[str] | None = None,
+) -> TestIssuer:
     """An issuer whose JWKS is served at `jwks_url` (mock it, e.g. with respx)."""
     key = key or generate_key(alg)
     trusted = TrustedIssuer(iss=iss, jwks_url=jwks_url, fhir_servers=fhir_servers or [])
     return TestIssuer(iss=iss, key=key, alg=alg, trusted=trusted)
 
 
-def make_jku_issuer(iss: str, jku_allowlist: list[str], *, alg: str = "ES384",
-                    key: Key | None = None, fhir_servers: list[str] | None = None) -> TestIssuer:
+def make_jku_issuer(
+    iss: str,
+    jku_allowlist: list[str],
+    *,
+    alg: str = "ES384",
+    key: Key | None = None,
+    fhir_servers: list[str] | None = None,
+) -> TestIssuer:
     """An issuer trusted only through allowlisted `jku` header URLs."""
     key = key or generate_key(alg)
     trusted = TrustedIssuer(iss=iss, jku_allowlist=jku_allowlist, fhir_servers=fhir_servers or [])

@@ -34,8 +34,9 @@ def replica(engine: AsyncEngine) -> DatabaseReplayStore:
 
 async def rows(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(jwt_replay_table)))
-                   .scalar_one())
+        return int(
+            (await conn.execute(select(func.count()).select_from(jwt_replay_table))).scalar_one()
+        )
 
 
 async def test_a_jti_accepted_by_one_replica_is_refused_by_another(engine: AsyncEngine) -> None:
@@ -52,8 +53,9 @@ async def test_a_jti_accepted_by_one_replica_is_refused_by_another(engine: Async
 
 async def test_concurrent_claims_accept_exactly_one(engine: AsyncEngine) -> None:
     replicas = [replica(engine) for _ in range(4)]
-    results = await asyncio.gather(*(
-        replicas[i % 4].add_if_new("https://ehr", "raced", T0 + 300, T0) for i in range(40)))
+    results = await asyncio.gather(
+        *(replicas[i % 4].add_if_new("https://ehr", "raced", T0 + 300, T0) for i in range(40))
+    )
     assert results.count(True) == 1
 
 
@@ -68,7 +70,8 @@ async def test_expired_claims_are_purged(engine: AsyncEngine) -> None:
 
 
 async def test_the_process_cache_never_accepts_what_the_database_refused(
-        engine: AsyncEngine) -> None:
+    engine: AsyncEngine,
+) -> None:
     first, second = replica(engine), replica(engine)
     assert await first.add_if_new("https://ehr", "j", T0 + 300, T0)
     assert not await second.add_if_new("https://ehr", "j", T0 + 300, T0)

@@ -20,14 +20,27 @@ PV = "/cds-services/benzo-safety-patient-view"
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_keygen_then_sign_gives_tokens_the_service_accepts(
-        tmp_path: Path, make_client: Callable[..., TestClient]) -> None:
-    made = _run("keygen", "--dir", "local-keys", "--fhir-server", "https://fhir.example.org/r4",
-                cwd=tmp_path)
+    tmp_path: Path, make_client: Callable[..., TestClient]
+) -> None:
+    made = _run(
+        "keygen",
+        "--dir",
+        "local-keys",
+        "--fhir-server",
+        "https://fhir.example.org/r4",
+        cwd=tmp_path,
+    )
     assert made.returncode == 0, made.stderr
     keys = tmp_path / "local-keys"
     assert stat.S_IMODE((keys / "private-jwk.json").stat().st_mode) == 0o600
@@ -36,16 +49,23 @@ def test_keygen_then_sign_gives_tokens_the_service_accepts(
 
     client = make_client(jwt_required=True, trusted_issuers_file=keys / "trusted-issuers.json")
     for path in ("/cds-services", PV):
-        signed = _run("sign", "--key", "local-keys/private-jwk.json", "--aud",
-                      f"http://testserver{path}", cwd=tmp_path)
+        signed = _run(
+            "sign",
+            "--key",
+            "local-keys/private-jwk.json",
+            "--aud",
+            f"http://testserver{path}",
+            cwd=tmp_path,
+        )
         assert signed.returncode == 0, signed.stderr
         token = signed.stdout.strip()
         header = json.loads(_b64(token.split(".")[0]))
         assert header == {"typ": "JWT", "alg": "ES384", "kid": public["keys"][0]["kid"]}
         headers = {"Authorization": f"Bearer {token}"}
         if path == PV:
-            response = client.post(path, json=load_fixture("hooks/patient-view-overlap.json"),
-                                   headers=headers)
+            response = client.post(
+                path, json=load_fixture("hooks/patient-view-overlap.json"), headers=headers
+            )
         else:
             response = client.get(path, headers=headers)
         assert response.status_code == 200, response.text

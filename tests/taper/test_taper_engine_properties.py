@@ -43,8 +43,12 @@ PRODUCTS = [p for d in products.marketed() for p in d.products]
 
 def _allowed_pieces(prod: Product) -> set[tuple[Fraction, int]]:
     never_split = prod.form is not Form.TABLET
-    return {(s.mg, parts) for s in prod.strengths for parts in (1, 2, 4)
-            if parts <= (1 if never_split else s.parts)}
+    return {
+        (s.mg, parts)
+        for s in prod.strengths
+        for parts in (1, 2, 4)
+        if parts <= (1 if never_split else s.parts)
+    }
 
 
 def check_plan(plan: TaperPlan, start_mg: Fraction) -> None:
@@ -54,8 +58,11 @@ def check_plan(plan: TaperPlan, start_mg: Fraction) -> None:
     switched = steps[0].kind is StepKind.SWITCH
     reductions = [s for s in steps if s.kind is not StepKind.SWITCH]
     form = next((s.form for s in steps if s.form), None) or plan.request.form
-    prod = (products.product(plan.ingredient, form) if form
-            else products.default_product(plan.ingredient))
+    prod = (
+        products.product(plan.ingredient, form)
+        if form
+        else products.default_product(plan.ingredient)
+    )
     assert prod is not None
     unit = smallest_unit(prod)
     begin = steps[0].dose_mg if switched else start_mg
@@ -67,7 +74,7 @@ def check_plan(plan: TaperPlan, start_mg: Fraction) -> None:
         assert share <= MAX_REDUCTION * Fraction(step.held_days, 7 * MAX_REDUCTION_WEEKS)
         if previous_day is not None:
             assert (step.starts - previous_day).days == step.held_days
-            assert step.held_days >= 7 * MAX_REDUCTION_WEEKS   # one step per 2 weeks at most
+            assert step.held_days >= 7 * MAX_REDUCTION_WEEKS  # one step per 2 weeks at most
         else:
             assert step.held_days == (step.starts - START).days + 7 * CREDITED_WEEKS
         if share > MAX_REDUCTION:
@@ -75,7 +82,7 @@ def check_plan(plan: TaperPlan, start_mg: Fraction) -> None:
             assert step.previous_mg - step.dose_mg <= unit
         previous_day = step.starts
         if step.kind is StepKind.REDUCE:
-            assert (step.dose_mg / unit).denominator == 1     # whole multiples of the unit
+            assert (step.dose_mg / unit).denominator == 1  # whole multiples of the unit
             assert sum(a.mg for a in step.how) == step.dose_mg
             for admin in step.how:
                 assert sum(p.mg * c for p, c in admin.pieces) == admin.mg
@@ -83,8 +90,7 @@ def check_plan(plan: TaperPlan, start_mg: Fraction) -> None:
         if index == 0:
             if unit <= MAX_REDUCTION * begin:
                 assert FIRST_REDUCTION_MIN <= share <= FIRST_REDUCTION_MAX
-                assert step.starts == (steps[0].starts + timedelta(weeks=2) if switched
-                                       else START)
+                assert step.starts == (steps[0].starts + timedelta(weeks=2) if switched else START)
             else:
                 assert step.previous_mg - step.dose_mg <= unit
     last = reductions[-2] if len(reductions) > 1 else None
@@ -102,24 +108,30 @@ def _cases(prod: Product) -> list[tuple[Fraction, int]]:
 def test_every_strength_and_units_a_day(prod: Product) -> None:
     for dose, _ in _cases(prod):
         for pace in Pace:
-            plan = plan_taper(TaperRequest(prod.ingredient, dose, START, form=prod.form,
-                                           pace=pace))
+            plan = plan_taper(TaperRequest(prod.ingredient, dose, START, form=prod.form, pace=pace))
             assert isinstance(plan, TaperPlan), (prod, dose, plan)
             if prod.form.extended_release and plan.switch is not None:
                 assert plan.steps[0].kind is StepKind.SWITCH
-                assert plan.steps[0].dose_mg == dose       # same total daily dose (label)
+                assert plan.steps[0].dose_mg == dose  # same total daily dose (label)
                 assert plan.steps[0].form is prod.ir_switch
             check_plan(plan, dose)
 
 
-@pytest.mark.parametrize("prod", [p for p in PRODUCTS if products.drug(p.ingredient)
-                                  and products.drug(p.ingredient).long_acting_switch],
-                         ids=lambda p: f"{p.ingredient}-{p.form}")
+@pytest.mark.parametrize(
+    "prod",
+    [
+        p
+        for p in PRODUCTS
+        if products.drug(p.ingredient) and products.drug(p.ingredient).long_acting_switch
+    ],
+    ids=lambda p: f"{p.ingredient}-{p.form}",
+)
 def test_long_acting_switch_obeys_the_same_rules(prod: Product) -> None:
     for dose, _ in _cases(prod):
         for target in ("diazepam", "clonazepam"):
-            plan = plan_taper(TaperRequest(prod.ingredient, dose, START, form=prod.form,
-                                           switch_to=target))
+            plan = plan_taper(
+                TaperRequest(prod.ingredient, dose, START, form=prod.form, switch_to=target)
+            )
             assert isinstance(plan, TaperPlan)
             assert plan.ingredient == target and plan.switch is not None
             switch = plan.steps[0]
@@ -143,18 +155,24 @@ def _valid(steps: tuple[Step, ...]) -> bool:
     return all(s.held_days >= 14 for s in steps if s.kind is not StepKind.SWITCH)
 
 
-@given(prod=st.sampled_from(PRODUCTS), units=st.integers(1, 8), data=st.data(),
-       times=st.sampled_from([(), ("bedtime",), ("morning", "bedtime"),
-                              ("morning", "noon", "bedtime")]))
+@given(
+    prod=st.sampled_from(PRODUCTS),
+    units=st.integers(1, 8),
+    data=st.data(),
+    times=st.sampled_from(
+        [(), ("bedtime",), ("morning", "bedtime"), ("morning", "noon", "bedtime")]
+    ),
+)
 @hyp_settings(max_examples=60, deadline=None)
-def test_holds_pauses_and_times_keep_the_rules(prod: Product, units: int, data: st.DataObject,
-                                               times: tuple[str, ...]) -> None:
+def test_holds_pauses_and_times_keep_the_rules(
+    prod: Product, units: int, data: st.DataObject, times: tuple[str, ...]
+) -> None:
     strength = data.draw(st.sampled_from(prod.strengths))
-    extra = data.draw(st.dictionaries(st.integers(0, 12), st.sampled_from([2, 4, 12]),
-                                      max_size=3))
+    extra = data.draw(st.dictionaries(st.integers(0, 12), st.sampled_from([2, 4, 12]), max_size=3))
     dose = strength.mg * units
-    plan = plan_taper(TaperRequest(prod.ingredient, dose, START, form=prod.form, times=times,
-                                   extra_weeks=extra))
+    plan = plan_taper(
+        TaperRequest(prod.ingredient, dose, START, form=prod.form, times=times, extra_weeks=extra)
+    )
     assert isinstance(plan, TaperPlan)
     check_plan(plan, dose)
     base = plan_taper(TaperRequest(prod.ingredient, dose, START, form=prod.form, times=times))

@@ -43,8 +43,13 @@ def weeks(p: TaperPlan) -> list[int]:
 # (ingredient, mg/day, form, expected daily doses, expected weeks held before each step)
 TABLE = [
     # Alprazolam 0.25 mg tablets are scored: 0.125 mg steps; tail waits 3, 4 and 8 weeks.
-    ("alprazolam", 1.0, Form.TABLET, [0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0],
-     [2, 2, 2, 2, 2, 3, 4, 8]),
+    (
+        "alprazolam",
+        1.0,
+        Form.TABLET,
+        [0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0],
+        [2, 2, 2, 2, 2, 3, 4, 8],
+    ),
     # Zolpidem tablets are not scored (label): 5 mg, never 2.5 mg.
     ("zolpidem", 10.0, Form.TABLET, [5.0, 0], [4, 8]),
     # Zolpidem ER is never split and has no labelled IR equivalent: its own 6.25 mg strength.
@@ -66,10 +71,14 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("ingredient", "dose", "form", "expected", "held"), TABLE,
-                         ids=[f"{t[0]}-{t[1]}-{t[2]}" for t in TABLE])
-def test_schedule_table(ingredient: str, dose: float, form: Form, expected: list[float],
-                        held: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("ingredient", "dose", "form", "expected", "held"),
+    TABLE,
+    ids=[f"{t[0]}-{t[1]}-{t[2]}" for t in TABLE],
+)
+def test_schedule_table(
+    ingredient: str, dose: float, form: Form, expected: list[float], held: list[int]
+) -> None:
     p = plan(ingredient, dose, form)
     assert doses(p) == expected
     assert weeks(p) == held
@@ -86,23 +95,31 @@ def test_alprazolam_twice_daily_says_how_to_take_it() -> None:
     assert texts[6] == "½ of a 0.25 mg tablet a day"
     assert step_text(p.steps[0], "2025-06-02") == (
         "2025-06-02: 0.875 mg/day of alprazolam (-12.5%): 1½ tablets of 0.25 mg in the "
-        "morning, 2 tablets of 0.25 mg at bedtime")
+        "morning, 2 tablets of 0.25 mg at bedtime"
+    )
     assert step_text(p.steps[-1], "2025-11-10") == (
-        "2025-11-10: stop alprazolam after 8 weeks on 0.125 mg/day")
+        "2025-11-10: stop alprazolam after 8 weeks on 0.125 mg/day"
+    )
     assert p.ends == date(2025, 11, 10)
 
 
 def test_pace_is_stated_as_computed() -> None:
     p = plan("alprazolam", 2.0, Form.TABLET)
-    assert p.pace.text == ("about 10% of the starting dose every 2 weeks, never more than 25% "
-                           "of the current dose in 2 weeks; the last 3 steps every 3-8 weeks")
+    assert p.pace.text == (
+        "about 10% of the starting dose every 2 weeks, never more than 25% "
+        "of the current dose in 2 weeks; the last 3 steps every 3-8 weeks"
+    )
     slower = plan("alprazolam", 2.0, Form.TABLET, pace=Pace.SLOWER)
-    assert slower.pace.text == ("about 9% of the starting dose every 4 weeks, never more than "
-                                "25% of the current dose in 2 weeks; the last step every 8 weeks")
+    assert slower.pace.text == (
+        "about 9% of the starting dose every 4 weeks, never more than "
+        "25% of the current dose in 2 weeks; the last step every 8 weeks"
+    )
     assert slower.ends is not None and p.ends is not None and slower.ends > p.ends
     tiny = plan("zolpidem", 10.0, Form.TABLET)
-    assert tiny.pace.text == ("one dispensable unit at a time, never more than 25% of the "
-                              "current dose in 2 weeks; steps every 4-8 weeks")
+    assert tiny.pace.text == (
+        "one dispensable unit at a time, never more than 25% of the "
+        "current dose in 2 weeks; steps every 4-8 weeks"
+    )
 
 
 def test_alprazolam_xr_switches_to_immediate_release_at_the_same_dose() -> None:
@@ -110,7 +127,7 @@ def test_alprazolam_xr_switches_to_immediate_release_at_the_same_dose() -> None:
     first = p.steps[0]
     assert first.kind is StepKind.SWITCH and first.form is Form.TABLET
     assert first.dose_mg == 3 and first.starts == START
-    assert p.steps[1].starts == date(2025, 6, 16)      # held 2 weeks after the switch
+    assert p.steps[1].starts == date(2025, 6, 16)  # held 2 weeks after the switch
     assert p.switch is not None and "same total daily dose" in p.switch.why
     assert all(s.form in (Form.TABLET, None) for s in p.steps)
 
@@ -146,10 +163,15 @@ def test_long_acting_switch_rounds_to_dispensable_units() -> None:
     assert plan("lorazepam", 3.0, switch_to="clonazepam").steps[0].dose_mg == Fraction(3, 2)
 
 
-@pytest.mark.parametrize(("ingredient", "target"), [("zolpidem", "diazepam"),
-                                                    ("clonazepam", "diazepam"),
-                                                    ("alprazolam", "chlordiazepoxide"),
-                                                    ("eszopiclone", "diazepam")])
+@pytest.mark.parametrize(
+    ("ingredient", "target"),
+    [
+        ("zolpidem", "diazepam"),
+        ("clonazepam", "diazepam"),
+        ("alprazolam", "chlordiazepoxide"),
+        ("eszopiclone", "diazepam"),
+    ],
+)
 def test_no_switch_where_rec_7_does_not_apply(ingredient: str, target: str) -> None:
     result = plan_taper(TaperRequest(ingredient, 2.0, START, switch_to=target))
     assert isinstance(result, Unplanned) and "rec. 7" in result.reason
@@ -161,9 +183,14 @@ def test_no_numbers_without_a_real_dose(dose: float) -> None:
     assert isinstance(result, Unplanned) and "confirm" in result.reason
 
 
-@pytest.mark.parametrize(("ingredient", "words"), [("xyzepam", "No marketed product data"),
-                                                   ("bromazepam", "no US label"),
-                                                   ("midazolam", "no US oral solid")])
+@pytest.mark.parametrize(
+    ("ingredient", "words"),
+    [
+        ("xyzepam", "No marketed product data"),
+        ("bromazepam", "no US label"),
+        ("midazolam", "no US oral solid"),
+    ],
+)
 def test_no_numbers_without_marketed_products(ingredient: str, words: str) -> None:
     result = plan_taper(TaperRequest(ingredient, 1.0, START))
     assert isinstance(result, Unplanned) and words in result.reason
@@ -195,10 +222,13 @@ def test_form_of_order_text(text: str, form: Form | str | None) -> None:
     assert form_of(text) == form
 
 
-@pytest.mark.parametrize(("ingredient", "dose"), [("diazepam", 60.0), ("diazepam", 80.0),
-                                                   ("alprazolam", 10.0), ("lorazepam", 12.0)])
-def test_high_doses_use_the_fewest_pieces_not_one_small_strength(ingredient: str,
-                                                                  dose: float) -> None:
+@pytest.mark.parametrize(
+    ("ingredient", "dose"),
+    [("diazepam", 60.0), ("diazepam", 80.0), ("alprazolam", 10.0), ("lorazepam", 12.0)],
+)
+def test_high_doses_use_the_fewest_pieces_not_one_small_strength(
+    ingredient: str, dose: float
+) -> None:
     # When no set of strengths keeps a dose under the daily piece cap, the plan minimizes
     # pieces: 54 mg of diazepam is 5 x 10 mg + 2 x 2 mg (7 pieces), never 27 x 2 mg.
     p = plan(ingredient, dose, Form.TABLET)
@@ -208,5 +238,4 @@ def test_high_doses_use_the_fewest_pieces_not_one_small_strength(ingredient: str
     for step in p.steps:
         pieces = sum(count for admin in step.how for _, count in admin.pieces)
         # Never more than the largest strength's whole tablets plus a small remainder.
-        assert pieces <= math.ceil(step.dose_mg / largest) + 3, \
-            step_text(step, "")
+        assert pieces <= math.ceil(step.dose_mg / largest) + 3, step_text(step, "")

@@ -7,11 +7,15 @@ import json
 from app.taper import Form, products
 from app.terminology._data import DATA_DIR
 
-_DISPLAY = {Form.TABLET: " MG Oral Tablet", Form.ODT: " MG Disintegrating Oral Tablet",
-            Form.ER_TABLET: " MG Extended Release Oral Tablet",
-            Form.ER_CAPSULE: " MG Extended Release Oral Capsule",
-            Form.CAPSULE: " MG Oral Capsule", Form.FILM: " MG Oral Film",
-            Form.SL_TABLET: " MG Sublingual Tablet"}
+_DISPLAY = {
+    Form.TABLET: " MG Oral Tablet",
+    Form.ODT: " MG Disintegrating Oral Tablet",
+    Form.ER_TABLET: " MG Extended Release Oral Tablet",
+    Form.ER_CAPSULE: " MG Extended Release Oral Capsule",
+    Form.CAPSULE: " MG Oral Capsule",
+    Form.FILM: " MG Oral Film",
+    Form.SL_TABLET: " MG Sublingual Tablet",
+}
 
 
 def _mg(value: float) -> str:
@@ -32,17 +36,19 @@ def test_header_and_sources() -> None:
 
 def test_every_strength_is_an_rxnorm_product_in_the_cdc_sets() -> None:
     codes = json.loads((DATA_DIR / "medications.json").read_text())["codes"]
-    displays = {(c["ingredient"], c["display"].split(" [")[0].replace("24 HR ", ""))
-                for c in codes.values()}
+    displays = {
+        (c["ingredient"], c["display"].split(" [")[0].replace("24 HR ", "")) for c in codes.values()
+    }
     curated = json.loads((DATA_DIR / "strengths.json").read_text())["header"]["curated_additions"]
     for drug in products.marketed():
-        if drug.ingredient in curated:   # eszopiclone: not in the CDC sets (FDA label instead)
+        if drug.ingredient in curated:  # eszopiclone: not in the CDC sets (FDA label instead)
             continue
         for prod in drug.products:
             for strength in prod.strengths:
                 wanted = _mg(float(strength.mg)) + _DISPLAY[prod.form]
-                assert any(ing == drug.ingredient and disp.endswith(wanted)
-                           for ing, disp in displays), (drug.ingredient, wanted)
+                assert any(
+                    ing == drug.ingredient and disp.endswith(wanted) for ing, disp in displays
+                ), (drug.ingredient, wanted)
 
 
 def test_immediate_release_strengths_left_out_say_why() -> None:
@@ -52,8 +58,9 @@ def test_immediate_release_strengths_left_out_say_why() -> None:
         if drug is None:
             assert products.not_marketed(ingredient), ingredient
             continue
-        ours = {float(s.mg) for p in drug.products if not p.form.extended_release
-                for s in p.strengths}
+        ours = {
+            float(s.mg) for p in drug.products if not p.form.extended_release for s in p.strengths
+        }
         missing = [s for s in strengths if s not in ours]
         if missing:
             assert ingredient in products.NOT_MARKETED_STRENGTHS, (ingredient, missing)

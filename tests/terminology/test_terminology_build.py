@@ -14,15 +14,26 @@ SOURCE = ROOT.parent / "shared" / "terminology" / "source"
 DATA = ROOT / "app" / "terminology" / "data"
 GENERATED = ("medications.json", "strengths.json", "mme_factors.json", "condition_codes.json")
 
-needs_source = pytest.mark.skipif(not (SOURCE / "cqframework-opioid-cds-r4").is_dir(),
-                                  reason=f"CDC source data not present at {SOURCE}")
+needs_source = pytest.mark.skipif(
+    not (SOURCE / "cqframework-opioid-cds-r4").is_dir(),
+    reason=f"CDC source data not present at {SOURCE}",
+)
 
 
 @needs_source
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_terminology.py"),
-                             str(SOURCE), "--out", str(tmp_path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_terminology.py"),
+            str(SOURCE),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     for name in GENERATED:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
@@ -40,8 +51,9 @@ def test_headers_match_source_readme() -> None:
 
 @needs_source
 def test_rescue_naloxone_suggestion_display_is_cdc() -> None:
-    vs = json.loads((SOURCE / "cqframework-opioid-cds-r4" / "naloxone-medications.json")
-                    .read_text())
+    vs = json.loads(
+        (SOURCE / "cqframework-opioid-cds-r4" / "naloxone-medications.json").read_text()
+    )
     displays = {c["code"]: c["display"] for c in vs["expansion"]["contains"]}
     code = json.loads((DATA / "suggestion_codes.json").read_text())["codes"]["rescue-naloxone"]
     assert displays[code["code"]] == code["display"]
@@ -58,8 +70,9 @@ def test_every_cdc_medication_code_is_classified_as_expected() -> None:
         return json.loads((base / f"{name}.json").read_text())["expansion"]["contains"]
 
     def cls(code: str) -> DrugClass | None:
-        info = classify_medication([("http://www.nlm.nih.gov/research/umls/rxnorm", code, None)],
-                                   None)
+        info = classify_medication(
+            [("http://www.nlm.nih.gov/research/umls/rxnorm", code, None)], None
+        )
         return info.drug_class if info else None
 
     for c in codes("benzodiazepine-medications"):
@@ -71,8 +84,16 @@ def test_every_cdc_medication_code_is_classified_as_expected() -> None:
         assert cls(c["code"]) == (DrugClass.OPIOID if combo else DrugClass.RESCUE_NALOXONE), c
     for c in codes("cns-depressant-medications"):
         d = c["display"].lower()
-        if any(s in d for s in ("phentermine", "benzphetamine", "diethylpropion",
-                                "phendimetrazine", "methamphetamine")):
+        if any(
+            s in d
+            for s in (
+                "phentermine",
+                "benzphetamine",
+                "diethylpropion",
+                "phendimetrazine",
+                "methamphetamine",
+            )
+        ):
             assert cls(c["code"]) is None, c
         elif "zolpidem" in d or "zaleplon" in d:
             assert cls(c["code"]) == DrugClass.Z_DRUG, c

@@ -55,14 +55,14 @@ def test_keywords(text: str, expected: set[C]) -> None:
 
 CODE_CASES = [
     ((SCT, "193462001"), {C.INSOMNIA}),
-    ((SCT, "39898005"), set()),                                 # Sleep disorder
+    ((SCT, "39898005"), set()),  # Sleep disorder
     ((SCT, "84757009"), {C.SEIZURE}),
     ((SCT, "128613002"), {C.SEIZURE}),
-    ((SCT, "78275009"), {C.SLEEP_DISORDERED_BREATHING}),       # CDC SDB set
-    ((SCT, "5602001"), {C.OPIOID_USE_DISORDER}),                # CDC OUD set
-    ((SCT, "7200002"), {C.SUBSTANCE_USE_DISORDER}),             # CDC substance misuse
-    ((SCT, "103735009"), {C.END_OF_LIFE}),                      # palliative care
-    ((SCT, "300936002"), {C.END_OF_LIFE}),                      # terminal illness
+    ((SCT, "78275009"), {C.SLEEP_DISORDERED_BREATHING}),  # CDC SDB set
+    ((SCT, "5602001"), {C.OPIOID_USE_DISORDER}),  # CDC OUD set
+    ((SCT, "7200002"), {C.SUBSTANCE_USE_DISORDER}),  # CDC substance misuse
+    ((SCT, "103735009"), {C.END_OF_LIFE}),  # palliative care
+    ((SCT, "300936002"), {C.END_OF_LIFE}),  # terminal illness
     ((SCT, "127040003"), {C.SICKLE_CELL}),
     ((SCT, "26929004"), {C.DEMENTIA_DELIRIUM}),
     ((SCT, "21897009"), {C.ANXIETY, C.SEVERE_GAD}),
@@ -70,8 +70,8 @@ CODE_CASES = [
     ((ICD, "f51.01"), {C.INSOMNIA}),
     ((ICD, "F51.9"), set()),
     ((ICD, "G47.33"), {C.SLEEP_DISORDERED_BREATHING}),
-    ((ICD, "G47.411"), set()),                                  # narcolepsy filtered out
-    ((ICD, "F13.282"), {C.SUBSTANCE_USE_DISORDER}),             # not SDB
+    ((ICD, "G47.411"), set()),  # narcolepsy filtered out
+    ((ICD, "F13.282"), {C.SUBSTANCE_USE_DISORDER}),  # not SDB
     ((ICD, "F41.1"), {C.ANXIETY, C.SEVERE_GAD}),
     ((ICD, "F41.9"), {C.ANXIETY}),
     ((ICD, "G40.909"), {C.SEIZURE}),
@@ -91,9 +91,9 @@ CODE_CASES = [
     ((ICD, "Z51.5"), {C.END_OF_LIFE}),
     ((ICD, "D57.1"), {C.SICKLE_CELL}),
     ((ICD, "D57.00"), {C.SICKLE_CELL}),
-    ((ICD, "D57.3"), set()),                                    # trait
+    ((ICD, "D57.3"), set()),  # trait
     ((ICD, "I10"), set()),
-    ((None, "G47.33"), {C.SLEEP_DISORDERED_BREATHING}),         # system inferred from shape
+    ((None, "G47.33"), {C.SLEEP_DISORDERED_BREATHING}),  # system inferred from shape
     ((None, "78275009"), {C.SLEEP_DISORDERED_BREATHING}),
     (("http://loinc.org", "84757009"), set()),
 ]
@@ -106,8 +106,10 @@ def test_codes(coding: tuple[str | None, str], expected: set[C]) -> None:
 
 
 def test_codes_and_keywords_union() -> None:
-    got = classify_condition([(ICD, "F41.1", "Generalized anxiety disorder"),
-                              (SCT, "193462001", None)], "with chronic insomnia")
+    got = classify_condition(
+        [(ICD, "F41.1", "Generalized anxiety disorder"), (SCT, "193462001", None)],
+        "with chronic insomnia",
+    )
     assert got == {C.ANXIETY, C.SEVERE_GAD, C.INSOMNIA}
 
 
@@ -116,8 +118,11 @@ PLAN_CASES = [
     ([], "Referral to CBT-I", PlanKind.CBTI_REFERRAL),
     ([], "Cognitive behavioural therapy for insomnia", PlanKind.CBTI_REFERRAL),
     ([(SCT, "304891004", "Cognitive behavioral therapy")], None, None),
-    ([(SCT, "304891004", "Cognitive behavioral therapy")], "for chronic insomnia",
-     PlanKind.CBTI_REFERRAL),
+    (
+        [(SCT, "304891004", "Cognitive behavioral therapy")],
+        "for chronic insomnia",
+        PlanKind.CBTI_REFERRAL,
+    ),
     ([(PLAN, "taper-plan", None)], None, PlanKind.TAPER_PLAN),
     ([], "Benzodiazepine taper: reduce 10% every 2 weeks", PlanKind.TAPER_PLAN),
     ([], "Deprescribing plan for lorazepam", PlanKind.TAPER_PLAN),
@@ -132,6 +137,9 @@ PLAN_CASES = [
 
 
 @pytest.mark.parametrize(("codings", "text", "expected"), PLAN_CASES)
-def test_classify_plan(codings: list[tuple[str | None, str | None, str | None]],
-                       text: str | None, expected: PlanKind | None) -> None:
+def test_classify_plan(
+    codings: list[tuple[str | None, str | None, str | None]],
+    text: str | None,
+    expected: PlanKind | None,
+) -> None:
     assert classify_plan(codings, text) == expected

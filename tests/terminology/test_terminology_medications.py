@@ -27,47 +27,48 @@ CODE_CASES = [
     ("308048", B, "alprazolam", 0.5, "mg", False, False),
     ("311376", B, "lorazepam", 2.0, "mg/ml", False, False),
     ("311700", B, "midazolam", 1.0, "mg/ml", True, False),
-    ("2173494", B, "midazolam", 50.0, "mg/ml", False, False),      # nasal spray
-    ("1807452", B, "diazepam", 5.0, "mg/ml", True, False),         # auto-injector
-    ("856792", B, "chlordiazepoxide", 10.0, "mg", False, False),   # amitriptyline combo
+    ("2173494", B, "midazolam", 50.0, "mg/ml", False, False),  # nasal spray
+    ("1807452", B, "diazepam", 5.0, "mg/ml", True, False),  # auto-injector
+    ("856792", B, "chlordiazepoxide", 10.0, "mg", False, False),  # amitriptyline combo
     ("2383946", B, "remimazolam", 20.0, "mg", True, False),
     ("854873", Z, "zolpidem", 10.0, "mg", False, False),
     ("854880", Z, "zolpidem", 12.5, "mg", False, False),
     ("313761", Z, "zaleplon", 10.0, "mg", False, False),
     ("349482", CNS, "oxybate", 500.0, "mg/ml", False, False),
-    ("542347", CNS, "isoflurane", 999.0, "mg/ml", True, False),    # periprocedural only
+    ("542347", CNS, "isoflurane", 999.0, "mg/ml", True, False),  # periprocedural only
     ("857005", O, "hydrocodone", 7.5, "mg", False, False),
     ("1049221", O, "oxycodone", 5.0, "mg", False, False),
     ("245134", O, "fentanyl", 0.025, "mg/hr", False, False),
     ("1860154", O, "oxycodone", 15.0, "mg", False, False),
     ("993781", O, "codeine", 30.0, "mg", False, False),
-    ("1433802", O, "codeine", 30.0, "mg", False, False),          # Fioricet with Codeine
+    ("1433802", O, "codeine", 30.0, "mg", False, False),  # Fioricet with Codeine
     ("351265", O, "buprenorphine", 8.0, "mg", False, True),
-    ("351266", O, "buprenorphine", 2.0, "mg", False, True),       # bup/naloxone, not rescue
-    ("1010606", O, "buprenorphine", 8.0, "mg", False, True),      # Suboxone film
+    ("351266", O, "buprenorphine", 2.0, "mg", False, True),  # bup/naloxone, not rescue
+    ("1010606", O, "buprenorphine", 8.0, "mg", False, True),  # Suboxone film
     ("1996189", O, "buprenorphine", 200.0, "mg/ml", True, True),  # Sublocade
-    ("1797650", O, "buprenorphine", 74.2, "mg", False, True),     # implant
-    ("246474", O, "buprenorphine", 0.2, "mg", False, False),      # 0.2 mg SL: analgesic
+    ("1797650", O, "buprenorphine", 74.2, "mg", False, True),  # implant
+    ("246474", O, "buprenorphine", 0.2, "mg", False, False),  # 0.2 mg SL: analgesic
     ("904870", O, "buprenorphine", 0.01, "mg/hr", False, False),  # Butrans
-    ("1716057", O, "buprenorphine", 0.15, "mg", False, False),    # Belbuca
-    ("238129", O, "buprenorphine", 0.3, "mg/ml", True, False),    # Buprenex
-    ("312289", O, "pentazocine", 50.0, "mg", False, False),       # pentazocine/naloxone
+    ("1716057", O, "buprenorphine", 0.15, "mg", False, False),  # Belbuca
+    ("238129", O, "buprenorphine", 0.3, "mg/ml", True, False),  # Buprenex
+    ("312289", O, "pentazocine", 50.0, "mg", False, False),  # pentazocine/naloxone
     ("864706", O, "methadone", 10.0, "mg", False, False),
-    ("991147", O, "methadone", 10.0, "mg/ml", False, True),       # oral concentrate
-    ("864978", O, "methadone", 40.0, "mg", False, True),          # dispersible
+    ("991147", O, "methadone", 10.0, "mg/ml", False, True),  # oral concentrate
+    ("864978", O, "methadone", 40.0, "mg", False, True),  # dispersible
     ("864761", O, "methadone", 1.0, "mg/ml", False, False),
-    ("864714", O, "methadone", 10.0, "mg/ml", True, False),       # injection
+    ("864714", O, "methadone", 10.0, "mg/ml", True, False),  # injection
     ("198083", BAR, "phenobarbital", 100.0, "mg", False, False),
     ("238154", BAR, "butalbital", 50.0, "mg", False, False),
     ("1725059", NAL, "naloxone", 40.0, "mg/ml", False, False),
     ("1191222", NAL, "naloxone", 0.4, "mg/ml", True, False),
-    ("1855730", NAL, "naloxone", 5.0, "mg/ml", True, False),      # auto-injector
+    ("1855730", NAL, "naloxone", 5.0, "mg/ml", True, False),  # auto-injector
 ]
 
 
 @pytest.mark.parametrize(("code", "cls", "ing", "strength", "unit", "inj", "moud"), CODE_CASES)
-def test_code_first(code: str, cls: DrugClass, ing: str, strength: float, unit: str,
-                    inj: bool, moud: bool) -> None:
+def test_code_first(
+    code: str, cls: DrugClass, ing: str, strength: float, unit: str, inj: bool, moud: bool
+) -> None:
     info = _code(code)
     assert info == DrugInfo(cls, ing, strength, unit, inj, moud, "code")
 
@@ -77,16 +78,29 @@ def test_anorectic_stimulants_are_not_cns_depressants(code: str) -> None:
     assert _code(code) is None
 
 
-@pytest.mark.parametrize(("code", "ing", "cls"), [
-    ("596", "alprazolam", B), ("6470", "lorazepam", B), ("2598", "clonazepam", B),
-    ("39993", "zolpidem", Z), ("25480", "gabapentin", G), ("187832", "pregabalin", G),
-    ("7804", "oxycodone", O), ("7242", "naloxone", NAL), ("2101", "carisoprodol", CNS),
-])
+@pytest.mark.parametrize(
+    ("code", "ing", "cls"),
+    [
+        ("596", "alprazolam", B),
+        ("6470", "lorazepam", B),
+        ("2598", "clonazepam", B),
+        ("39993", "zolpidem", Z),
+        ("25480", "gabapentin", G),
+        ("187832", "pregabalin", G),
+        ("7804", "oxycodone", O),
+        ("7242", "naloxone", NAL),
+        ("2101", "carisoprodol", CNS),
+    ],
+)
 def test_ingredient_rxcui(code: str, ing: str, cls: DrugClass) -> None:
     info = _code(code)
     assert info is not None
-    assert (info.drug_class, info.ingredient, info.strength_mg, info.matched_by) == \
-        (cls, ing, None, "code")
+    assert (info.drug_class, info.ingredient, info.strength_mg, info.matched_by) == (
+        cls,
+        ing,
+        None,
+        "code",
+    )
 
 
 def test_code_wins_over_display_and_system_may_be_missing() -> None:
@@ -114,8 +128,15 @@ NAME_CASES = [
     ("Xanax", B, "alprazolam", None, None, False, False),
     ("Restoril 15 MG capsule", B, "temazepam", 15.0, "mg", False, False),
     ("Ambien 10 mg", Z, "zolpidem", 10.0, "mg", False, False),
-    ("zolpidem tartrate 12.5 MG Extended Release Oral Tablet", Z, "zolpidem", 12.5, "mg",
-     False, False),
+    (
+        "zolpidem tartrate 12.5 MG Extended Release Oral Tablet",
+        Z,
+        "zolpidem",
+        12.5,
+        "mg",
+        False,
+        False,
+    ),
     ("Lunesta 2 mg", Z, "eszopiclone", 2.0, "mg", False, False),
     ("eszopiclone 3 MG Oral Tablet", Z, "eszopiclone", 3.0, "mg", False, False),
     ("Sonata 5 mg", Z, "zaleplon", 5.0, "mg", False, False),
@@ -123,15 +144,28 @@ NAME_CASES = [
     ("Neurontin", G, "gabapentin", None, None, False, False),
     ("Lyrica 75 mg", G, "pregabalin", 75.0, "mg", False, False),
     ("carisoprodol 350 MG Oral Tablet", CNS, "carisoprodol", 350.0, "mg", False, False),
-    ("Acetaminophen 325 MG / HYDROcodone Bitartrate 7.5 MG Oral Tablet", O, "hydrocodone", 7.5,
-     "mg", False, False),
-    ("Acetaminophen 325 MG / oxyCODONE Hydrochloride 5 MG Oral Tablet", O, "oxycodone", 5.0,
-     "mg", False, False),
+    (
+        "Acetaminophen 325 MG / HYDROcodone Bitartrate 7.5 MG Oral Tablet",
+        O,
+        "hydrocodone",
+        7.5,
+        "mg",
+        False,
+        False,
+    ),
+    (
+        "Acetaminophen 325 MG / oxyCODONE Hydrochloride 5 MG Oral Tablet",
+        O,
+        "oxycodone",
+        5.0,
+        "mg",
+        False,
+        False,
+    ),
     ("Acetaminophen/Hydrocodone", O, "hydrocodone", None, None, False, False),
     ("Morphine Sulfate 15 MG Oral Tablet", O, "morphine", 15.0, "mg", False, False),
     ("1 ML Morphine Sulfate 5 MG/ML Injection", O, "morphine", 5.0, "mg/ml", True, False),
-    ("72 HR fentaNYL 0.025 MG/HR Transdermal System", O, "fentanyl", 0.025, "mg/hr", False,
-     False),
+    ("72 HR fentaNYL 0.025 MG/HR Transdermal System", O, "fentanyl", 0.025, "mg/hr", False, False),
     ("fentanyl 25 mcg/hr patch", O, "fentanyl", 0.025, "mg/hr", False, False),
     ("Remifentanil", O, "remifentanil", None, None, True, False),
     ("Meperidine Hydrochloride 50 MG Oral Tablet", O, "meperidine", 50.0, "mg", False, False),
@@ -139,23 +173,49 @@ NAME_CASES = [
     ("Percocet 5/325", O, "oxycodone", None, None, False, False),
     ("Vicodin", O, "hydrocodone", None, None, False, False),
     ("OxyContin 20 mg 12 hr tablet", O, "oxycodone", 20.0, "mg", False, False),
-    ("benzhydrocodone 6.12 MG / acetaminophen 325 MG", O, "benzhydrocodone", 6.12, "mg", False,
-     False),
-    ("acetaminophen 300 MG / dihydrocodeine bitartrate 16 MG", O, "dihydrocodeine", 16.0, "mg",
-     False, False),
-    ("buprenorphine 8 MG / naloxone 2 MG Sublingual Film", O, "buprenorphine", 8.0, "mg", False,
-     True),
+    (
+        "benzhydrocodone 6.12 MG / acetaminophen 325 MG",
+        O,
+        "benzhydrocodone",
+        6.12,
+        "mg",
+        False,
+        False,
+    ),
+    (
+        "acetaminophen 300 MG / dihydrocodeine bitartrate 16 MG",
+        O,
+        "dihydrocodeine",
+        16.0,
+        "mg",
+        False,
+        False,
+    ),
+    (
+        "buprenorphine 8 MG / naloxone 2 MG Sublingual Film",
+        O,
+        "buprenorphine",
+        8.0,
+        "mg",
+        False,
+        True,
+    ),
     ("Suboxone 8-2 mg film", O, "buprenorphine", None, None, False, True),
     ("buprenorphine 8 mg SL tablet", O, "buprenorphine", 8.0, "mg", False, True),
     ("methadone 10 MG/ML oral concentrate", O, "methadone", 10.0, "mg/ml", False, True),
     ("methadone hydrochloride 10 MG Oral Tablet", O, "methadone", 10.0, "mg", False, False),
-    ("pentazocine 50 MG / naloxone 0.5 MG Oral Tablet", O, "pentazocine", 50.0, "mg", False,
-     False),
-    ("naloxone hydrochloride 40 MG/ML Nasal Spray", NAL, "naloxone", 40.0, "mg/ml", False,
-     False),
+    ("pentazocine 50 MG / naloxone 0.5 MG Oral Tablet", O, "pentazocine", 50.0, "mg", False, False),
+    ("naloxone hydrochloride 40 MG/ML Nasal Spray", NAL, "naloxone", 40.0, "mg/ml", False, False),
     ("Narcan 4 MG nasal spray", NAL, "naloxone", 4.0, "mg", False, False),
-    ("0.4 ML naloxone hydrochloride 5 MG/ML Auto-Injector", NAL, "naloxone", 5.0, "mg/ml", True,
-     False),
+    (
+        "0.4 ML naloxone hydrochloride 5 MG/ML Auto-Injector",
+        NAL,
+        "naloxone",
+        5.0,
+        "mg/ml",
+        True,
+        False,
+    ),
     ("Kloxxado", NAL, "naloxone", None, None, False, False),
     ("phenobarbital 30 MG Oral Tablet", BAR, "phenobarbital", 30.0, "mg", False, False),
     ("Isoflurane 999 MG/ML Inhalant Solution", CNS, "isoflurane", 999.0, "mg/ml", True, False),
@@ -163,19 +223,35 @@ NAME_CASES = [
 
 
 @pytest.mark.parametrize(("text", "cls", "ing", "strength", "unit", "inj", "moud"), NAME_CASES)
-def test_name_fallback(text: str, cls: DrugClass, ing: str, strength: float | None,
-                       unit: str | None, inj: bool, moud: bool) -> None:
+def test_name_fallback(
+    text: str,
+    cls: DrugClass,
+    ing: str,
+    strength: float | None,
+    unit: str | None,
+    inj: bool,
+    moud: bool,
+) -> None:
     expected = DrugInfo(cls, ing, strength, unit, inj, moud, "name")
     assert classify_medication([], text) == expected
     # The same string as a coding display with an unknown code classifies the same way.
     assert classify_medication([(RX, "999999999", text)], None) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "Amoxicillin 500 MG Oral Tablet", "naltrexone 50 MG Oral Tablet", "Hydrochlorothiazide 25 MG",
-    "phentermine hydrochloride 37.5 MG Oral Capsule", "Acetaminophen 325 MG Oral Tablet",
-    "Simvistatin 10 MG", "Propofol 10 MG/ML", "", "dextromethorphan",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Amoxicillin 500 MG Oral Tablet",
+        "naltrexone 50 MG Oral Tablet",
+        "Hydrochlorothiazide 25 MG",
+        "phentermine hydrochloride 37.5 MG Oral Capsule",
+        "Acetaminophen 325 MG Oral Tablet",
+        "Simvistatin 10 MG",
+        "Propofol 10 MG/ML",
+        "",
+        "dextromethorphan",
+    ],
+)
 def test_not_relevant_is_none(text: str) -> None:
     assert classify_medication([(RX, "308192", text)], text) is None
 
@@ -191,8 +267,16 @@ def test_generated_data_invariants() -> None:
     codes = json.loads((DATA / "medications.json").read_text())["codes"]
     for code, entry in codes.items():
         display = entry["display"].lower()
-        assert not any(s in display for s in ("phentermine", "benzphetamine", "diethylpropion",
-                                              "phendimetrazine", "methamphetamine")), code
+        assert not any(
+            s in display
+            for s in (
+                "phentermine",
+                "benzphetamine",
+                "diethylpropion",
+                "phendimetrazine",
+                "methamphetamine",
+            )
+        ), code
         if entry["class"] == "rescue-naloxone":
             assert "buprenorphine" not in display and "pentazocine" not in display, code
         if entry.get("moud"):
@@ -200,16 +284,20 @@ def test_generated_data_invariants() -> None:
         assert entry["ingredient"] in display, code
 
 
-@pytest.mark.parametrize(("code", "display", "expected"), [
-    ("833036", "Captopril 25 MG Oral Tablet", None),                 # Synthea mis-coding
-    ("857005", "Acetaminophen 325 MG Oral Tablet", None),
-    ("857002", "APAP/HC 5/325", ("hydrocodone", "code")),             # abbreviation: keep code
-    ("857002", "Norco 5-325 mg oral tablet", ("hydrocodone", "code")),
-    ("197321", "ALPRAZolam 1 MG Oral Tablet", ("alprazolam", "code")),
-    ("197321", "Xanax 2 MG Oral Tablet", ("alprazolam", "code")),
-    ("197321", "Diazepam 5 MG Oral Tablet", ("diazepam", "name")),    # display names another drug
-])
-def test_code_display_contradiction(code: str, display: str,
-                                    expected: tuple[str, str] | None) -> None:
+@pytest.mark.parametrize(
+    ("code", "display", "expected"),
+    [
+        ("833036", "Captopril 25 MG Oral Tablet", None),  # Synthea mis-coding
+        ("857005", "Acetaminophen 325 MG Oral Tablet", None),
+        ("857002", "APAP/HC 5/325", ("hydrocodone", "code")),  # abbreviation: keep code
+        ("857002", "Norco 5-325 mg oral tablet", ("hydrocodone", "code")),
+        ("197321", "ALPRAZolam 1 MG Oral Tablet", ("alprazolam", "code")),
+        ("197321", "Xanax 2 MG Oral Tablet", ("alprazolam", "code")),
+        ("197321", "Diazepam 5 MG Oral Tablet", ("diazepam", "name")),  # display names another drug
+    ],
+)
+def test_code_display_contradiction(
+    code: str, display: str, expected: tuple[str, str] | None
+) -> None:
     info = classify_medication([(RX, code, display)], display)
     assert (None if info is None else (info.ingredient, info.matched_by)) == expected

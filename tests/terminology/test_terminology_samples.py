@@ -14,10 +14,16 @@ from app.record import DrugClass
 from app.terminology import classify_medication
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "fhir_samples"
-BENZO = re.compile(r"alprazolam|lorazepam|clonazepam|diazepam|temazepam|midazolam|oxazepam|"
-                   r"chlordiazepoxide|triazolam|clobazam|clorazepate", re.I)
-OPIOID = re.compile(r"oxycodone|hydrocodone|morphine|meperidine|remifentanil|fentanyl|codeine|"
-                    r"tramadol|methadone|buprenorphine|hydromorphone|tapentadol", re.I)
+BENZO = re.compile(
+    r"alprazolam|lorazepam|clonazepam|diazepam|temazepam|midazolam|oxazepam|"
+    r"chlordiazepoxide|triazolam|clobazam|clorazepate",
+    re.I,
+)
+OPIOID = re.compile(
+    r"oxycodone|hydrocodone|morphine|meperidine|remifentanil|fentanyl|codeine|"
+    r"tramadol|methadone|buprenorphine|hydromorphone|tapentadol",
+    re.I,
+)
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"samples not present at {SAMPLES}")
 
@@ -33,11 +39,13 @@ def _requests() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _args(res: dict[str, Any]) -> tuple[list[tuple[str | None, str | None, str | None]],
-                                        str | None]:
+def _args(
+    res: dict[str, Any],
+) -> tuple[list[tuple[str | None, str | None, str | None]], str | None]:
     concept = res.get("medicationCodeableConcept") or {}
-    codings = [(c.get("system"), c.get("code"), c.get("display"))
-               for c in concept.get("coding", [])]
+    codings = [
+        (c.get("system"), c.get("code"), c.get("display")) for c in concept.get("coding", [])
+    ]
     return codings, concept.get("text")
 
 
@@ -59,8 +67,10 @@ def test_every_benzo_and_opioid_order_is_classified() -> None:
             assert info is not None and info.drug_class == DrugClass.OPIOID, where
             assert info.ingredient == opioid.group(0).lower(), where
         else:
-            assert info is None or info.drug_class not in (DrugClass.BENZODIAZEPINE,
-                                                           DrugClass.OPIOID), (where, names)
+            assert info is None or info.drug_class not in (
+                DrugClass.BENZODIAZEPINE,
+                DrugClass.OPIOID,
+            ), (where, names)
 
 
 def test_manifest_medication_names_classify() -> None:
@@ -73,8 +83,10 @@ def test_manifest_medication_names_classify() -> None:
     for manifest in sorted(SAMPLES.glob("*/manifest.csv")):
         with manifest.open(newline="") as fh:
             for row in csv.DictReader(fh):
-                for column, cls in (("benzo_meds", DrugClass.BENZODIAZEPINE),
-                                    ("opioid_meds", DrugClass.OPIOID)):
+                for column, cls in (
+                    ("benzo_meds", DrugClass.BENZODIAZEPINE),
+                    ("opioid_meds", DrugClass.OPIOID),
+                ):
                     for name in filter(None, (n.strip() for n in row[column].split(";"))):
                         codings, text = by_text.get(name, ([], name))
                         info = classify_medication(codings, text)

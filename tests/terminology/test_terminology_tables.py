@@ -14,17 +14,28 @@ from app.terminology import (
 )
 
 
-@pytest.mark.parametrize(("ingredient", "factor"), [
-    ("codeine", 0.15), ("hydrocodone", 1.0), ("hydromorphone", 5.0), ("methadone", 4.7),
-    ("morphine", 1.0), ("oxycodone", 1.5), ("oxymorphone", 3.0), ("tapentadol", 0.4),
-    ("tramadol", 0.2), ("oxyCODONE Hydrochloride", 1.5), ("Morphine Sulfate", 1.0),
-])
+@pytest.mark.parametrize(
+    ("ingredient", "factor"),
+    [
+        ("codeine", 0.15),
+        ("hydrocodone", 1.0),
+        ("hydromorphone", 5.0),
+        ("methadone", 4.7),
+        ("morphine", 1.0),
+        ("oxycodone", 1.5),
+        ("oxymorphone", 3.0),
+        ("tapentadol", 0.4),
+        ("tramadol", 0.2),
+        ("oxyCODONE Hydrochloride", 1.5),
+        ("Morphine Sulfate", 1.0),
+    ],
+)
 def test_mme_cdc_2022(ingredient: str, factor: float) -> None:
     assert mme_factor(ingredient) == factor
 
 
 def test_mme_fentanyl_and_gaps() -> None:
-    assert mme_factor("fentanyl", transdermal=True) == 2.4   # 25 mcg/h -> 60 MME/day
+    assert mme_factor("fentanyl", transdermal=True) == 2.4  # 25 mcg/h -> 60 MME/day
     assert mme_factor("fentanyl") is None
     assert mme_factor("buprenorphine") is None
     assert mme_factor("buprenorphine", transdermal=True) is None
@@ -33,12 +44,27 @@ def test_mme_fentanyl_and_gaps() -> None:
     assert mme_factor("not a drug") is None
 
 
-@pytest.mark.parametrize(("ingredient", "mg"), [
-    ("alprazolam", 1.0), ("clonazepam", 1.0), ("lorazepam", 2.0), ("diazepam", 10.0),
-    ("chlordiazepoxide", 25.0), ("oxazepam", 30.0), ("temazepam", 15.0), ("triazolam", 0.25),
-    ("clorazepate", 15.0), ("quazepam", 10.0), ("estazolam", 1.0), ("flurazepam", 15.0),
-    ("zolpidem", 20.0), ("zaleplon", 20.0), ("clobazam", 20.0), ("LORazepam", 2.0),
-])
+@pytest.mark.parametrize(
+    ("ingredient", "mg"),
+    [
+        ("alprazolam", 1.0),
+        ("clonazepam", 1.0),
+        ("lorazepam", 2.0),
+        ("diazepam", 10.0),
+        ("chlordiazepoxide", 25.0),
+        ("oxazepam", 30.0),
+        ("temazepam", 15.0),
+        ("triazolam", 0.25),
+        ("clorazepate", 15.0),
+        ("quazepam", 10.0),
+        ("estazolam", 1.0),
+        ("flurazepam", 15.0),
+        ("zolpidem", 20.0),
+        ("zaleplon", 20.0),
+        ("clobazam", 20.0),
+        ("LORazepam", 2.0),
+    ],
+)
 def test_diazepam_equivalents(ingredient: str, mg: float) -> None:
     assert diazepam_equivalent(ingredient) == mg
 
@@ -53,25 +79,31 @@ def test_diazepam_equivalent_gaps_and_detail() -> None:
     assert detail is not None and detail["approximate"] is False and detail["ashton"] == 0.5
 
 
-@pytest.mark.parametrize(("ingredient", "strengths"), [
-    ("alprazolam", (0.25, 0.5, 1.0, 2.0)),
-    ("lorazepam", (0.5, 1.0, 2.0, 2.5)),
-    ("clonazepam", (0.125, 0.25, 0.5, 1.0, 2.0)),
-    ("diazepam", (2.0, 5.0, 10.0)),
-    ("temazepam", (7.5, 10.0, 15.0, 20.0, 22.5, 30.0)),
-    ("zolpidem", (5.0, 7.5, 10.0)),
-    ("eszopiclone", (1.0, 2.0, 3.0)),
-    ("oxycodone", ()),
-    ("unknown", ()),
-])
+@pytest.mark.parametrize(
+    ("ingredient", "strengths"),
+    [
+        ("alprazolam", (0.25, 0.5, 1.0, 2.0)),
+        ("lorazepam", (0.5, 1.0, 2.0, 2.5)),
+        ("clonazepam", (0.125, 0.25, 0.5, 1.0, 2.0)),
+        ("diazepam", (2.0, 5.0, 10.0)),
+        ("temazepam", (7.5, 10.0, 15.0, 20.0, 22.5, 30.0)),
+        ("zolpidem", (5.0, 7.5, 10.0)),
+        ("eszopiclone", (1.0, 2.0, 3.0)),
+        ("oxycodone", ()),
+        ("unknown", ()),
+    ],
+)
 def test_oral_strengths(ingredient: str, strengths: tuple[float, ...]) -> None:
     assert oral_strengths(ingredient) == strengths
 
 
 def test_suggestion_codes() -> None:
     nal = suggestion_code("rescue-naloxone")
-    assert nal == {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1725059",
-                   "display": "naloxone hydrochloride 40 MG/ML Nasal Spray"}
+    assert nal == {
+        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "code": "1725059",
+        "display": "naloxone hydrochloride 40 MG/ML Nasal Spray",
+    }
     nal["code"] = "changed"
     assert suggestion_code("rescue-naloxone")["code"] == "1725059"
     for key in ("cbti-referral", "taper-careplan", "medication-review"):

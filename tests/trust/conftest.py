@@ -23,8 +23,9 @@ OSIGN = "/cds-services/benzo-safety-order-sign"
 SERVICE_PATHS = {"patient-view": PV, "order-select": OS, "order-sign": OSIGN}
 ALLOWED_FHIR = "https://fhir.example.org/r4"
 EVIL_FHIR = "https://evil.example.net/r4"
-HOOK_FIXTURES = sorted(p.relative_to(FIXTURES).as_posix()
-                       for p in (FIXTURES / "hooks").glob("*.json"))
+HOOK_FIXTURES = sorted(
+    p.relative_to(FIXTURES).as_posix() for p in (FIXTURES / "hooks").glob("*.json")
+)
 
 
 def standin_files(folder: str = "overlap-patient") -> dict[str, dict[str, Any]]:
@@ -32,8 +33,9 @@ def standin_files(folder: str = "overlap-patient") -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in folder_path.glob("*.json")}
 
 
-def serve_standin(router: respx.MockRouter, base: str, folder: str = "overlap-patient",
-                  **replace: Any) -> dict[str, respx.Route]:
+def serve_standin(
+    router: respx.MockRouter, base: str, folder: str = "overlap-patient", **replace: Any
+) -> dict[str, respx.Route]:
     """Mock a FHIR server at `base` answering the service's prefetch queries from `folder`;
     `replace` swaps the answer of one resource type (a respx side effect or JSON)."""
     files = standin_files(folder)
@@ -44,20 +46,33 @@ def serve_standin(router: respx.MockRouter, base: str, folder: str = "overlap-pa
         if kind in replace:
             route.mock(side_effect=replace[kind])
         else:
-            route.respond(200, json=files.get(kind, {"resourceType": "Bundle",
-                                                     "type": "searchset", "total": 0}))
+            route.respond(
+                200,
+                json=files.get(kind, {"resourceType": "Bundle", "type": "searchset", "total": 0}),
+            )
         routes[kind] = route
     return routes
 
 
-def feedback_body(card: str = "0b8f3c1e-7a51-4c0e-9d57-5a3a1c2b7e10", *,
-                  comment: str | None = None,
-                  timestamp: str = "2026-11-23T10:05:31Z") -> dict[str, Any]:
+def feedback_body(
+    card: str = "0b8f3c1e-7a51-4c0e-9d57-5a3a1c2b7e10",
+    *,
+    comment: str | None = None,
+    timestamp: str = "2026-11-23T10:05:31Z",
+) -> dict[str, Any]:
     reason: dict[str, Any] = {"reason": {"code": "patient-declined", "display": "Declined"}}
     if comment is not None:
         reason["userComment"] = comment
-    return {"feedback": [{"card": card, "outcome": "overridden", "overrideReason": reason,
-                          "outcomeTimestamp": timestamp}]}
+    return {
+        "feedback": [
+            {
+                "card": card,
+                "outcome": "overridden",
+                "overrideReason": reason,
+                "outcomeTimestamp": timestamp,
+            }
+        ]
+    }
 
 
 class RecordList(logging.Handler):
@@ -100,22 +115,32 @@ def attach(handler: logging.Handler, level: int = logging.DEBUG) -> None:
 
 @pytest.fixture(scope="session")
 def es_issuer(tmp_path_factory: pytest.TempPathFactory) -> TestIssuer:
-    return make_file_issuer(tmp_path_factory.mktemp("es"), "https://ehr.example.org",
-                            alg="ES384", fhir_servers=[ALLOWED_FHIR])
+    return make_file_issuer(
+        tmp_path_factory.mktemp("es"),
+        "https://ehr.example.org",
+        alg="ES384",
+        fhir_servers=[ALLOWED_FHIR],
+    )
 
 
 @pytest.fixture(scope="session")
 def rs_issuer(tmp_path_factory: pytest.TempPathFactory) -> TestIssuer:
-    return make_file_issuer(tmp_path_factory.mktemp("rs"), "https://other-ehr.example.com",
-                            alg="RS384", key=generate_key("RS384"),
-                            fhir_servers=["https://fhir.other-ehr.example.com/api/r4"])
+    return make_file_issuer(
+        tmp_path_factory.mktemp("rs"),
+        "https://other-ehr.example.com",
+        alg="RS384",
+        key=generate_key("RS384"),
+        fhir_servers=["https://fhir.other-ehr.example.com/api/r4"],
+    )
 
 
 def started_client(db_dir: Path, **overrides: Any) -> TestClient:
     """A running client for module-scoped fixtures (make_client is per test); close with
     `client.__exit__(None, None, None)`."""
-    values: dict[str, Any] = {"evaluation_date": EVALUATION_DATE,
-                              "database_url": f"sqlite+aiosqlite:///{db_dir / 'trust.db'}"}
+    values: dict[str, Any] = {
+        "evaluation_date": EVALUATION_DATE,
+        "database_url": f"sqlite+aiosqlite:///{db_dir / 'trust.db'}",
+    }
     values.update(overrides)
     client = TestClient(create_app(Settings(_env_file=None, **values)))  # type: ignore[call-arg]
     client.__enter__()

@@ -27,14 +27,24 @@ from tests.trust.conftest import (
 )
 from tests.trust.test_property_based import check
 
-FUZZ = settings(max_examples=int(os.environ.get("TRUST_FUZZ_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("TRUST_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 BASE = normalize_url(ALLOWED_FHIR)
 
-control_text = st.lists(st.characters(min_codepoint=0, max_codepoint=0x1f) | st.sampled_from(
-    ["\u007f", "\u0085", "\u2028", "\ufeff", "\ud7ff", "/", "%", "1/0", "0/0", "e308"]),
-    max_size=12).map("".join)
+control_text = st.lists(
+    st.characters(min_codepoint=0, max_codepoint=0x1F)
+    | st.sampled_from(
+        ["\u007f", "\u0085", "\u2028", "\ufeff", "\ud7ff", "/", "%", "1/0", "0/0", "e308"]
+    ),
+    max_size=12,
+).map("".join)
 
 
 @dataclass
@@ -49,8 +59,9 @@ class Service:
         response = self.client.post(PV, json=body)
         check(response)
         messages = [r.getMessage() for r in self.records.records]
-        assert not any(m == "unexpected error" or "never retrieved" in m for m in messages), \
+        assert not any(m == "unexpected error" or "never retrieved" in m for m in messages), (
             messages
+        )
         return response
 
     def skipped(self) -> dict[str, int]:
@@ -67,9 +78,12 @@ class Service:
             url = call.request.url
             port = url.port or {"http": 80, "https": 443}[url.scheme]
             path = url.raw_path.decode().split("?", 1)[0]
-            if (url.scheme, url.host, port) != (BASE.scheme, BASE.host, BASE.port) \
-                    or not (path == BASE.path or path.startswith(BASE.path + "/")) \
-                    or "/../" in path + "/" or "%2e" in path.lower():
+            if (
+                (url.scheme, url.host, port) != (BASE.scheme, BASE.host, BASE.port)
+                or not (path == BASE.path or path.startswith(BASE.path + "/"))
+                or "/../" in path + "/"
+                or "%2e" in path.lower()
+            ):
                 off.append(str(url))
         return off
 
@@ -80,10 +94,16 @@ def fuzz_service(db_dir: Path) -> Iterator[Service]:
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         serve_standin(router, ALLOWED_FHIR)
         router.get(url__regex=r"^https://fhir\.example\.org/r4/Medication/").respond(
-            200, json={"resourceType": "Medication", "id": "m1"})
+            200, json={"resourceType": "Medication", "id": "m1"}
+        )
         router.route().respond(200, json={"resourceType": "Bundle", "type": "searchset"})
-        client = started_client(db_dir, jwt_required=False, allowed_fhir_servers=[ALLOWED_FHIR],
-                                fhir_timeout_seconds=1.0, call_time_budget_seconds=2.0)
+        client = started_client(
+            db_dir,
+            jwt_required=False,
+            allowed_fhir_servers=[ALLOWED_FHIR],
+            fhir_timeout_seconds=1.0,
+            call_time_budget_seconds=2.0,
+        )
         records = RecordList()
         attach(records)
         try:

@@ -21,14 +21,25 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.trust.conftest import standin_files
 
 EMPTY_PAGE = {"resourceType": "Bundle", "type": "searchset", "entry": []}
-MEDICATION = {"resourceType": "Medication", "id": "m1", "code": {"coding": [{
-    "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197901",
-    "display": "lorazepam 1 MG Oral Tablet"}], "text": "lorazepam 1 MG Oral Tablet"}}
+MEDICATION = {
+    "resourceType": "Medication",
+    "id": "m1",
+    "code": {
+        "coding": [
+            {
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "code": "197901",
+                "display": "lorazepam 1 MG Oral Tablet",
+            }
+        ],
+        "text": "lorazepam 1 MG Oral Tablet",
+    },
+}
 
 
 @dataclass(frozen=True)
 class Seen:
-    target: str               # the request target as sent
+    target: str  # the request target as sent
     authorization: str | None
 
     @property
@@ -41,7 +52,7 @@ class Seen:
 
 @dataclass
 class Listener:
-    base: str                 # http://127.0.0.1:<port>/fhir
+    base: str  # http://127.0.0.1:<port>/fhir
     seen: list[Seen] = field(default_factory=list)
 
     def outside(self) -> list[Seen]:

@@ -36,8 +36,9 @@ def _post(client: TestClient, issuer: TestIssuer, body: dict[str, Any]) -> httpx
     return client.post(PV, json=body, headers={"Authorization": issuer.bearer(f"{BASE}{PV}")})
 
 
-def test_server_off_the_issuers_list_is_never_contacted(jwt_client: TestClient,
-                                                        es_issuer: TestIssuer) -> None:
+def test_server_off_the_issuers_list_is_never_contacted(
+    jwt_client: TestClient, es_issuer: TestIssuer
+) -> None:
     with respx.mock(assert_all_called=False) as router:
         evil = router.route(host="evil.example.net").respond(200, json={})
         serve_standin(router, ALLOWED_FHIR)
@@ -50,14 +51,18 @@ def test_server_off_the_issuers_list_is_never_contacted(jwt_client: TestClient,
     assert "evil.example.net" not in response.text
 
 
-@pytest.mark.parametrize("sneaky", [
-    "https://fhir.example.org/r4evil",           # a sibling path, not under the base
-    "https://fhir.example.org@evil.example.net/r4",  # userinfo trick
-    "http://fhir.example.org/r4",                 # downgraded scheme
-    "https://fhir.example.org:8443/r4",           # another port
-])
-def test_lookalike_servers_are_refused(jwt_client: TestClient, es_issuer: TestIssuer,
-                                       sneaky: str) -> None:
+@pytest.mark.parametrize(
+    "sneaky",
+    [
+        "https://fhir.example.org/r4evil",  # a sibling path, not under the base
+        "https://fhir.example.org@evil.example.net/r4",  # userinfo trick
+        "http://fhir.example.org/r4",  # downgraded scheme
+        "https://fhir.example.org:8443/r4",  # another port
+    ],
+)
+def test_lookalike_servers_are_refused(
+    jwt_client: TestClient, es_issuer: TestIssuer, sneaky: str
+) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.route().respond(200, json={})
         response = _post(jwt_client, es_issuer, _request(sneaky))
@@ -83,11 +88,11 @@ def test_issuers_own_server_is_used(jwt_client: TestClient, es_issuer: TestIssue
     assert all(r.url.host == "fhir.example.org" for r in sent)
 
 
-def test_other_issuers_server_is_refused(make_client: Callable[..., TestClient],
-                                         es_issuer: TestIssuer, rs_issuer: TestIssuer) -> None:
+def test_other_issuers_server_is_refused(
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer, rs_issuer: TestIssuer
+) -> None:
     # rs_issuer's list is its own server; it may not borrow es_issuer's.
-    client = make_client(jwt_required=True,
-                         trusted_issuers=[es_issuer.trusted, rs_issuer.trusted])
+    client = make_client(jwt_required=True, trusted_issuers=[es_issuer.trusted, rs_issuer.trusted])
     with respx.mock(assert_all_called=False) as router:
         serve_standin(router, ALLOWED_FHIR)
         response = _post(client, rs_issuer, _request(ALLOWED_FHIR))
@@ -96,23 +101,30 @@ def test_other_issuers_server_is_refused(make_client: Callable[..., TestClient],
     assert not sent
 
 
-@pytest.mark.parametrize("next_url", [
-    f"{EVIL_FHIR}/MedicationRequest?page=2",
-    "https://fhir.example.org/other/MedicationRequest?page=2",
-    "//evil.example.net/r4/MedicationRequest?page=2",
-])
-def test_next_link_to_another_host_is_not_followed(jwt_client: TestClient,
-                                                   es_issuer: TestIssuer, next_url: str) -> None:
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        f"{EVIL_FHIR}/MedicationRequest?page=2",
+        "https://fhir.example.org/other/MedicationRequest?page=2",
+        "//evil.example.net/r4/MedicationRequest?page=2",
+    ],
+)
+def test_next_link_to_another_host_is_not_followed(
+    jwt_client: TestClient, es_issuer: TestIssuer, next_url: str
+) -> None:
     page = dict(standin_files()["MedicationRequest"])
     page["link"] = [{"relation": "next", "url": next_url}]
     started = time.monotonic()
     with respx.mock(assert_all_called=False) as router:
-        evil = router.route(host="evil.example.net").respond(200, json={
-            "resourceType": "Bundle", "type": "searchset", "entry": []})
+        evil = router.route(host="evil.example.net").respond(
+            200, json={"resourceType": "Bundle", "type": "searchset", "entry": []}
+        )
         other = router.route(host="fhir.example.org", path__startswith="/other").respond(
-            200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
-        serve_standin(router, ALLOWED_FHIR,
-                      MedicationRequest=lambda _: httpx.Response(200, json=page))
+            200, json={"resourceType": "Bundle", "type": "searchset", "entry": []}
+        )
+        serve_standin(
+            router, ALLOWED_FHIR, MedicationRequest=lambda _: httpx.Response(200, json=page)
+        )
         response = _post(jwt_client, es_issuer, _request(ALLOWED_FHIR))
     assert time.monotonic() - started < 5
     assert response.status_code == 200, response.text

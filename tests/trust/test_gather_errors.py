@@ -15,7 +15,8 @@ from tests.trust.conftest import ALLOWED_FHIR, PV, RecordList, attach
 
 
 def test_every_fetch_failing_unexpectedly_leaves_no_unretrieved_task(
-        make_client: Callable[..., TestClient], root_records: RecordList) -> None:
+    make_client: Callable[..., TestClient], root_records: RecordList
+) -> None:
     client = make_client(jwt_required=False, allowed_fhir_servers=[ALLOWED_FHIR])
     client_no_raise = TestClient(client.app, raise_server_exceptions=False)
     attach(root_records)

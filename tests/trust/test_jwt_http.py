@@ -31,8 +31,10 @@ DISCOVERY = "/cds-services"
 FEEDBACK = f"{PV}/feedback"
 OVERLAP = "hooks/patient-view-overlap.json"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())["fixtures"]
-UNAUTHORIZED = {"resourceType": "OperationOutcome", "issue": [
-    {"severity": "error", "code": "security", "diagnostics": "Unauthorized"}]}
+UNAUTHORIZED = {
+    "resourceType": "OperationOutcome",
+    "issue": [{"severity": "error", "code": "security", "diagnostics": "Unauthorized"}],
+}
 EVIL_JWKS = "https://evil.example.net/jwks.json"
 
 
@@ -49,28 +51,35 @@ def _call(client: TestClient, endpoint: str, authorization: str | None) -> httpx
 
 
 @pytest.fixture(scope="module")
-def shared_jwt_client(tmp_path_factory: pytest.TempPathFactory, es_issuer: TestIssuer,
-                      rs_issuer: TestIssuer) -> Iterator[TestClient]:
+def shared_jwt_client(
+    tmp_path_factory: pytest.TempPathFactory, es_issuer: TestIssuer, rs_issuer: TestIssuer
+) -> Iterator[TestClient]:
     # One app for the refusal matrix: refusals change no state worth isolating.
-    client = started_client(tmp_path_factory.mktemp("jwt"), jwt_required=True,
-                            trusted_issuers=[es_issuer.trusted, rs_issuer.trusted])
+    client = started_client(
+        tmp_path_factory.mktemp("jwt"),
+        jwt_required=True,
+        trusted_issuers=[es_issuer.trusted, rs_issuer.trusted],
+    )
     yield client
     client.__exit__(None, None, None)
 
 
 @pytest.fixture
-def jwt_client(make_client: Callable[..., TestClient], es_issuer: TestIssuer,
-               rs_issuer: TestIssuer, root_records: RecordList) -> TestClient:
-    client = make_client(jwt_required=True,
-                         trusted_issuers=[es_issuer.trusted, rs_issuer.trusted])
+def jwt_client(
+    make_client: Callable[..., TestClient],
+    es_issuer: TestIssuer,
+    rs_issuer: TestIssuer,
+    root_records: RecordList,
+) -> TestClient:
+    client = make_client(jwt_required=True, trusted_issuers=[es_issuer.trusted, rs_issuer.trusted])
     attach(root_records)  # create_app replaced the root handlers
     return client
 
 
 @pytest.mark.parametrize("which", ["es", "rs"])
 def test_valid_tokens_pass_discovery_hook_and_feedback(
-        jwt_client: TestClient, es_issuer: TestIssuer, rs_issuer: TestIssuer,
-        which: str) -> None:
+    jwt_client: TestClient, es_issuer: TestIssuer, rs_issuer: TestIssuer, which: str
+) -> None:
     issuer = es_issuer if which == "es" else rs_issuer
 
     discovery = _call(jwt_client, DISCOVERY, issuer.bearer(f"{BASE}{DISCOVERY}"))
@@ -93,16 +102,20 @@ def _wrong_key(es: TestIssuer, aud: str, _: Path) -> str:
 
 
 def _alg_none(es: TestIssuer, aud: str, _: Path) -> str:
-    return "Bearer " + unsigned_token(claims_for(es.iss, aud, time.time()),
-                                      {"alg": "none", "typ": "JWT", "kid": es.kid})
+    return "Bearer " + unsigned_token(
+        claims_for(es.iss, aud, time.time()), {"alg": "none", "typ": "JWT", "kid": es.kid}
+    )
 
 
 def _hs256(es: TestIssuer, aud: str, _: Path) -> str:
     # The classic confusion attack: HMAC keyed with the issuer's *public* key.
     public = json.dumps(es.key.as_dict(private=False)).encode()
-    return "Bearer " + sign_raw({"alg": "HS256", "typ": "JWT", "kid": es.kid},
-                                claims_for(es.iss, aud, time.time()),
-                                OctKey.import_key(public), "HS256")
+    return "Bearer " + sign_raw(
+        {"alg": "HS256", "typ": "JWT", "kid": es.kid},
+        claims_for(es.iss, aud, time.time()),
+        OctKey.import_key(public),
+        "HS256",
+    )
 
 
 def _expired(es: TestIssuer, aud: str, _: Path) -> str:
@@ -127,8 +140,9 @@ def _unknown_issuer(_: TestIssuer, aud: str, tmp: Path) -> str:
 def _jku_off_list(es: TestIssuer, aud: str, _: Path) -> str:
     # A kid the issuer's own keys do not hold, with a jku that is not on its list.
     impostor = generate_key("ES384", kid="kid-from-elsewhere")
-    return "Bearer " + make_token(impostor, alg="ES384", iss=es.iss, aud=aud,
-                                  kid="kid-from-elsewhere", jku=EVIL_JWKS)
+    return "Bearer " + make_token(
+        impostor, alg="ES384", iss=es.iss, aud=aud, kid="kid-from-elsewhere", jku=EVIL_JWKS
+    )
 
 
 def _not_bearer(es: TestIssuer, aud: str, _: Path) -> str:
@@ -152,8 +166,13 @@ REFUSALS: dict[str, tuple[Callable[[TestIssuer, str, Path], str | None], str]] =
 @pytest.mark.parametrize("endpoint", [DISCOVERY, PV, FEEDBACK])
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_bad_token_is_bare_401_and_reason_is_logged(
-        shared_jwt_client: TestClient, es_issuer: TestIssuer, root_records: RecordList,
-        tmp_path: Path, endpoint: str, case: str) -> None:
+    shared_jwt_client: TestClient,
+    es_issuer: TestIssuer,
+    root_records: RecordList,
+    tmp_path: Path,
+    endpoint: str,
+    case: str,
+) -> None:
     attach(root_records)
     build, reason = REFUSALS[case]
     authorization = build(es_issuer, f"{BASE}{endpoint}", tmp_path)
@@ -180,8 +199,9 @@ def test_bad_token_is_bare_401_and_reason_is_logged(
                 assert signature not in text
 
 
-def test_replayed_token_is_refused_the_second_time(jwt_client: TestClient, es_issuer: TestIssuer,
-                                                   root_records: RecordList) -> None:
+def test_replayed_token_is_refused_the_second_time(
+    jwt_client: TestClient, es_issuer: TestIssuer, root_records: RecordList
+) -> None:
     authorization = es_issuer.bearer(f"{BASE}{PV}")
     first = _call(jwt_client, PV, authorization)
     second = _call(jwt_client, PV, authorization)
@@ -193,19 +213,22 @@ def test_replayed_token_is_refused_the_second_time(jwt_client: TestClient, es_is
     assert all(token not in text for text in root_records.texts())
 
 
-def test_same_jti_from_two_issuers_is_not_a_replay(jwt_client: TestClient, es_issuer: TestIssuer,
-                                                   rs_issuer: TestIssuer) -> None:
+def test_same_jti_from_two_issuers_is_not_a_replay(
+    jwt_client: TestClient, es_issuer: TestIssuer, rs_issuer: TestIssuer
+) -> None:
     jti = "shared-jti-0001"
     first = _call(jwt_client, DISCOVERY, es_issuer.bearer(f"{BASE}{DISCOVERY}", jti=jti))
     second = _call(jwt_client, DISCOVERY, rs_issuer.bearer(f"{BASE}{DISCOVERY}", jti=jti))
     assert (first.status_code, second.status_code) == (200, 200)
 
 
-def test_public_base_url_sets_the_audience(make_client: Callable[..., TestClient],
-                                           es_issuer: TestIssuer) -> None:
+def test_public_base_url_sets_the_audience(
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer
+) -> None:
     public = "https://cds.example.org/benzo"
-    client = make_client(jwt_required=True, trusted_issuers=[es_issuer.trusted],
-                         public_base_url=public)
+    client = make_client(
+        jwt_required=True, trusted_issuers=[es_issuer.trusted], public_base_url=public
+    )
     assert _call(client, DISCOVERY, es_issuer.bearer(f"{public}{DISCOVERY}")).status_code == 200
     hook = _call(client, PV, es_issuer.bearer(f"{public}{PV}"))
     assert hook.status_code == 200, hook.text
@@ -213,8 +236,12 @@ def test_public_base_url_sets_the_audience(make_client: Callable[..., TestClient
     # The Host-derived URL is not the audience once public_base_url is set.
     for endpoint in (DISCOVERY, PV, FEEDBACK):
         assert _call(client, endpoint, es_issuer.bearer(f"{BASE}{endpoint}")).status_code == 401
-        assert _call(client, endpoint,
-                     es_issuer.bearer(f"https://cds.example.org{endpoint}")).status_code == 401
+        assert (
+            _call(
+                client, endpoint, es_issuer.bearer(f"https://cds.example.org{endpoint}")
+            ).status_code
+            == 401
+        )
 
 
 def test_jwt_off_needs_no_header(make_client: Callable[..., TestClient]) -> None:

@@ -53,8 +53,15 @@ def test_streamed_oversized_body_is_413(make_client: Callable[..., TestClient]) 
 
 def test_feedback_body_cap(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_body_bytes=500)
-    items = [{"card": f"c{i}", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:00:00Z",
-              "overrideReason": {"userComment": "x" * 50}} for i in range(20)]
+    items = [
+        {
+            "card": f"c{i}",
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-23T10:00:00Z",
+            "overrideReason": {"userComment": "x" * 50},
+        }
+        for i in range(20)
+    ]
     response = client.post(f"{PV}/feedback", json={"feedback": items})
     assert response.status_code == 413
 
@@ -72,10 +79,12 @@ def test_too_many_prefetched_resources_is_413(make_client: Callable[..., TestCli
 def _endless_pages(request: httpx.Request) -> httpx.Response:
     """Every page links to a fresh next page: only our page cap ends it."""
     page = int(request.url.params.get("page", "1"))
-    bundle = dict(standin_files()["MedicationRequest"]) if page == 1 else {
-        "resourceType": "Bundle", "type": "searchset", "entry": []}
-    bundle["link"] = [{"relation": "next",
-                       "url": f"{MR_ROUTE}?patient=pt-overlap&page={page + 1}"}]
+    bundle = (
+        dict(standin_files()["MedicationRequest"])
+        if page == 1
+        else {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    )
+    bundle["link"] = [{"relation": "next", "url": f"{MR_ROUTE}?patient=pt-overlap&page={page + 1}"}]
     return httpx.Response(200, json=bundle)
 
 
@@ -98,13 +107,17 @@ async def _hangs_on_page_3(request: httpx.Request) -> httpx.Response:
     return _endless_pages(request)
 
 
-@pytest.mark.parametrize(("side_effect", "max_pages"), [
-    (_endless_pages, 4), (_same_page, 4), (_slow_pages, 1000), (_hangs_on_page_3, 1000)])
-def test_looping_next_links_end_within_budget(make_client: Callable[..., TestClient],
-                                              side_effect: Any, max_pages: int) -> None:
+@pytest.mark.parametrize(
+    ("side_effect", "max_pages"),
+    [(_endless_pages, 4), (_same_page, 4), (_slow_pages, 1000), (_hangs_on_page_3, 1000)],
+)
+def test_looping_next_links_end_within_budget(
+    make_client: Callable[..., TestClient], side_effect: Any, max_pages: int
+) -> None:
     budget = 1.5
-    client = make_client(fhir_max_pages=max_pages, call_time_budget_seconds=budget,
-                         fhir_timeout_seconds=1.0)
+    client = make_client(
+        fhir_max_pages=max_pages, call_time_budget_seconds=budget, fhir_timeout_seconds=1.0
+    )
     with respx.mock(assert_all_called=False) as router:
         routes = serve_standin(router, ALLOWED_FHIR, MedicationRequest=side_effect)
         started = time.monotonic()
@@ -117,18 +130,24 @@ def test_looping_next_links_end_within_budget(make_client: Callable[..., TestCli
     assert 1 <= routes["MedicationRequest"].call_count <= max_pages
 
 
-@pytest.mark.parametrize(("answer", "why"), [
-    (httpx.ReadTimeout("slow"), "timed out"),
-    (httpx.Response(500, json={"resourceType": "OperationOutcome"}), "500"),
-    (httpx.Response(200, content=b"{not json", headers={"Content-Type": "application/json"}),
-     "invalid JSON"),
-    (httpx.Response(200, json={"resourceType": "Patient", "id": "pt-overlap"}), "Patient"),
-    (httpx.Response(200, json=["not", "a", "resource"]), "not a FHIR resource"),
-    (httpx.ConnectError("refused"), "unreachable"),
-    (httpx.Response(302, headers={"Location": "https://evil.example.net/x"}), "302"),
-])
-def test_bad_fhir_answer_is_412_naming_the_data(make_client: Callable[..., TestClient],
-                                                answer: Any, why: str) -> None:
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (httpx.ReadTimeout("slow"), "timed out"),
+        (httpx.Response(500, json={"resourceType": "OperationOutcome"}), "500"),
+        (
+            httpx.Response(200, content=b"{not json", headers={"Content-Type": "application/json"}),
+            "invalid JSON",
+        ),
+        (httpx.Response(200, json={"resourceType": "Patient", "id": "pt-overlap"}), "Patient"),
+        (httpx.Response(200, json=["not", "a", "resource"]), "not a FHIR resource"),
+        (httpx.ConnectError("refused"), "unreachable"),
+        (httpx.Response(302, headers={"Location": "https://evil.example.net/x"}), "302"),
+    ],
+)
+def test_bad_fhir_answer_is_412_naming_the_data(
+    make_client: Callable[..., TestClient], answer: Any, why: str
+) -> None:
     client = make_client()
     with respx.mock(assert_all_called=False) as router:
         evil = router.route(host="evil.example.net").respond(200, json={})
@@ -143,13 +162,17 @@ def test_bad_fhir_answer_is_412_naming_the_data(make_client: Callable[..., TestC
     assert "pt-overlap" not in response.text and "fixture-opaque" not in response.text
 
 
-@pytest.mark.parametrize(("answer", "why"), [
-    (httpx.ReadTimeout("slow"), "timed out"),
-    (httpx.Response(500, json={"resourceType": "OperationOutcome"}), "500"),
-    (httpx.Response(302, headers={"Location": "https://evil.example.net/x"}), "302"),
-])
-def test_bad_optional_answer_still_answers(make_client: Callable[..., TestClient],
-                                           answer: Any, why: str) -> None:
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (httpx.ReadTimeout("slow"), "timed out"),
+        (httpx.Response(500, json={"resourceType": "OperationOutcome"}), "500"),
+        (httpx.Response(302, headers={"Location": "https://evil.example.net/x"}), "302"),
+    ],
+)
+def test_bad_optional_answer_still_answers(
+    make_client: Callable[..., TestClient], answer: Any, why: str
+) -> None:
     """Conditions are optional: the overlap card comes back and names what it could not check."""
     client = make_client()
     with respx.mock(assert_all_called=False) as router:
@@ -158,8 +181,11 @@ def test_bad_optional_answer_still_answers(make_client: Callable[..., TestClient
         response = client.post(PV, json=_fallback())
     assert response.status_code == 200, response.text
     assert not evil.called
-    overlap = [c for c in response.json()["cards"]
-               if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"]
+    overlap = [
+        c
+        for c in response.json()["cards"]
+        if c["source"]["topic"]["code"] == "opioid-benzodiazepine-overlap"
+    ]
     assert overlap and "Not checked (no Conditions sent)" in overlap[0]["detail"]
     assert why not in response.text  # the fetch failure's reason goes to the log only
 
@@ -186,8 +212,9 @@ def test_huge_fhir_answer_is_cut_off(make_client: Callable[..., TestClient]) -> 
     bundle = dict(standin_files()["MedicationRequest"])
     bundle["padding"] = "x" * 50_000
     with respx.mock(assert_all_called=False) as router:
-        serve_standin(router, ALLOWED_FHIR,
-                      MedicationRequest=lambda _: httpx.Response(200, json=bundle))
+        serve_standin(
+            router, ALLOWED_FHIR, MedicationRequest=lambda _: httpx.Response(200, json=bundle)
+        )
         response = client.post(PV, json=_fallback())
     assert response.status_code == 412, response.text
     assert "MedicationRequest" in _diagnostics(response) and "larger" in _diagnostics(response)

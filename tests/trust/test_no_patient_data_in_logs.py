@@ -61,9 +61,12 @@ def patient_secrets() -> set[str]:
     return {s for s in secrets if len(s) >= 4}
 
 
-def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
-                                       es_issuer: TestIssuer, root_records: RecordList,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_run_logs_no_patient_data(
+    make_client: Callable[..., TestClient],
+    es_issuer: TestIssuer,
+    root_records: RecordList,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     secrets = patient_secrets()
     assert {"pt-overlap", "Daniel", "Marsh", "1974-03-14", "1288992"} <= secrets
 
@@ -86,12 +89,18 @@ def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
         serve_standin(router, ALLOWED_FHIR)
         statuses["fallback"] = client.post(PV, json=fallback).status_code
     with respx.mock(assert_all_called=False) as router:
-        serve_standin(router, ALLOWED_FHIR,
-                      Condition=respx.MockResponse(500, json={"resourceType": "OperationOutcome"}))
+        serve_standin(
+            router,
+            ALLOWED_FHIR,
+            Condition=respx.MockResponse(500, json={"resourceType": "OperationOutcome"}),
+        )
         statuses["missing"] = client.post(PV, json=fallback).status_code
     with respx.mock(assert_all_called=False) as router:
-        serve_standin(router, ALLOWED_FHIR, MedicationRequest=respx.MockResponse(
-            500, json={"resourceType": "OperationOutcome"}))
+        serve_standin(
+            router,
+            ALLOWED_FHIR,
+            MedicationRequest=respx.MockResponse(500, json={"resourceType": "OperationOutcome"}),
+        )
         statuses["412"] = client.post(PV, json=fallback).status_code
 
     bad = load_fixture("hooks/patient-view-overlap.json")
@@ -103,17 +112,20 @@ def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
     secrets.add(COMMENT)
     secrets.update(("Zebulon", "Quartermaine"))
 
-    jwt_client = make_client(log_level="DEBUG", jwt_required=True,
-                             trusted_issuers=[es_issuer.trusted])
+    jwt_client = make_client(
+        log_level="DEBUG", jwt_required=True, trusted_issuers=[es_issuer.trusted]
+    )
     attach(root_records)
     good = es_issuer.token(f"{BASE}{PV}")
     expired = es_issuer.token(f"{BASE}{PV}", iat_delta=-900, exp_delta=-600)
     secrets.update((good, expired, good.rsplit(".", 1)[1], expired.rsplit(".", 1)[1]))
     overlap = load_fixture("hooks/patient-view-overlap.json")
-    statuses["jwt-ok"] = jwt_client.post(PV, json=overlap, headers={
-        "Authorization": f"Bearer {good}"}).status_code
-    statuses["401"] = jwt_client.post(PV, json=overlap, headers={
-        "Authorization": f"Bearer {expired}"}).status_code
+    statuses["jwt-ok"] = jwt_client.post(
+        PV, json=overlap, headers={"Authorization": f"Bearer {good}"}
+    ).status_code
+    statuses["401"] = jwt_client.post(
+        PV, json=overlap, headers={"Authorization": f"Bearer {expired}"}
+    ).status_code
 
     expected = dict.fromkeys(statuses, 200)
     expected.update({"412": 412, "400": 400, "401": 401})
@@ -123,12 +135,24 @@ def test_full_run_logs_no_patient_data(make_client: Callable[..., TestClient],
     texts = root_records.texts()
     # The run did log, so the absence below means something.
     messages = [r.getMessage() for r in root_records.records]
-    for wanted in ("hook answered", "feedback stored", "client authentication failed",
-                   "request refused", "data missing"):
+    for wanted in (
+        "hook answered",
+        "feedback stored",
+        "client authentication failed",
+        "request refused",
+        "data missing",
+    ):
         assert any(wanted in m for m in messages), wanted
     assert stderr.count("\n") >= 10 and all(
-        json.loads(line) for line in stderr.splitlines() if line.startswith("{"))
+        json.loads(line) for line in stderr.splitlines() if line.startswith("{")
+    )
 
-    leaks = sorted({(secret, text[:300]) for secret in secrets
-                    for text in [*texts, *stderr.splitlines()] if secret in text})
+    leaks = sorted(
+        {
+            (secret, text[:300])
+            for secret in secrets
+            for text in [*texts, *stderr.splitlines()]
+            if secret in text
+        }
+    )
     assert not leaks, leaks

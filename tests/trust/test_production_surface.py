@@ -28,34 +28,50 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _production(make_client: Callable[..., TestClient], issuer: TestIssuer,
-                **overrides: Any) -> TestClient:
-    return make_client(environment="production", trusted_issuers=[issuer.trusted],
-                       patient_hash_key="a-production-hash-key-0123456789", **overrides)
+def _production(
+    make_client: Callable[..., TestClient], issuer: TestIssuer, **overrides: Any
+) -> TestClient:
+    return make_client(
+        environment="production",
+        trusted_issuers=[issuer.trusted],
+        patient_hash_key="a-production-hash-key-0123456789",
+        **overrides,
+    )
 
 
-@pytest.mark.parametrize(("authorization", "challenge"), [
-    (None, NO_CREDENTIALS),
-    ("Basic dXNlcjpwdw==", NO_CREDENTIALS),
-    ("Bearer not-a-jwt", INVALID),
-    ("Bearer e30.e30.", INVALID),
-])
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        (None, NO_CREDENTIALS),
+        ("Basic dXNlcjpwdw==", NO_CREDENTIALS),
+        ("Bearer not-a-jwt", INVALID),
+        ("Bearer e30.e30.", INVALID),
+    ],
+)
 @pytest.mark.parametrize("call", ["discovery", "hook", "feedback"])
 def test_every_401_carries_a_bearer_challenge(
-        make_client: Callable[..., TestClient], es_issuer: TestIssuer, authorization: str | None,
-        challenge: str, call: str) -> None:
+    make_client: Callable[..., TestClient],
+    es_issuer: TestIssuer,
+    authorization: str | None,
+    challenge: str,
+    call: str,
+) -> None:
     client = _production(make_client, es_issuer)
     headers = {"Authorization": authorization} if authorization else {}
-    response = (client.get("/cds-services", headers=headers) if call == "discovery" else
-                client.post(PV, json=load_fixture("hooks/patient-view-overlap.json"),
-                            headers=headers) if call == "hook" else
-                client.post(f"{PV}/feedback", json=feedback_body(), headers=headers))
+    response = (
+        client.get("/cds-services", headers=headers)
+        if call == "discovery"
+        else client.post(PV, json=load_fixture("hooks/patient-view-overlap.json"), headers=headers)
+        if call == "hook"
+        else client.post(f"{PV}/feedback", json=feedback_body(), headers=headers)
+    )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == challenge
 
 
 def test_a_token_that_fails_late_checks_gets_invalid_token(
-        make_client: Callable[..., TestClient], es_issuer: TestIssuer) -> None:
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer
+) -> None:
     client = _production(make_client, es_issuer)
     expired = es_issuer.bearer(f"{BASE}/cds-services", iat_delta=-900, exp_delta=-600)
     response = client.get("/cds-services", headers={"Authorization": expired})
@@ -65,7 +81,8 @@ def test_a_token_that_fails_late_checks_gets_invalid_token(
 
 
 def test_api_docs_are_off_in_production_unless_enabled(
-        make_client: Callable[..., TestClient], es_issuer: TestIssuer) -> None:
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer
+) -> None:
     production = _production(make_client, es_issuer)
     assert [production.get(path).status_code for path in DOCS] == [404, 404, 404]
     enabled = _production(make_client, es_issuer, api_docs_enabled=True)
@@ -77,18 +94,22 @@ def test_api_docs_are_off_in_production_unless_enabled(
 
 
 def test_metrics_are_not_served_in_production_by_default(
-        make_client: Callable[..., TestClient], es_issuer: TestIssuer) -> None:
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer
+) -> None:
     assert _production(make_client, es_issuer).get("/metrics").status_code == 404
     assert make_client().get("/metrics").status_code == 200  # development: open, as before
 
 
-def test_metrics_behind_a_bearer_token(make_client: Callable[..., TestClient],
-                                       es_issuer: TestIssuer, root_records: RecordList) -> None:
+def test_metrics_behind_a_bearer_token(
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer, root_records: RecordList
+) -> None:
     client = _production(make_client, es_issuer, metrics_token=METRICS_TOKEN)
     attach(root_records)
-    for headers, challenge in (({}, NO_CREDENTIALS),
-                               ({"Authorization": "Bearer wrong"}, INVALID),
-                               ({"Authorization": f"Basic {METRICS_TOKEN}"}, NO_CREDENTIALS)):
+    for headers, challenge in (
+        ({}, NO_CREDENTIALS),
+        ({"Authorization": "Bearer wrong"}, INVALID),
+        ({"Authorization": f"Basic {METRICS_TOKEN}"}, NO_CREDENTIALS),
+    ):
         refused = client.get("/metrics", headers=headers)
         assert refused.status_code == 401
         assert refused.headers["WWW-Authenticate"] == challenge
@@ -99,8 +120,9 @@ def test_metrics_behind_a_bearer_token(make_client: Callable[..., TestClient],
 
 
 @pytest.mark.parametrize("token", [None, METRICS_TOKEN])
-def test_metrics_on_their_own_port(make_client: Callable[..., TestClient], es_issuer: TestIssuer,
-                                   token: str | None) -> None:
+def test_metrics_on_their_own_port(
+    make_client: Callable[..., TestClient], es_issuer: TestIssuer, token: str | None
+) -> None:
     port = free_port()
     client = _production(make_client, es_issuer, metrics_port=port, metrics_token=token)
     assert client.get("/metrics").status_code == 404  # never on the service port
@@ -118,8 +140,9 @@ def test_metrics_on_their_own_port(make_client: Callable[..., TestClient], es_is
         httpx.get(url, timeout=2)
 
 
-def test_feedback_post_is_logged_once(make_client: Callable[..., TestClient],
-                                      root_records: RecordList) -> None:
+def test_feedback_post_is_logged_once(
+    make_client: Callable[..., TestClient], root_records: RecordList
+) -> None:
     client = make_client()
     attach(root_records)
     response = client.post(f"{PV}/feedback", json=feedback_body())

@@ -28,18 +28,24 @@ from tests.trust.conftest import (
 )
 
 # TRUST_FUZZ_EXAMPLES raises the count for a longer bug hunt; 150 keeps CI fast.
-FUZZ = settings(max_examples=int(os.environ.get("TRUST_FUZZ_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("TRUST_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 SERVICES = list(SERVICE_PATHS.values())
-POST_ENDPOINTS = [*SERVICES, *(f"{s}/feedback" for s in SERVICES),
-                  "/cds-services/no-such-service"]
+POST_ENDPOINTS = [*SERVICES, *(f"{s}/feedback" for s in SERVICES), "/cds-services/no-such-service"]
 BODIES = {name: load_fixture(name) for name in HOOK_FIXTURES}
 INDICATORS = {"info", "warning", "critical"}
 CHART_KEYS = ("medications", "conditions", "carePlans", "serviceRequests")
 
 
 # --- the service under test -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def fhir_standin() -> Iterator[respx.MockRouter]:
@@ -51,20 +57,27 @@ def fhir_standin() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory,
-           fhir_standin: respx.MockRouter) -> Iterator[TestClient]:
-    client = started_client(tmp_path_factory.mktemp("fuzz"), jwt_required=False,
-                            allowed_fhir_servers=[ALLOWED_FHIR],
-                            fhir_timeout_seconds=1.0, call_time_budget_seconds=2.0)
+def client(
+    tmp_path_factory: pytest.TempPathFactory, fhir_standin: respx.MockRouter
+) -> Iterator[TestClient]:
+    client = started_client(
+        tmp_path_factory.mktemp("fuzz"),
+        jwt_required=False,
+        allowed_fhir_servers=[ALLOWED_FHIR],
+        fhir_timeout_seconds=1.0,
+        call_time_budget_seconds=2.0,
+    )
     yield client
     client.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
-def jwt_client(tmp_path_factory: pytest.TempPathFactory, es_issuer: TestIssuer,
-               fhir_standin: respx.MockRouter) -> Iterator[TestClient]:
-    client = started_client(tmp_path_factory.mktemp("fuzz-jwt"), jwt_required=True,
-                            trusted_issuers=[es_issuer.trusted])
+def jwt_client(
+    tmp_path_factory: pytest.TempPathFactory, es_issuer: TestIssuer, fhir_standin: respx.MockRouter
+) -> Iterator[TestClient]:
+    client = started_client(
+        tmp_path_factory.mktemp("fuzz-jwt"), jwt_required=True, trusted_issuers=[es_issuer.trusted]
+    )
     yield client
     client.__exit__(None, None, None)
 
@@ -98,26 +111,90 @@ def check(response: httpx.Response) -> None:
 
 # --- value strategies --------------------------------------------------------------------
 
-FHIR_KEYS = ["hook", "hookInstance", "context", "prefetch", "fhirServer", "fhirAuthorization",
-             "patientId", "userId", "draftOrders", "selections", "resourceType", "entry",
-             "resource", "fullUrl", "link", "relation", "url", "id", "subject", "reference",
-             "status", "authoredOn", "coding", "code", "system", "text", "feedback", "card",
-             "outcome", "patient", "medications", "conditions", "access_token", "token_type"]
+FHIR_KEYS = [
+    "hook",
+    "hookInstance",
+    "context",
+    "prefetch",
+    "fhirServer",
+    "fhirAuthorization",
+    "patientId",
+    "userId",
+    "draftOrders",
+    "selections",
+    "resourceType",
+    "entry",
+    "resource",
+    "fullUrl",
+    "link",
+    "relation",
+    "url",
+    "id",
+    "subject",
+    "reference",
+    "status",
+    "authoredOn",
+    "coding",
+    "code",
+    "system",
+    "text",
+    "feedback",
+    "card",
+    "outcome",
+    "patient",
+    "medications",
+    "conditions",
+    "access_token",
+    "token_type",
+]
 keys = st.sampled_from(FHIR_KEYS) | st.text(max_size=12)
-scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70)
-           | st.floats(allow_nan=False, allow_infinity=False)
-           | st.text(max_size=30)
-           | st.sampled_from(["", "Bundle", "Patient", "MedicationRequest", "Patient/pt-overlap",
-                              "https://fhir.example.org/r4", "2026-11-23", "active", "-1"]))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "",
+            "Bundle",
+            "Patient",
+            "MedicationRequest",
+            "Patient/pt-overlap",
+            "https://fhir.example.org/r4",
+            "2026-11-23",
+            "active",
+            "-1",
+        ]
+    )
+)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(keys, children, max_size=5),
-    max_leaves=25)
-resource_types = st.sampled_from([
-    "MedicationRequest", "MedicationOrder", "MedicationStatement", "Medication", "Condition",
-    "CarePlan", "ServiceRequest", "Patient", "Bundle", "OperationOutcome", "Observation",
-    "", "medicationrequest", "Medication/1"]) | st.text(max_size=15) | json_values
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
+    max_leaves=25,
+)
+resource_types = (
+    st.sampled_from(
+        [
+            "MedicationRequest",
+            "MedicationOrder",
+            "MedicationStatement",
+            "Medication",
+            "Condition",
+            "CarePlan",
+            "ServiceRequest",
+            "Patient",
+            "Bundle",
+            "OperationOutcome",
+            "Observation",
+            "",
+            "medicationrequest",
+            "Medication/1",
+        ]
+    )
+    | st.text(max_size=15)
+    | json_values
+)
 
 # Dates up to the end of the calendar and huge numbers: they once overflowed date arithmetic
 # (see test_overflowing_dates_and_supplies_are_not_500).
@@ -129,12 +206,26 @@ fhir_dates = st.one_of(
     st.datetimes(max_value=datetime(9000, 12, 31), timezones=_tz).map(lambda d: d.isoformat()),
     st.dates(max_value=LAST_DAY).map(lambda d: d.isoformat()[:7]),
     st.dates(max_value=LAST_DAY).map(lambda d: d.isoformat()[:4]),
-    st.sampled_from(["2026-02-30", "2026-13-01", "2026-11-23T25:61:00Z", "T", "",
-                     "0000-00-00", "9000-12-31T23:59:59.999999999+14:00", "1e10",
-                     "2026-11-23T10:00:00", "2026-11-23 10:00", "yesterday",
-                     # valid RFC 3339 whose UTC falls outside years 1-9999
-                     "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]),
-    json_values)
+    st.sampled_from(
+        [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-11-23T25:61:00Z",
+            "T",
+            "",
+            "0000-00-00",
+            "9000-12-31T23:59:59.999999999+14:00",
+            "1e10",
+            "2026-11-23T10:00:00",
+            "2026-11-23 10:00",
+            "yesterday",
+            # valid RFC 3339 whose UTC falls outside years 1-9999
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01T00:00:00+23:59",
+        ]
+    ),
+    json_values,
+)
 
 
 def _harvest(kind: str, field: str) -> list[Any]:
@@ -158,86 +249,217 @@ def _harvest(kind: str, field: str) -> list[Any]:
 real_medications = st.sampled_from(_harvest("MedicationRequest", "medicationCodeableConcept"))
 real_dosages = st.sampled_from(_harvest("MedicationRequest", "dosageInstruction"))
 real_condition_codes = st.sampled_from(_harvest("Condition", "code"))
-numbers = (st.integers(-10, MAX_NUMBER) | st.floats(-MAX_NUMBER, MAX_NUMBER)
-           | st.sampled_from([0, 0.0, -1, 5e-324, 1e-308, 1e308, -1e308, 2**63 - 1, 2**64 - 1])
-           | st.text(max_size=5) | st.none())
-quantities = st.fixed_dictionaries({}, optional={
-    "value": numbers, "unit": st.sampled_from(["mg", "d", "wk", "tablet", "", "h"]) | json_values,
-    "code": st.sampled_from(["mg", "d", "wk", "{tbl}", "mo"]) | json_values,
-    "system": st.just("http://unitsofmeasure.org")})
-codings = st.fixed_dictionaries({}, optional={
-    "system": st.sampled_from(["http://www.nlm.nih.gov/research/umls/rxnorm",
-                               "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm",
-                               "", "urn:oid:1"]) | json_values,
-    "code": st.sampled_from(["197901", "1049683", "F41.9", "G47.00", "Z51.5", "active"])
-    | st.text(max_size=10) | json_values,
-    "display": st.text(max_size=40) | json_values})
-codeable = (st.fixed_dictionaries({}, optional={"coding": st.lists(codings, max_size=3)
-                                                 | json_values,
-                                                 "text": st.text(max_size=60) | json_values})
-            | json_values)
-timings = st.fixed_dictionaries({}, optional={"repeat": st.fixed_dictionaries({}, optional={
-    "frequency": numbers, "frequencyMax": numbers, "period": numbers, "periodMax": numbers,
-    "periodUnit": st.sampled_from(["s", "min", "h", "d", "wk", "mo", "a", "x"]) | json_values,
-    "boundsPeriod": st.fixed_dictionaries({}, optional={"start": fhir_dates, "end": fhir_dates}),
-    "boundsDuration": quantities, "count": numbers,
-    "timeOfDay": st.lists(st.text(max_size=8), max_size=3)}) | json_values,
-    "code": codeable})
-dosages = (st.lists(st.fixed_dictionaries({}, optional={
-    "text": st.text(max_size=80) | st.sampled_from([
-        "1 mg by mouth twice daily", "take 0.5-1 tablet at bedtime prn", "10 mg q6h",
-        "taper: reduce by 25% every 2 weeks", "2 tabs tid x 14 days"]),
-    "asNeededBoolean": st.booleans() | json_values,
-    "timing": timings | json_values,
-    "doseAndRate": st.lists(st.fixed_dictionaries({}, optional={
-        "doseQuantity": quantities | json_values,
-        "doseRange": st.fixed_dictionaries({}, optional={"low": quantities, "high": quantities}),
-    }) | json_values, max_size=3) | json_values,
-    "maxDosePerPeriod": json_values,
-    "sequence": numbers}), max_size=3) | real_dosages | json_values)
-dispense = st.fixed_dictionaries({}, optional={
-    "expectedSupplyDuration": quantities | json_values, "quantity": quantities | json_values,
-    "numberOfRepeatsAllowed": numbers,
-    "validityPeriod": st.fixed_dictionaries({}, optional={"start": fhir_dates,
-                                                           "end": fhir_dates}) | json_values,
-    "initialFill": json_values}) | json_values
-statuses = st.sampled_from(["active", "completed", "stopped", "on-hold", "draft", "cancelled",
-                            "entered-in-error", "unknown", "ACTIVE", ""]) | json_values
+numbers = (
+    st.integers(-10, MAX_NUMBER)
+    | st.floats(-MAX_NUMBER, MAX_NUMBER)
+    | st.sampled_from([0, 0.0, -1, 5e-324, 1e-308, 1e308, -1e308, 2**63 - 1, 2**64 - 1])
+    | st.text(max_size=5)
+    | st.none()
+)
+quantities = st.fixed_dictionaries(
+    {},
+    optional={
+        "value": numbers,
+        "unit": st.sampled_from(["mg", "d", "wk", "tablet", "", "h"]) | json_values,
+        "code": st.sampled_from(["mg", "d", "wk", "{tbl}", "mo"]) | json_values,
+        "system": st.just("http://unitsofmeasure.org"),
+    },
+)
+codings = st.fixed_dictionaries(
+    {},
+    optional={
+        "system": st.sampled_from(
+            [
+                "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "http://snomed.info/sct",
+                "http://hl7.org/fhir/sid/icd-10-cm",
+                "",
+                "urn:oid:1",
+            ]
+        )
+        | json_values,
+        "code": st.sampled_from(["197901", "1049683", "F41.9", "G47.00", "Z51.5", "active"])
+        | st.text(max_size=10)
+        | json_values,
+        "display": st.text(max_size=40) | json_values,
+    },
+)
+codeable = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "coding": st.lists(codings, max_size=3) | json_values,
+            "text": st.text(max_size=60) | json_values,
+        },
+    )
+    | json_values
+)
+timings = st.fixed_dictionaries(
+    {},
+    optional={
+        "repeat": st.fixed_dictionaries(
+            {},
+            optional={
+                "frequency": numbers,
+                "frequencyMax": numbers,
+                "period": numbers,
+                "periodMax": numbers,
+                "periodUnit": st.sampled_from(["s", "min", "h", "d", "wk", "mo", "a", "x"])
+                | json_values,
+                "boundsPeriod": st.fixed_dictionaries(
+                    {}, optional={"start": fhir_dates, "end": fhir_dates}
+                ),
+                "boundsDuration": quantities,
+                "count": numbers,
+                "timeOfDay": st.lists(st.text(max_size=8), max_size=3),
+            },
+        )
+        | json_values,
+        "code": codeable,
+    },
+)
+dosages = (
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "text": st.text(max_size=80)
+                | st.sampled_from(
+                    [
+                        "1 mg by mouth twice daily",
+                        "take 0.5-1 tablet at bedtime prn",
+                        "10 mg q6h",
+                        "taper: reduce by 25% every 2 weeks",
+                        "2 tabs tid x 14 days",
+                    ]
+                ),
+                "asNeededBoolean": st.booleans() | json_values,
+                "timing": timings | json_values,
+                "doseAndRate": st.lists(
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "doseQuantity": quantities | json_values,
+                            "doseRange": st.fixed_dictionaries(
+                                {}, optional={"low": quantities, "high": quantities}
+                            ),
+                        },
+                    )
+                    | json_values,
+                    max_size=3,
+                )
+                | json_values,
+                "maxDosePerPeriod": json_values,
+                "sequence": numbers,
+            },
+        ),
+        max_size=3,
+    )
+    | real_dosages
+    | json_values
+)
+dispense = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "expectedSupplyDuration": quantities | json_values,
+            "quantity": quantities | json_values,
+            "numberOfRepeatsAllowed": numbers,
+            "validityPeriod": st.fixed_dictionaries(
+                {}, optional={"start": fhir_dates, "end": fhir_dates}
+            )
+            | json_values,
+            "initialFill": json_values,
+        },
+    )
+    | json_values
+)
+statuses = (
+    st.sampled_from(
+        [
+            "active",
+            "completed",
+            "stopped",
+            "on-hold",
+            "draft",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+            "ACTIVE",
+            "",
+        ]
+    )
+    | json_values
+)
 clinical_status = st.one_of(
-    st.sampled_from(["active", "resolved", "inactive", "remission", "relapse", "recurrence",
-                     "", "bogus"]).map(lambda c: {"coding": [{
-                         "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                         "code": c}]}),
-    codeable)
+    st.sampled_from(
+        ["active", "resolved", "inactive", "remission", "relapse", "recurrence", "", "bogus"]
+    ).map(
+        lambda c: {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": c}
+            ]
+        }
+    ),
+    codeable,
+)
 
 MR_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "authoredOn": fhir_dates, "dateWritten": fhir_dates, "status": statuses,
+    "authoredOn": fhir_dates,
+    "dateWritten": fhir_dates,
+    "status": statuses,
     "intent": st.sampled_from(["order", "plan", "proposal", "instance-order"]) | json_values,
     "medicationCodeableConcept": real_medications | codeable,
-    "medicationReference": st.fixed_dictionaries({}, optional={
-        "reference": st.sampled_from(["Medication/m1", "#med", "https://evil.example.net/x",
-                                      "Medication/../../x", "", "Medication/"])
-        | st.text(max_size=30) | json_values,
-        "display": st.text(max_size=40)}) | json_values,
-    "dosageInstruction": dosages, "dispenseRequest": dispense,
-    "subject": st.sampled_from([{"reference": "Patient/someone-else"}, {"reference": ""},
-                                {"display": "x"}]) | json_values,
+    "medicationReference": st.fixed_dictionaries(
+        {},
+        optional={
+            "reference": st.sampled_from(
+                [
+                    "Medication/m1",
+                    "#med",
+                    "https://evil.example.net/x",
+                    "Medication/../../x",
+                    "",
+                    "Medication/",
+                ]
+            )
+            | st.text(max_size=30)
+            | json_values,
+            "display": st.text(max_size=40),
+        },
+    )
+    | json_values,
+    "dosageInstruction": dosages,
+    "dispenseRequest": dispense,
+    "subject": st.sampled_from(
+        [{"reference": "Patient/someone-else"}, {"reference": ""}, {"display": "x"}]
+    )
+    | json_values,
     "category": st.lists(codeable, max_size=2) | json_values,
     "extension": json_values,
 }
 CONDITION_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "clinicalStatus": clinical_status, "verificationStatus": codeable,
-    "code": real_condition_codes | codeable, "category": st.lists(codeable, max_size=2)
-    | json_values, "onsetDateTime": fhir_dates, "abatementDateTime": fhir_dates,
-    "recordedDate": fhir_dates, "onsetAge": quantities | json_values,
+    "clinicalStatus": clinical_status,
+    "verificationStatus": codeable,
+    "code": real_condition_codes | codeable,
+    "category": st.lists(codeable, max_size=2) | json_values,
+    "onsetDateTime": fhir_dates,
+    "abatementDateTime": fhir_dates,
+    "recordedDate": fhir_dates,
+    "onsetAge": quantities | json_values,
 }
 OTHER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "birthDate": fhir_dates, "deceasedBoolean": json_values, "status": statuses,
-    "intent": statuses, "period": st.fixed_dictionaries({}, optional={"start": fhir_dates,
-                                                                     "end": fhir_dates}),
-    "category": st.lists(codeable, max_size=2) | json_values, "code": codeable,
-    "activity": json_values, "title": st.text(max_size=60) | json_values,
-    "description": st.text(max_size=60), "authoredOn": fhir_dates,
+    "birthDate": fhir_dates,
+    "deceasedBoolean": json_values,
+    "status": statuses,
+    "intent": statuses,
+    "period": st.fixed_dictionaries({}, optional={"start": fhir_dates, "end": fhir_dates}),
+    "category": st.lists(codeable, max_size=2) | json_values,
+    "code": codeable,
+    "activity": json_values,
+    "title": st.text(max_size=60) | json_values,
+    "description": st.text(max_size=60),
+    "authoredOn": fhir_dates,
 }
 
 
@@ -250,6 +472,7 @@ def _fields_for(kind: Any) -> dict[str, st.SearchStrategy[Any]]:
 
 
 # --- request strategies ------------------------------------------------------------------
+
 
 def _resources(value: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -268,9 +491,11 @@ def _mutate_once(draw: st.DrawFn, body: dict[str, Any]) -> None:
     """Walk to a random container at a random depth and delete, replace or add something."""
     target: Any = body
     for _ in range(draw(st.integers(0, 8))):
-        children = ([v for v in target.values() if isinstance(v, dict | list)]
-                    if isinstance(target, dict) else
-                    [v for v in target if isinstance(v, dict | list)])
+        children = (
+            [v for v in target.values() if isinstance(v, dict | list)]
+            if isinstance(target, dict)
+            else [v for v in target if isinstance(v, dict | list)]
+        )
         if not children:
             break
         target = draw(st.sampled_from(children))
@@ -325,9 +550,21 @@ def field_mutations(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 @st.composite
 def generated_resource(draw: st.DrawFn, patient_id: str) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["MedicationRequest", "MedicationOrder", "Condition",
-                                 "CarePlan", "ServiceRequest", "Medication", "Patient",
-                                 "OperationOutcome"]) | resource_types)
+    kind = draw(
+        st.sampled_from(
+            [
+                "MedicationRequest",
+                "MedicationOrder",
+                "Condition",
+                "CarePlan",
+                "ServiceRequest",
+                "Medication",
+                "Patient",
+                "OperationOutcome",
+            ]
+        )
+        | resource_types
+    )
     resource: dict[str, Any] = {"resourceType": kind}
     if draw(st.integers(0, 4)):
         resource["id"] = draw(st.sampled_from(["a", "b", patient_id, "m1"]) | json_values)
@@ -350,26 +587,38 @@ def generated_prefetch(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         entries: list[Any] = [{"resource": r} for r in resources]
         if draw(st.integers(0, 5)) == 0:
             entries.append(draw(json_values))
-        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset",
-                                  "entry": entries}
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
         if draw(st.integers(0, 5)) == 0:
-            bundle["link"] = [{"relation": "next", "url": draw(
-                st.sampled_from([f"{ALLOWED_FHIR}/MedicationRequest?page=2",
-                                 "https://evil.example.net/x", "relative?page=2", ""])
-                | st.text(max_size=20))}]
+            bundle["link"] = [
+                {
+                    "relation": "next",
+                    "url": draw(
+                        st.sampled_from(
+                            [
+                                f"{ALLOWED_FHIR}/MedicationRequest?page=2",
+                                "https://evil.example.net/x",
+                                "relative?page=2",
+                                "",
+                            ]
+                        )
+                        | st.text(max_size=20)
+                    ),
+                }
+            ]
         body["prefetch"][key] = bundle
     drafts = body["context"].get("draftOrders")
     if isinstance(drafts, dict) and draw(st.booleans()):
-        drafts["entry"] = [*drafts.get("entry", []),
-                           *({"resource": r} for r in draw(st.lists(generated_resource(pid),
-                                                                    max_size=3)))]
+        drafts["entry"] = [
+            *drafts.get("entry", []),
+            *({"resource": r} for r in draw(st.lists(generated_resource(pid), max_size=3))),
+        ]
     return name, body
 
 
 # Strings at and past the feedback model's limits, with control and direction characters.
-extreme_text = st.sampled_from(["", " ", "\u0000", "\u007f", "\u202e", "x" * 257, "y" * 1025,
-                                "z" * 4001, "\ud7ff" * 300]) | st.text(
-    st.characters(max_codepoint=0x9f), max_size=20)
+extreme_text = st.sampled_from(
+    ["", " ", "\u0000", "\u007f", "\u202e", "x" * 257, "y" * 1025, "z" * 4001, "\ud7ff" * 300]
+) | st.text(st.characters(max_codepoint=0x9F), max_size=20)
 
 
 @st.composite
@@ -381,12 +630,14 @@ def feedback_bodies(draw: st.DrawFn) -> dict[str, Any]:
     coding = item["overrideReason"]["reason"]
     for field in draw(st.lists(st.sampled_from(["code", "system", "display"]), unique=True)):
         coding[field] = draw(extreme_text | json_values)
-    item["outcome"] = draw(st.sampled_from(["overridden", "accepted", "", "dismissed"])
-                           | json_values)
+    item["outcome"] = draw(
+        st.sampled_from(["overridden", "accepted", "", "dismissed"]) | json_values
+    )
     item["outcomeTimestamp"] = draw(fhir_dates)
     if draw(st.booleans()):
-        item["acceptedSuggestions"] = draw(st.lists(st.fixed_dictionaries(
-            {"id": st.text(max_size=10)}), max_size=2) | json_values)
+        item["acceptedSuggestions"] = draw(
+            st.lists(st.fixed_dictionaries({"id": st.text(max_size=10)}), max_size=2) | json_values
+        )
     for _ in range(draw(st.integers(0, 3))):
         _mutate_once(draw, body)
     return body
@@ -394,17 +645,21 @@ def feedback_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 # --- properties --------------------------------------------------------------------------
 
+
 @FUZZ
-@given(body=st.dictionaries(keys, json_values, max_size=6) | json_values,
-       endpoint=st.sampled_from(POST_ENDPOINTS))
+@given(
+    body=st.dictionaries(keys, json_values, max_size=6) | json_values,
+    endpoint=st.sampled_from(POST_ENDPOINTS),
+)
 def test_any_json_to_any_endpoint(client: TestClient, body: Any, endpoint: str) -> None:
     check(client.post(endpoint, json=body))
 
 
 @FUZZ
 @given(case=mutated_requests(), other=st.sampled_from([None, *POST_ENDPOINTS]))
-def test_mutated_fixture_requests(client: TestClient, case: tuple[str, dict[str, Any]],
-                                  other: str | None) -> None:
+def test_mutated_fixture_requests(
+    client: TestClient, case: tuple[str, dict[str, Any]], other: str | None
+) -> None:
     name, body = case
     endpoint = other or SERVICE_PATHS[BODIES[name]["hook"]]
     check(client.post(endpoint, json=body))
@@ -419,8 +674,9 @@ def test_odd_resource_fields(client: TestClient, case: tuple[str, dict[str, Any]
 
 @FUZZ
 @given(case=generated_prefetch())
-def test_generated_resources_in_valid_prefetch(client: TestClient,
-                                               case: tuple[str, dict[str, Any]]) -> None:
+def test_generated_resources_in_valid_prefetch(
+    client: TestClient, case: tuple[str, dict[str, Any]]
+) -> None:
     name, body = case
     response = client.post(SERVICE_PATHS[BODIES[name]["hook"]], json=body)
     check(response)
@@ -444,11 +700,25 @@ def test_feedback_timestamp_past_the_calendar_is_400(client: TestClient, timesta
 
 
 @FUZZ
-@given(content=st.binary(max_size=300) | st.sampled_from([
-    b"\xef\xbb\xbf{}", b"{" * 2000, b"[" * 5000, b'{"a":' * 500, b"\x00", b"1e999999",
-    b'"\\ud800"', b"{}" * 10]), endpoint=st.sampled_from(POST_ENDPOINTS),
-       content_type=st.sampled_from(["application/json", "text/plain",
-                                     "application/fhir+json; charset=latin-1", ""]))
+@given(
+    content=st.binary(max_size=300)
+    | st.sampled_from(
+        [
+            b"\xef\xbb\xbf{}",
+            b"{" * 2000,
+            b"[" * 5000,
+            b'{"a":' * 500,
+            b"\x00",
+            b"1e999999",
+            b'"\\ud800"',
+            b"{}" * 10,
+        ]
+    ),
+    endpoint=st.sampled_from(POST_ENDPOINTS),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "application/fhir+json; charset=latin-1", ""]
+    ),
+)
 def test_raw_bytes(client: TestClient, content: bytes, endpoint: str, content_type: str) -> None:
     check(client.post(endpoint, content=content, headers={"Content-Type": content_type}))
 
@@ -457,27 +727,60 @@ header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max
 
 
 @FUZZ
-@given(headers=st.dictionaries(
-    st.sampled_from(["Authorization", "X-Request-ID", "Accept", "Origin", "Host",
-                     "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Cookie"]),
-    header_text | st.sampled_from(["Bearer", "Bearer ", "Bearer a.b.c", "Bearer ...",
-                                   "bearer " + "A" * 20000, "Bearer e30.e30.", "Basic x"]),
-    max_size=5))
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "Authorization",
+                "X-Request-ID",
+                "Accept",
+                "Origin",
+                "Host",
+                "X-Forwarded-Host",
+                "X-Forwarded-Proto",
+                "Forwarded",
+                "Cookie",
+            ]
+        ),
+        header_text
+        | st.sampled_from(
+            [
+                "Bearer",
+                "Bearer ",
+                "Bearer a.b.c",
+                "Bearer ...",
+                "bearer " + "A" * 20000,
+                "Bearer e30.e30.",
+                "Basic x",
+            ]
+        ),
+        max_size=5,
+    )
+)
 def test_discovery_with_junk_headers(jwt_client: TestClient, headers: dict[str, str]) -> None:
     response = jwt_client.get("/cds-services", headers=headers)
     check(response)
     assert response.status_code == 401  # junk never authenticates
 
 
-@pytest.mark.parametrize("change", [
-    {"authoredOn": "9999-12-31"},
-    {"dispenseRequest": {"expectedSupplyDuration": {"value": 3_000_000, "unit": "d"}}},
-    {"dispenseRequest": {"expectedSupplyDuration": {"value": 1e9, "unit": "d"}}},
-    {"dispenseRequest": {"numberOfRepeatsAllowed": 10**12,
-                         "expectedSupplyDuration": {"value": 30, "unit": "d"}}},
-], ids=["authoredOn-9999", "supply-3e6-days", "supply-1e9-days", "repeats-1e12"])
-def test_overflowing_dates_and_supplies_are_not_500(client: TestClient,
-                                                    change: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"authoredOn": "9999-12-31"},
+        {"dispenseRequest": {"expectedSupplyDuration": {"value": 3_000_000, "unit": "d"}}},
+        {"dispenseRequest": {"expectedSupplyDuration": {"value": 1e9, "unit": "d"}}},
+        {
+            "dispenseRequest": {
+                "numberOfRepeatsAllowed": 10**12,
+                "expectedSupplyDuration": {"value": 30, "unit": "d"},
+            }
+        },
+    ],
+    ids=["authoredOn-9999", "supply-3e6-days", "supply-1e9-days", "repeats-1e12"],
+)
+def test_overflowing_dates_and_supplies_are_not_500(
+    client: TestClient, change: dict[str, Any]
+) -> None:
     body = copy.deepcopy(BODIES["hooks/order-select-benzo-with-opioid.json"])
     body["context"]["draftOrders"]["entry"][1]["resource"].update(change)
     response = client.post(SERVICE_PATHS["order-select"], json=body)
@@ -486,13 +789,13 @@ def test_overflowing_dates_and_supplies_are_not_500(client: TestClient,
 
 
 @pytest.mark.parametrize("resource_type", [["MedicationRequest"], {"a": 1}, 7, None])
-def test_draft_order_with_non_string_resource_type(client: TestClient,
-                                                   resource_type: Any) -> None:
+def test_draft_order_with_non_string_resource_type(client: TestClient, resource_type: Any) -> None:
     # Found by the generator: an unhashable resourceType in draftOrders reached a set lookup
     # in normalization (500). Such entries are now counted as entries without a resource.
     body = copy.deepcopy(BODIES["hooks/order-select-benzo-with-opioid.json"])
     body["context"]["draftOrders"]["entry"].append(
-        {"resource": {"resourceType": resource_type, "id": "odd"}})
+        {"resource": {"resourceType": resource_type, "id": "odd"}}
+    )
     response = client.post(SERVICE_PATHS["order-select"], json=body)
     check(response)
     assert response.status_code == 200

@@ -27,16 +27,62 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         yield running
 
 
-URL_STARTS = [ALLOWED_FHIR, "HTTPS://FHIR.EXAMPLE.ORG:443/r4", "https://fhir.example.org",
-              "http://fhir.example.org/r4", "https://evil.example.net/r4", "//evil.example.net",
-              "https://fhir.example.org@evil.example.net/r4", "javascript:alert(1)//",
-              "file:///etc/", "data:,", "ftp://fhir.example.org/r4", "urn:uuid:", "", "r4",
-              "https://fhir.example.org:99999/r4", "https://[::1]/r4"]
-URL_PIECES = ["/", ".", "..", "%2e", "%2E", "%2e%2e", ".%2e", "%252e", ";", "\\", "%5c", "%2f",
-              "%00", "\u0000", "\u007f", "\n", "\t", " ", "@", "?", "#", ":", "Patient",
-              "MedicationRequest", "Medication", "m1", "outside", "page=2"]
-urls = st.builds(lambda start, pieces: start + "".join(pieces), st.sampled_from(URL_STARTS),
-                 st.lists(st.sampled_from(URL_PIECES), max_size=10)) | control_text
+URL_STARTS = [
+    ALLOWED_FHIR,
+    "HTTPS://FHIR.EXAMPLE.ORG:443/r4",
+    "https://fhir.example.org",
+    "http://fhir.example.org/r4",
+    "https://evil.example.net/r4",
+    "//evil.example.net",
+    "https://fhir.example.org@evil.example.net/r4",
+    "javascript:alert(1)//",
+    "file:///etc/",
+    "data:,",
+    "ftp://fhir.example.org/r4",
+    "urn:uuid:",
+    "",
+    "r4",
+    "https://fhir.example.org:99999/r4",
+    "https://[::1]/r4",
+]
+URL_PIECES = [
+    "/",
+    ".",
+    "..",
+    "%2e",
+    "%2E",
+    "%2e%2e",
+    ".%2e",
+    "%252e",
+    ";",
+    "\\",
+    "%5c",
+    "%2f",
+    "%00",
+    "\u0000",
+    "\u007f",
+    "\n",
+    "\t",
+    " ",
+    "@",
+    "?",
+    "#",
+    ":",
+    "Patient",
+    "MedicationRequest",
+    "Medication",
+    "m1",
+    "outside",
+    "page=2",
+]
+urls = (
+    st.builds(
+        lambda start, pieces: start + "".join(pieces),
+        st.sampled_from(URL_STARTS),
+        st.lists(st.sampled_from(URL_PIECES), max_size=10),
+    )
+    | control_text
+)
 
 
 @FUZZ
@@ -60,8 +106,9 @@ def test_fhir_server_url(service: Service, server: str) -> None:
 
 @FUZZ
 @given(link=urls, reference=urls, full_url=urls)
-def test_next_link_reference_and_full_url(service: Service,
-                                          link: str, reference: str, full_url: str) -> None:
+def test_next_link_reference_and_full_url(
+    service: Service, link: str, reference: str, full_url: str
+) -> None:
     body = copy.deepcopy(OVERLAP)
     body["fhirServer"] = ALLOWED_FHIR
     body["fhirAuthorization"] = copy.deepcopy(FALLBACK["fhirAuthorization"])
@@ -81,5 +128,7 @@ def test_next_link_reference_and_full_url(service: Service,
         # answers with something other than a Bundle (its Medication route).
         assert "next link" in response.text or "page 2 of the search was" in response.text
     assert service.sent_off_base(since) == []
-    assert all(call.request.headers.get("authorization") == f"Bearer {TOKEN}"
-               for call in list(service.fhir.calls)[since:])
+    assert all(
+        call.request.headers.get("authorization") == f"Bearer {TOKEN}"
+        for call in list(service.fhir.calls)[since:]
+    )

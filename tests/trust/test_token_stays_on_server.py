@@ -28,11 +28,11 @@ OUTSIDE = [
     "{base}/.%2e/outside",
     "{base}/%2e./outside",
     "{base}/x/../../outside",
-    "{base}//%2e%2e/outside",          # slashes merged first, as many servers do
-    "{base}/..;/outside",              # Tomcat-style path parameter
-    "{base}/%252e%252e/outside",       # double encoding
-    "{base}/..%2foutside",             # encoded slash
-    "{base}/..%5Coutside",             # encoded backslash
+    "{base}//%2e%2e/outside",  # slashes merged first, as many servers do
+    "{base}/..;/outside",  # Tomcat-style path parameter
+    "{base}/%252e%252e/outside",  # double encoding
+    "{base}/..%2foutside",  # encoded slash
+    "{base}/..%5Coutside",  # encoded backslash
     "{origin}/outside",
 ]
 
@@ -49,8 +49,12 @@ def issuer(tmp_path: Path, listener: Listener) -> TestIssuer:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient], issuer: TestIssuer,
-           root_records: RecordList, listener: Listener) -> TestClient:
+def client(
+    make_client: Callable[..., TestClient],
+    issuer: TestIssuer,
+    root_records: RecordList,
+    listener: Listener,
+) -> TestClient:
     client = make_client(jwt_required=True, trusted_issuers=[issuer.trusted])
     attach(root_records)
     listener.seen.clear()
@@ -63,8 +67,13 @@ def _post(client: TestClient, issuer: TestIssuer, body: dict[str, Any]) -> httpx
 
 def _with_token(body: dict[str, Any], server: str) -> dict[str, Any]:
     body["fhirServer"] = server
-    body["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer",
-                                 "expires_in": 300, "scope": "user/*.read", "subject": "cds"}
+    body["fhirAuthorization"] = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "user/*.read",
+        "subject": "cds",
+    }
     return body
 
 
@@ -74,8 +83,9 @@ def _fallback(server: str) -> dict[str, Any]:
 
 
 def _prefetched(listener: Listener) -> dict[str, Any]:
-    return _with_token(copy.deepcopy(load_fixture("hooks/patient-view-overlap.json")),
-                       listener.base)
+    return _with_token(
+        copy.deepcopy(load_fixture("hooks/patient-view-overlap.json")), listener.base
+    )
 
 
 def _fill(template: str, listener: Listener) -> str:
@@ -93,8 +103,9 @@ def _rules(response: httpx.Response) -> list[str]:
     return sorted(c["source"]["topic"]["code"] for c in response.json()["cards"])
 
 
-def test_control_the_token_reaches_the_base(client: TestClient, issuer: TestIssuer,
-                                             listener: Listener) -> None:
+def test_control_the_token_reaches_the_base(
+    client: TestClient, issuer: TestIssuer, listener: Listener
+) -> None:
     response = _post(client, issuer, _fallback(listener.base))
     assert response.status_code == 200, response.text
     assert _rules(response) == ["opioid-benzodiazepine-overlap", "taper-plan"]
@@ -104,21 +115,27 @@ def test_control_the_token_reaches_the_base(client: TestClient, issuer: TestIssu
 
 @pytest.mark.parametrize("server", OUTSIDE)
 def test_fhir_server_normalizing_outside_is_never_contacted(
-        client: TestClient, issuer: TestIssuer, listener: Listener, server: str) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener, server: str
+) -> None:
     response = _post(client, issuer, _fallback(_fill(server, listener)))
     assert response.status_code in (400, 412), response.text
     assert listener.seen == []
 
 
-@pytest.mark.parametrize("link", [*OUTSIDE, "../outside/MedicationRequest?page=2",
-                                  "%2e%2e/outside/MedicationRequest?page=2",
-                                  "{base}/MedicationRequest/%2e%2e/%2e%2e/outside?page=2"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        *OUTSIDE,
+        "../outside/MedicationRequest?page=2",
+        "%2e%2e/outside/MedicationRequest?page=2",
+        "{base}/MedicationRequest/%2e%2e/%2e%2e/outside?page=2",
+    ],
+)
 def test_next_link_normalizing_outside_is_not_followed(
-        client: TestClient, issuer: TestIssuer, listener: Listener, root_records: RecordList,
-        link: str) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener, root_records: RecordList, link: str
+) -> None:
     body = _prefetched(listener)
-    body["prefetch"]["medications"]["link"] = [{"relation": "next",
-                                                "url": _fill(link, listener)}]
+    body["prefetch"]["medications"]["link"] = [{"relation": "next", "url": _fill(link, listener)}]
     response = _post(client, issuer, body)
     assert response.status_code == 200, response.text
     assert "opioid-benzodiazepine-overlap" in _rules(response)  # the first page still counts
@@ -127,24 +144,32 @@ def test_next_link_normalizing_outside_is_not_followed(
 
 
 def test_next_link_with_dots_inside_the_base_is_sent_as_checked(
-        client: TestClient, issuer: TestIssuer, listener: Listener) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener
+) -> None:
     body = _prefetched(listener)
-    body["prefetch"]["medications"]["link"] = [{"relation": "next", "url": (
-        f"{listener.base}/x/%2e%2e/./MedicationRequest?patient=pt-overlap&page=2")}]
+    body["prefetch"]["medications"]["link"] = [
+        {
+            "relation": "next",
+            "url": (f"{listener.base}/x/%2e%2e/./MedicationRequest?patient=pt-overlap&page=2"),
+        }
+    ]
     response = _post(client, issuer, body)
     assert response.status_code == 200, response.text
     # The normal form is what went on the wire, not the raw link.
     assert [s.target for s in listener.seen] == [
-        "/fhir/MedicationRequest?patient=pt-overlap&page=2"]
+        "/fhir/MedicationRequest?patient=pt-overlap&page=2"
+    ]
     assert listener.seen[0].authorization == f"Bearer {TOKEN}"
 
 
 @pytest.mark.parametrize("bad", ["\u0000", "\u007f", "\n", "\u001b"])
-def test_next_link_with_control_character_is_412(client: TestClient, issuer: TestIssuer,
-                                                 listener: Listener, bad: str) -> None:
+def test_next_link_with_control_character_is_412(
+    client: TestClient, issuer: TestIssuer, listener: Listener, bad: str
+) -> None:
     body = _prefetched(listener)
-    body["prefetch"]["medications"]["link"] = [{"relation": "next", "url": (
-        f"{listener.base}/MedicationRequest?page=2{bad}x")}]
+    body["prefetch"]["medications"]["link"] = [
+        {"relation": "next", "url": (f"{listener.base}/MedicationRequest?page=2{bad}x")}
+    ]
     response = _post(client, issuer, body)
     assert response.status_code == 412, response.text
     assert "MedicationRequest for the patient" in response.text
@@ -160,11 +185,18 @@ def _add_referenced_order(body: dict[str, Any], reference: str) -> None:
     body["prefetch"]["medications"]["entry"].append({"resource": order})
 
 
-@pytest.mark.parametrize("reference", [f"{link}/Medication/m1" for link in OUTSIDE]
-                         + ["{base}/Medication/%2e%2e/%2e%2e/outside/Medication/m1"])
+@pytest.mark.parametrize(
+    "reference",
+    [f"{link}/Medication/m1" for link in OUTSIDE]
+    + ["{base}/Medication/%2e%2e/%2e%2e/outside/Medication/m1"],
+)
 def test_medication_reference_normalizing_outside_is_not_fetched(
-        client: TestClient, issuer: TestIssuer, listener: Listener, root_records: RecordList,
-        reference: str) -> None:
+    client: TestClient,
+    issuer: TestIssuer,
+    listener: Listener,
+    root_records: RecordList,
+    reference: str,
+) -> None:
     body = _prefetched(listener)
     _add_referenced_order(body, _fill(reference, listener))
     response = _post(client, issuer, body)
@@ -175,19 +207,21 @@ def test_medication_reference_normalizing_outside_is_not_fetched(
 
 
 def test_medication_reference_on_the_server_is_fetched_in_normal_form(
-        client: TestClient, issuer: TestIssuer, listener: Listener) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener
+) -> None:
     body = _prefetched(listener)
     _add_referenced_order(body, f"{listener.base}/Medication/./x/../m1")
     response = _post(client, issuer, body)
     assert response.status_code == 200, response.text
     assert [(s.target, s.authorization) for s in listener.seen] == [
-        ("/fhir/Medication/m1", f"Bearer {TOKEN}")]
+        ("/fhir/Medication/m1", f"Bearer {TOKEN}")
+    ]
 
 
 @pytest.mark.parametrize("bad", ["\u0000", "\u007f"])
 def test_medication_reference_with_control_character_is_skipped(
-        client: TestClient, issuer: TestIssuer, listener: Listener, root_records: RecordList,
-        bad: str) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener, root_records: RecordList, bad: str
+) -> None:
     body = _prefetched(listener)
     _add_referenced_order(body, f"{listener.base}/Medication/m{bad}1/../m1")
     response = _post(client, issuer, body)
@@ -198,7 +232,8 @@ def test_medication_reference_with_control_character_is_skipped(
 
 @pytest.mark.parametrize("bad", ["\u0000", "\u007f", "\t"])
 def test_envelope_fhir_server_with_control_character_is_400(
-        client: TestClient, issuer: TestIssuer, listener: Listener, bad: str) -> None:
+    client: TestClient, issuer: TestIssuer, listener: Listener, bad: str
+) -> None:
     response = _post(client, issuer, _fallback(f"{listener.base}/x{bad}y"))
     assert response.status_code == 400, response.text
     assert "fhirServer" in response.text and "control character" in response.text

@@ -6,8 +6,15 @@ from typing import Any
 
 from app.normalize.sig.structured import items, obj, per_day, positive, text
 
-_UNIT_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week",
-               "mo": "month", "a": "year"}
+_UNIT_WORDS = {
+    "s": "second",
+    "min": "minute",
+    "h": "hour",
+    "d": "day",
+    "wk": "week",
+    "mo": "month",
+    "a": "year",
+}
 
 
 def _fmt(value: float) -> str:

@@ -81,10 +81,10 @@ class Phase:
     """Parts taken together for a while; a taper written with "then" has several phases."""
 
     parts: tuple[Part, ...]
-    days: float | None = None     # how long this phase lasts, when the order says
-    start: date | None = None     # absolute bounds (timing.repeat.boundsPeriod)
+    days: float | None = None  # how long this phase lasts, when the order says
+    start: date | None = None  # absolute bounds (timing.repeat.boundsPeriod)
     end: date | None = None
-    stop: bool = False            # "... then stop": nothing is taken in this phase
+    stop: bool = False  # "... then stop": nothing is taken in this phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +92,17 @@ class Sig:
     """One reading (free text or structure) of one dosage instruction."""
 
     phases: tuple[Phase, ...]
-    caps: tuple[Amount, ...] = ()          # most allowed per day (maxDosePerPeriod, "max 4/day")
-    admin_cap: Amount | None = None        # most allowed at one time (maxDosePerAdministration)
+    caps: tuple[Amount, ...] = ()  # most allowed per day (maxDosePerPeriod, "max 4/day")
+    admin_cap: Amount | None = None  # most allowed at one time (maxDosePerAdministration)
     doses_per_day_cap: float | None = None  # "no more than 3 doses a day"
     as_needed: bool = False
-    daily_total: Amount | None = None      # "total 15 mg/day": a restatement to check against
+    daily_total: Amount | None = None  # "total 15 mg/day": a restatement to check against
 
     @property
     def empty(self) -> bool:
-        return not any(p.amount or p.per_day for ph in self.phases for p in ph.parts) \
-            and not self.caps
+        return (
+            not any(p.amount or p.per_day for ph in self.phases for p in ph.parts) and not self.caps
+        )
 
 
 EMPTY = Sig(phases=())

@@ -35,9 +35,15 @@ def together(doses: list[Daily]) -> Daily:
     for d in doses:
         total = None if total is None or d.daily is None else total + d.daily
     days = {d.days for d in doses}
-    return Daily(total, any(d.as_needed for d in doses), any(d.continuous for d in doses),
-                 days.pop() if len(days) == 1 else None, doses[0].start, doses[0].end,
-                 conflict=any(d.conflict for d in doses))
+    return Daily(
+        total,
+        any(d.as_needed for d in doses),
+        any(d.continuous for d in doses),
+        days.pop() if len(days) == 1 else None,
+        doses[0].start,
+        doses[0].end,
+        conflict=any(d.conflict for d in doses),
+    )
 
 
 def across(doses: list[Daily]) -> Daily:
@@ -46,9 +52,12 @@ def across(doses: list[Daily]) -> Daily:
     if not taking or any(d.daily is None for d in taking):
         return Daily(None, any(d.as_needed for d in doses))
     spans = [d.daily for d in taking if d.daily is not None]
-    return Daily(Span(min(s.lo for s in spans), max(s.hi for s in spans)),
-                 any(d.as_needed for d in taking), any(d.continuous for d in taking),
-                 conflict=any(d.conflict for d in taking))
+    return Daily(
+        Span(min(s.lo for s in spans), max(s.hi for s in spans)),
+        any(d.as_needed for d in taking),
+        any(d.continuous for d in taking),
+        conflict=any(d.conflict for d in taking),
+    )
 
 
 def todays(phases: list[Daily], start: date | None, today: date | None) -> Daily | None:
@@ -61,8 +70,9 @@ def todays(phases: list[Daily], start: date | None, today: date | None) -> Daily
     try:
         for i, phase in enumerate(phases):
             if phase.start is not None or phase.end is not None:
-                if (phase.start is None or phase.start <= today) \
-                        and (phase.end is None or today <= phase.end):
+                if (phase.start is None or phase.start <= today) and (
+                    phase.end is None or today <= phase.end
+                ):
                     return None if phase.stop else phase
                 cursor = phase.end + timedelta(days=1) if phase.end else None
                 continue
@@ -90,5 +100,6 @@ def steps_down(phases: list[Daily]) -> bool:
     if len(taking) < 2 or any(p.daily is None for p in taking):
         return False
     doses = [p.daily.hi for p in taking if p.daily is not None]
-    return all(b <= a for a, b in zip(doses, doses[1:], strict=False)) \
-        and any(0 < d < doses[0] for d in doses[1:])
+    return all(b <= a for a, b in zip(doses, doses[1:], strict=False)) and any(
+        0 < d < doses[0] for d in doses[1:]
+    )

@@ -35,8 +35,9 @@ def span(a: str, b: str | None) -> Span | None:
     return Span(lo, hi)
 
 
-_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00d7": "x",
-                         "\u00a0": " ", "\u2019": "'"})
+_DASHES = str.maketrans(
+    {"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00d7": "x", "\u00a0": " ", "\u2019": "'"}
+)
 _FRACTION_CHARS = re.compile("|".join(map(re.escape, v.UNICODE_FRACTIONS)))
 _PLURAL = re.compile(r"\((e?s)\)")
 _DOTTED = re.compile(r"(?<![a-z])((?:[a-z]\.){2,}[a-z]?)(?![a-z])")
@@ -52,7 +53,8 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 _PAREN_MASS = re.compile(rf"^\s*({NUM})\s*({v.MASS_ALT})\s*(total)?\s*$")
 _NOISE = re.compile(
     rf"\b(?:disp(?:ense)?|qty|quantity)\s*:?\s*#?\s*{NUM}(?:\s*(?:{v.COUNT_ALT})\b)?"
-    rf"|#\s*{NUM}|\b{NUM}\s*refills?\b|\brefills?\s*:?\s*{NUM}")
+    rf"|#\s*{NUM}|\b{NUM}\s*refills?\b|\brefills?\s*:?\s*{NUM}"
+)
 _CAP = re.compile(
     r"(?P<pre>(?:max(?:imum)?\.?|mdd|not to exceed|do not exceed|don't exceed|nte|no more than"
     r"|do not take more than|not more than|do not use more than|up to a max(?:imum)? of)"
@@ -61,7 +63,8 @@ _CAP = re.compile(
     rf"\s*:?\s*(?:of\s+)?(?P<a>{NUM})(?:\s*(?:-|to)\s*(?P<b>{NUM}))?"
     rf"\s*(?P<unit>{v.TEXT_UNIT_ALT})?(?![a-z])"
     r"\s*(?P<per>(?:(?:per|a|/|in|every|each|within|in any|in a)\s*(?:1\s*)?"
-    r"(?:day|24\s*(?:hours?|hrs?|h)|d)\b)|daily)?")
+    r"(?:day|24\s*(?:hours?|hrs?|h)|d)\b)|daily)?"
+)
 _DAILY_WORDS = re.compile(r"daily|per day|a day|mdd")
 
 
@@ -106,7 +109,8 @@ def take_caps(s: str) -> tuple[str, list[Amount], float | None]:
 
 _TOTAL_DAILY = re.compile(
     rf"\b(?:total(?:\s+daily)?(?:\s+dose)?|tdd)\s*:?\s*(?:of\s+|=\s*)?(?P<a>{NUM})\s*"
-    rf"(?P<unit>{v.MASS_ALT})(?![a-z])\s*(?:/\s*day|per day|a day|daily)?")
+    rf"(?P<unit>{v.MASS_ALT})(?![a-z])\s*(?:/\s*day|per day|a day|daily)?"
+)
 
 
 def take_total(s: str) -> tuple[str, Amount | None]:
@@ -115,8 +119,9 @@ def take_total(s: str) -> tuple[str, Amount | None]:
     value = number(m.group("a")) if m else None
     if m is None or value is None or value <= 0:
         return s, None
-    return s[:m.start()] + " " + s[m.end():], Amount(Span.of(value * v.UNITS[m.group("unit")][1]),
-                                                     MG)
+    return s[: m.start()] + " " + s[m.end() :], Amount(
+        Span.of(value * v.UNITS[m.group("unit")][1]), MG
+    )
 
 
 def drop_asides(s: str) -> str:
@@ -125,6 +130,7 @@ def drop_asides(s: str) -> str:
     Dropped asides are the number words Epic repeats ("2 (two)"), brand names, pain scales
     ("(7-10)") and the other half of a combination ("(8 mg buprenorphine / 2 mg naloxone)").
     """
+
     def aside(m: re.Match[str]) -> str:
         mass = _PAREN_MASS.match(m.group(1))
         if mass is None:
@@ -134,5 +140,5 @@ def drop_asides(s: str) -> str:
             return " "
         mg = value * v.UNITS[mass.group(2)][1]
         return f" {'=' if mass.group(3) else '~'}{mg:.12g} "
-    return _NOISE.sub(" ", _PAREN.sub(aside, s))
 
+    return _NOISE.sub(" ", _PAREN.sub(aside, s))

@@ -108,8 +108,9 @@ def _repeat_per_day(repeat: dict[str, Any]) -> Span | None:
     freq_raw, period_raw = repeat.get("frequency"), repeat.get("period")
     freq = 1.0 if freq_raw is None else positive(freq_raw)
     freq_max = positive(repeat.get("frequencyMax")) or freq
-    slots = sum(v.EVENT_TIMING.get(w.upper(), 1.0) for w in strings(repeat, "when")) \
-        or len(strings(repeat, "timeOfDay"))
+    slots = sum(v.EVENT_TIMING.get(w.upper(), 1.0) for w in strings(repeat, "when")) or len(
+        strings(repeat, "timeOfDay")
+    )
     if freq is None or freq_max is None:
         return None
     unit = repeat.get("periodUnit", repeat.get("periodUnits"))  # DSTU2 spells it periodUnits
@@ -177,9 +178,12 @@ def per_day(timing: Any) -> Span | None:
 
 def as_needed(dosage: dict[str, Any]) -> bool:
     """asNeededBoolean / asNeededCodeableConcept (R4), asNeeded / asNeededFor (R5)."""
-    return dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True \
-        or bool(obj(dosage.get("asNeededCodeableConcept"))) \
+    return (
+        dosage.get("asNeededBoolean") is True
+        or dosage.get("asNeeded") is True
+        or bool(obj(dosage.get("asNeededCodeableConcept")))
         or bool(items(dosage.get("asNeededFor")))
+    )
 
 
 def _caps(dosage: dict[str, Any]) -> tuple[list[Amount], float | None]:
@@ -209,8 +213,11 @@ def _bad_quantity(value: Any) -> bool:
 
 def _bad_ratio(value: Any) -> bool:
     ratio = obj(value)
-    return value is not None and (ratio is None or _bad_quantity(ratio.get("numerator"))
-                                  or _bad_quantity(ratio.get("denominator")))
+    return value is not None and (
+        ratio is None
+        or _bad_quantity(ratio.get("numerator"))
+        or _bad_quantity(ratio.get("denominator"))
+    )
 
 
 def malformed(dosage: dict[str, Any]) -> bool:
@@ -223,22 +230,32 @@ def malformed(dosage: dict[str, Any]) -> bool:
         if h is None:
             return True
         dose_range = h.get("doseRange")
-        if any(_bad_quantity(h.get(k)) for k in ("doseQuantity", "rateQuantity")) \
-                or _bad_ratio(h.get("rateRatio")) or (dose_range is not None and (
-                    type(dose_range) is not dict or _bad_quantity(dose_range.get("low"))
-                    or _bad_quantity(dose_range.get("high")))):
+        if (
+            any(_bad_quantity(h.get(k)) for k in ("doseQuantity", "rateQuantity"))
+            or _bad_ratio(h.get("rateRatio"))
+            or (
+                dose_range is not None
+                and (
+                    type(dose_range) is not dict
+                    or _bad_quantity(dose_range.get("low"))
+                    or _bad_quantity(dose_range.get("high"))
+                )
+            )
+        ):
             return True
     timing = dosage.get("timing")
     timing_obj = obj(timing)
     repeat = timing_obj.get("repeat") if timing_obj else None
     if (timing is not None and timing_obj is None) or (repeat is not None and obj(repeat) is None):
         return True
-    if repeat is not None and any(_bad_number(repeat.get(k)) for k in
-                                  ("frequency", "frequencyMax", "period", "periodMax")):
+    if repeat is not None and any(
+        _bad_number(repeat.get(k)) for k in ("frequency", "frequencyMax", "period", "periodMax")
+    ):
         return True
     caps = dosage.get("maxDosePerPeriod")
-    return any(_bad_ratio(c) for c in (caps if type(caps) is list else [caps])) \
-        or _bad_quantity(dosage.get("maxDosePerAdministration"))
+    return any(_bad_ratio(c) for c in (caps if type(caps) is list else [caps])) or _bad_quantity(
+        dosage.get("maxDosePerAdministration")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,5 +287,14 @@ def read(dosage: dict[str, Any]) -> Structured:
     timing = obj(dosage.get("timing")) or {}
     days, start, end = _bounds(obj(timing.get("repeat")) or {})
     caps, doses = _caps(dosage)
-    return Structured(_amounts(dosage), per_day(timing), as_needed(dosage), tuple(caps), doses,
-                      quantity(dosage.get("maxDosePerAdministration")), days, start, end)
+    return Structured(
+        _amounts(dosage),
+        per_day(timing),
+        as_needed(dosage),
+        tuple(caps),
+        doses,
+        quantity(dosage.get("maxDosePerAdministration")),
+        days,
+        start,
+        end,
+    )

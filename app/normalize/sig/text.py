@@ -31,37 +31,50 @@ _STOP = re.compile(r"^[\s,.;]*(?:and\s+)?(?:stop|discontinue|d/c|dc|off|quit)\b"
 _DURATION = re.compile(
     rf"\b(?:{v.DURATION_LEADS_ALT})\s*(?:(?:{v.DURATION_FILLERS_ALT})\s+)?"
     rf"(?P<a>{NUM})(?:\s*(?:-|to)\s*(?P<b>{NUM}))?\s*(?:more\s+)?"
-    rf"(?P<u>{v.DURATION_UNIT_ALT})\b")
+    rf"(?P<u>{v.DURATION_UNIT_ALT})\b"
+)
 _SEGMENTS = re.compile(r",|;|\band\b|\bplus\b|&|\+|\.(?=\s|$)")
 _CLOCK = re.compile(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b")
-_HOURS = re.compile(rf"\b(?:every|each|q)\s*{_R}\s*(?:hours?|hrs?|h)\b"
-                    r"(?P<awake>\s*(?:while|when)\s+awake)?")
+_HOURS = re.compile(
+    rf"\b(?:every|each|q)\s*{_R}\s*(?:hours?|hrs?|h)\b"
+    r"(?P<awake>\s*(?:while|when)\s+awake)?"
+)
 _DAYS = re.compile(rf"\b(?:every|q)\s*{_R}\s*(?:days?|d)\b")
 _WEEKS = re.compile(rf"\b(?:every|q)\s*{_R}\s*(?:weeks?|wks?)\b")
 _MONTHS = re.compile(rf"\b(?:every|q)\s*{_R}\s*(?:months?|mos?)\b")
 _TIMES = re.compile(
     rf"\b{_R}\s*(?:x|times?)\s*(?:(?:a|per|each|every|in a|in|/)\s*)?"
-    r"(?P<per>day|daily|d|24\s*(?:hours?|hrs?|h)|weeks?|weekly|wk|months?|monthly)\b")
+    r"(?P<per>day|daily|d|24\s*(?:hours?|hrs?|h)|weeks?|weekly|wk|months?|monthly)\b"
+)
 _SLASH_DAY = re.compile(r"(?<=[a-z])\s*/\s*(?:day|d)\b")
 _PHRASES = re.compile(rf"(?<![\w])(?:{v.PHRASE_ALT})(?![\w])")
 _AS_NEEDED = re.compile(rf"(?<![\w])(?:{v.AS_NEEDED_ALT})(?![\w])")
 _WEEKDAYS = re.compile(rf"(?<![\w])(?:{v.WEEKDAY_ALT})(?![\w])")
-_STRENGTH_FORM = re.compile(rf"(?<![\w.=~/])(?P<n>{NUM})\s+(?P<s>{NUM})\s*(?P<m>{v.MASS_ALT})"
-                            rf"\s+(?:{v.COUNT_ALT})(?![a-z])")
+_STRENGTH_FORM = re.compile(
+    rf"(?<![\w.=~/])(?P<n>{NUM})\s+(?P<s>{NUM})\s*(?P<m>{v.MASS_ALT})"
+    rf"\s+(?:{v.COUNT_ALT})(?![a-z])"
+)
 # "0.1 mg/kg" and "mg/m2" are per body size: not an amount this reader can take.
-_AMOUNT = re.compile(rf"(?<![\w.=~/]){_R}\s*(?P<unit>{v.TEXT_UNIT_ALT})(?![a-z])"
-                     r"(?!\s*/\s*(?:kg|m2|m²|lb)\b)")
+_AMOUNT = re.compile(
+    rf"(?<![\w.=~/]){_R}\s*(?P<unit>{v.TEXT_UNIT_ALT})(?![a-z])"
+    r"(?!\s*/\s*(?:kg|m2|m²|lb)\b)"
+)
 _PER_BODY = re.compile(r"/\s*(?:kg|m2|m²|lb)\b")
 _LEAD = re.compile(
     r"^\s*(?:(?:take|give|use|apply|inject|chew|dissolve|place|inhale)\s+)?"
-    rf"{_R}(?=\s|$)(?!\s*(?:times?\b|x\b|hours?|hrs?|days?|weeks?|%))")
-_REPEAT = re.compile(r"\bmay (?:repeat|take another)"
-                     r"(?:\s+(?:dose\s+)?(?:x\s*)?(?P<n>\d+)(?:\s*times?)?\b)?")
+    rf"{_R}(?=\s|$)(?!\s*(?:times?\b|x\b|hours?|hrs?|days?|weeks?|%))"
+)
+_REPEAT = re.compile(
+    r"\bmay (?:repeat|take another)"
+    r"(?:\s+(?:dose\s+)?(?:x\s*)?(?P<n>\d+)(?:\s*times?)?\b)?"
+)
 # Words that leave the amount open: "take an additional tablet", "increase by 1 capsule every
 # 3 days" (a titration), "up to 3 times daily" (a most, not a use).
-_UNSTATED = re.compile(rf"\b(?:additional|another|extra)\s+(?:\w+\s+)?(?:{v.COUNT_ALT})\b"
-                       r"|\b(?:increas|decreas|reduc|titrat|wean|taper)\w*\s+(?:\w+\s+){0,3}?"
-                       r"(?:by|to|up|down)\b[^,;]*\d|\bexcept\b")
+_UNSTATED = re.compile(
+    rf"\b(?:additional|another|extra)\s+(?:\w+\s+)?(?:{v.COUNT_ALT})\b"
+    r"|\b(?:increas|decreas|reduc|titrat|wean|taper)\w*\s+(?:\w+\s+){0,3}?"
+    r"(?:by|to|up|down)\b[^,;]*\d|\bexcept\b"
+)
 _UP_TO = re.compile(r"\bup to\b")
 # "Do not take in the morning": a negated segment tells when not to take it.
 _NEGATED = re.compile(r"\b(?:do not|don't|never|avoid)\b")
@@ -83,8 +96,9 @@ class _Segment:
     def absorb(self, other: _Segment) -> None:
         """Timing written apart from its amount ("1 tab, PO, BID") belongs to that amount."""
         if other.per_day is not None:
-            self.per_day = other.per_day if self.per_day is None \
-                else self.per_day.union(other.per_day)
+            self.per_day = (
+                other.per_day if self.per_day is None else self.per_day.union(other.per_day)
+            )
         self.slots |= other.slots
         self.weekdays |= other.weekdays
         self.as_needed |= other.as_needed
@@ -96,15 +110,17 @@ class _Segment:
             per_day = (per_day or Span.of(1.0)).scale(len(self.weekdays) / 7)
         if per_day is not None and self.extra:
             # "1 at bedtime, may repeat once": up to one more; how many more, if unstated?
-            per_day = Span(per_day.lo, per_day.hi + self.extra) if self.extra < math.inf \
-                else None
+            per_day = Span(per_day.lo, per_day.hi + self.extra) if self.extra < math.inf else None
         return Part(self.amount, per_day, self.as_needed or self.extra > 0)
 
 
 def _every(m: re.Match[str], days_per_unit: float) -> Span | None:
     every = span(m.group("a"), m.group("b"))
-    return None if every is None else Span(1 / (every.hi * days_per_unit),
-                                           1 / (every.lo * days_per_unit))
+    return (
+        None
+        if every is None
+        else Span(1 / (every.hi * days_per_unit), 1 / (every.lo * days_per_unit))
+    )
 
 
 def _hours(m: re.Match[str]) -> Span | None:
@@ -238,7 +254,7 @@ def _duration(chunk: str) -> tuple[float | None, str]:
         return None, chunk
     length = span(m.group("a"), m.group("b"))
     days = length.lo * v.DURATION_UNIT_DAYS[m.group("u")] if length and length.exact else None
-    return days, chunk[:m.start()] + " " + chunk[m.end():]
+    return days, chunk[: m.start()] + " " + chunk[m.end() :]
 
 
 def _inherit(parts: list[_Segment], before: _Segment | None) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 from app.normalize.sig.model import COUNT, MG, MG_PER_H, ML
 
 _DATA: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parent / "vocabulary.json").read_text(encoding="utf-8"))
+    (Path(__file__).resolve().parent / "vocabulary.json").read_text(encoding="utf-8")
+)
 
 
 def _value(raw: float | str) -> float:
@@ -62,12 +63,13 @@ WEEKDAYS: dict[str, str] = dict(_freq["weekdays"])
 WEEKDAY_ALT = alternation(WEEKDAYS)
 AWAKE_HOURS: float = float(_freq["awake_hours"]["value"])
 
-TIMING_CODES: dict[str, float] = {k: _value(v)
-                                  for k, v in _DATA["timing_codes"]["per_day"].items()}
-EVENT_TIMING: dict[str, float] = {k.upper(): float(v)
-                                  for k, v in _DATA["event_timing"]["per_day"].items()}
+TIMING_CODES: dict[str, float] = {k: _value(v) for k, v in _DATA["timing_codes"]["per_day"].items()}
+EVENT_TIMING: dict[str, float] = {
+    k.upper(): float(v) for k, v in _DATA["event_timing"]["per_day"].items()
+}
 SNOMED_FREQUENCY: dict[str, tuple[float, float]] = {
-    k: (_value(v[0]), _value(v[1])) for k, v in _DATA["snomed_frequency"]["per_day"].items()}
+    k: (_value(v[0]), _value(v[1])) for k, v in _DATA["snomed_frequency"]["per_day"].items()
+}
 
 _duration = _DATA["duration"]
 DURATION_LEADS_ALT = alternation(_duration["lead_words"])

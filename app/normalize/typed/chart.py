@@ -89,8 +89,9 @@ def count_resources(body: s.HookBody) -> int:
     """app.hooks.evaluate.count_resources over the typed body."""
     total = 0
     prefetch = body.prefetch
-    values: list[object] = ([getattr(prefetch, k) for k in PREFETCH]
-                            if isinstance(prefetch, s.Prefetch) else [])
+    values: list[object] = (
+        [getattr(prefetch, k) for k in PREFETCH] if isinstance(prefetch, s.Prefetch) else []
+    )
     drafts = body.context.draftOrders
     for value in [*values, drafts]:
         if isinstance(value, s.Bundle | s.DraftOrders):
@@ -168,8 +169,9 @@ def _bundle_entries(bundle: s.Bundle) -> tuple[list[tuple[Any, Any]], int]:
         if entry.resource is None:
             bad += 1
         else:
-            found.append((entry.fullUrl if isinstance(entry.fullUrl, str) else None,
-                          entry.resource))
+            found.append(
+                (entry.fullUrl if isinstance(entry.fullUrl, str) else None, entry.resource)
+            )
     for link in bundle.link or ():
         if link.relation == "next" and isinstance(link.url, str) and link.url.strip():
             raise NotFast  # another page to fetch
@@ -198,8 +200,10 @@ def _draft(raw: msgspec.Raw) -> Any:
 
 def _unresolved(chart: Chart) -> bool:
     """A medicationReference the body does not carry (the lenient path reads or counts it)."""
-    orders = [*chart.medication_requests,
-              *(r for r in chart.draft_orders if type(r) is s.MedicationRequest)]
+    orders = [
+        *chart.medication_requests,
+        *(r for r in chart.draft_orders if type(r) is s.MedicationRequest),
+    ]
     for order in orders:
         holder = order.medicationReference
         ref = holder.reference.strip() if holder and isinstance(holder.reference, str) else None
@@ -208,8 +212,12 @@ def _unresolved(chart: Chart) -> bool:
     return False
 
 
-def read_chart(body: s.HookBody, service: DataNeeds,
-               allowed_fhir_servers: Sequence[str] | None, max_resources: int) -> Chart:
+def read_chart(
+    body: s.HookBody,
+    service: DataNeeds,
+    allowed_fhir_servers: Sequence[str] | None,
+    max_resources: int,
+) -> Chart:
     """The call's chart from prefetch alone, or NotFast."""
     if service.prefetch != PREFETCH or not isinstance(body.prefetch, s.Prefetch):
         raise NotFast
@@ -245,8 +253,7 @@ def read_chart(body: s.HookBody, service: DataNeeds,
     for full_url, resource in collected:
         router.route(full_url, resource)
     drafts = body.context.draftOrders
-    if drafts is not UNSET and isinstance(getattr(context, "draftOrders", None),
-                                           DraftOrdersBundle):
+    if drafts is not UNSET and isinstance(getattr(context, "draftOrders", None), DraftOrdersBundle):
         chart.sources["draftOrders"] = "context"
         without = 0
         for entry in drafts.entry:
@@ -257,7 +264,8 @@ def read_chart(body: s.HookBody, service: DataNeeds,
                 chart.draft_orders.append(resource)
                 if type(resource) is s.Medication:
                     router.index_medication(
-                        entry.fullUrl if isinstance(entry.fullUrl, str) else None, resource)
+                        entry.fullUrl if isinstance(entry.fullUrl, str) else None, resource
+                    )
         if without:
             chart.skip("draft-entry-without-resource", without)
     selections = getattr(context, "selections", None)

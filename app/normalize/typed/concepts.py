@@ -40,15 +40,16 @@ def read(concept: s.CodeableConcept) -> tuple[tuple[Coding, ...], str | None]:
         if concept.code is UNSET and concept.system is UNSET:
             return (), text(concept.text)
         # UNSET is falsy: `or None` reads it as null.
-        return ((text(concept.system or None), text(concept.code or None),
-                 text(concept.display)),), text(concept.text)
-    return tuple([(text(c.system), text(c.code), text(c.display)) for c in raw]), \
-        text(concept.text)
+        return (
+            (text(concept.system or None), text(concept.code or None), text(concept.display)),
+        ), text(concept.text)
+    return tuple([(text(c.system), text(c.code), text(c.display)) for c in raw]), text(concept.text)
 
 
 @lru_cache(maxsize=_SIZE)
-def drug(concept: s.CodeableConcept | None, ref_display: str | None
-         ) -> tuple[tuple[Coding, ...], str | None, DrugInfo | None, str]:
+def drug(
+    concept: s.CodeableConcept | None, ref_display: str | None
+) -> tuple[tuple[Coding, ...], str | None, DrugInfo | None, str]:
     """(codings, text, drug class info, name) of the drug a concept names."""
     found, label = read(concept) if concept is not None else ((), None)
     info = medications.classify_drug(found, label, ref_display)
@@ -61,19 +62,27 @@ def reason(concept: s.CodeableConcept) -> tuple[frozenset[ConditionCategory], st
     reads it."""
     found, label = read(concept)
     categories = reasons._classify_reason(found, label) if (found or label) else frozenset()
-    name = label or next((d for _, _, d in found if d), None) \
+    name = (
+        label
+        or next((d for _, _, d in found if d), None)
         or next((c for _, c, _ in found if c), None)
+    )
     return categories, name
 
 
 @lru_cache(maxsize=_SIZE)
-def problem(concept: s.CodeableConcept | None
-            ) -> tuple[tuple[Coding, ...], str | None, str | None,
-                       frozenset[ConditionCategory], tuple[str, ...]]:
+def problem(
+    concept: s.CodeableConcept | None,
+) -> tuple[
+    tuple[Coding, ...], str | None, str | None, frozenset[ConditionCategory], tuple[str, ...]
+]:
     """(codings, text, name, categories, "system|code" strings) of a Condition.code."""
     found, label = read(concept) if concept is not None else ((), None)
-    name = label or next((d for _, _, d in found if d), None) \
+    name = (
+        label
+        or next((d for _, _, d in found if d), None)
         or next((c for _, c, _ in found if c), None)
+    )
     return found, label, name, lenient_conditions.classify(found, label), code_strings(found)
 
 

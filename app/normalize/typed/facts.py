@@ -60,8 +60,10 @@ def _onset(condition: s.Condition) -> date | None:
 def read_condition(condition: s.Condition, today: date) -> ConditionFact | None:
     """conditions.read_condition: None for a refuted / entered-in-error Condition."""
     verification = condition.verificationStatus
-    if verification is not None and \
-            concepts.status(verification) in lenient_conditions.DISCARDED_VERIFICATION:
+    if (
+        verification is not None
+        and concepts.status(verification) in lenient_conditions.DISCARDED_VERIFICATION
+    ):
         return None
     rid = text(condition.id)
     if not rid:
@@ -70,8 +72,13 @@ def read_condition(condition: s.Condition, today: date) -> ConditionFact | None:
     if not label and not any(c or d for _, c, d in found):
         raise Malformed("no code")
     return ConditionFact(
-        ref=f"Condition/{rid}", name=name or "unnamed condition", categories=categories,
-        is_active=_is_active(condition, today), onset=_onset(condition), codes=codes)
+        ref=f"Condition/{rid}",
+        name=name or "unnamed condition",
+        categories=categories,
+        is_active=_is_active(condition, today),
+        onset=_onset(condition),
+        codes=codes,
+    )
 
 
 def _as_read(resource: s.CarePlan | s.ServiceRequest) -> dict[str, Any]:
@@ -79,15 +86,17 @@ def _as_read(resource: s.CarePlan | s.ServiceRequest) -> dict[str, Any]:
     return _JSON.decode(_JSON_ENCODER.encode(resource))
 
 
-def care_plan_facts(plan: s.CarePlan, *, draft: bool = False,
-                    conditions: ConditionIndex) -> list[PlanFact]:
+def care_plan_facts(
+    plan: s.CarePlan, *, draft: bool = False, conditions: ConditionIndex
+) -> list[PlanFact]:
     """plans.care_plan_facts over the decoded fields (a plan or two a call: read as dicts)."""
-    return lenient_plans.care_plan_facts(_as_read(plan), draft=draft,
-                                         conditions=conditions)
+    return lenient_plans.care_plan_facts(_as_read(plan), draft=draft, conditions=conditions)
 
 
-def service_request_facts(request: s.ServiceRequest, *, draft: bool = False,
-                          conditions: ConditionIndex) -> list[PlanFact]:
+def service_request_facts(
+    request: s.ServiceRequest, *, draft: bool = False, conditions: ConditionIndex
+) -> list[PlanFact]:
     """plans.service_request_facts over the decoded fields."""
-    return lenient_plans.service_request_facts(_as_read(request), draft=draft,
-                                               conditions=conditions)
+    return lenient_plans.service_request_facts(
+        _as_read(request), draft=draft, conditions=conditions
+    )

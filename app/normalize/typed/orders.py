@@ -61,8 +61,11 @@ def _resolve(ref: str, order: s.MedicationRequest, ctx: MedContext) -> Any:
     if ref.startswith("#"):
         for item in as_list(order.contained):
             contained = as_dict(item)
-            if contained and contained.get("resourceType") == "Medication" \
-                    and contained.get("id") == ref[1:]:
+            if (
+                contained
+                and contained.get("resourceType") == "Medication"
+                and contained.get("id") == ref[1:]
+            ):
                 return contained
         return ctx.medications.get(ref)
     found = ctx.medications.get(ref)
@@ -72,8 +75,9 @@ def _resolve(ref: str, order: s.MedicationRequest, ctx: MedContext) -> Any:
     return found
 
 
-def _drug(order: s.MedicationRequest, ctx: MedContext
-          ) -> tuple[tuple[Coding, ...], str | None, DrugInfo | None, str]:
+def _drug(
+    order: s.MedicationRequest, ctx: MedContext
+) -> tuple[tuple[Coding, ...], str | None, DrugInfo | None, str]:
     """(codings, text, drug class info, name) of the drug an order names."""
     if order.medicationCodeableConcept is not UNSET:
         return concepts.drug(order.medicationCodeableConcept, None)
@@ -117,8 +121,9 @@ def _reasons(order: s.MedicationRequest, ctx: MedContext) -> Reasons:
     return Reasons(frozenset(found), tuple(dict.fromkeys(named)))
 
 
-def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bool
-                    ) -> MedicationUse:
+def normalize_order(
+    order: s.MedicationRequest, ctx: MedContext, *, is_draft: bool
+) -> MedicationUse:
     """One typed MedicationRequest; raises Malformed where the lenient reader would."""
     rid = text(order.id)
     if not rid:
@@ -137,6 +142,19 @@ def normalize_order(order: s.MedicationRequest, ctx: MedContext, *, is_draft: bo
     relevant = info.drug_class in BZRA_CLASSES
     notes = [t for t in (text(n.text) for n in order.note or ()) if t] if relevant else []
     reasons = _reasons(order, ctx) if relevant else NO_REASONS
-    return classified_use(ref, name, found_triples, info, status, authored, ctx, dosages,
-                          reading, dates, notes, reasons, concepts.inpatient(order.category),
-                          is_draft=is_draft)
+    return classified_use(
+        ref,
+        name,
+        found_triples,
+        info,
+        status,
+        authored,
+        ctx,
+        dosages,
+        reading,
+        dates,
+        notes,
+        reasons,
+        concepts.inpatient(order.category),
+        is_draft=is_draft,
+    )

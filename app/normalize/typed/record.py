@@ -60,8 +60,9 @@ def _medications(chart: ChartData, ctx: MedContext, skips: Skips) -> list[Medica
     drafts = [r for r in chart.draft_orders if type(r) is s.MedicationRequest]
     draft_refs = {f"{_KIND}/{r.id}" for r in drafts}
     meds: list[MedicationUse] = []
-    for order, is_draft in [(r, False) for r in chart.medication_requests] \
-            + [(r, True) for r in drafts]:
+    for order, is_draft in [(r, False) for r in chart.medication_requests] + [
+        (r, True) for r in drafts
+    ]:
         if not is_draft and f"{_KIND}/{order.id}" in draft_refs:
             continue  # the chart copy of a draft being signed: the draft version wins
         if isinstance(order.status, str) and order.status.lower() in DISCARDED_ORDER_STATUSES:
@@ -96,31 +97,49 @@ def build_record(chart: ChartData, *, today: date, settings: Settings) -> Patien
             conditions.append(fact)
 
     index = condition_index(conditions)
-    ctx = MedContext(today=today, max_age_days=settings.active_order_max_age_days,
-                     # Typed Medications, not dicts: only typed/orders._resolve reads them here.
-                     medications=chart.medications,  # type: ignore[arg-type]
-                     condition_categories=index, selections=chart.selections,
-                     condition_names=condition_names(conditions))
+    ctx = MedContext(
+        today=today,
+        max_age_days=settings.active_order_max_age_days,
+        # Typed Medications, not dicts: only typed/orders._resolve reads them here.
+        medications=chart.medications,  # type: ignore[arg-type]
+        condition_categories=index,
+        selections=chart.selections,
+        condition_names=condition_names(conditions),
+    )
     meds = with_episodes(_medications(chart, ctx, skips), today, settings.renewal_gap_days)
 
     plans: list[PlanFact] = []
     for plan in chart.care_plans:
-        plans += safe("CarePlan", partial(care_plan_facts, plan, conditions=index),
-                      skips) or []
+        plans += safe("CarePlan", partial(care_plan_facts, plan, conditions=index), skips) or []
     for request in chart.service_requests:
-        plans += safe("ServiceRequest",
-                      partial(service_request_facts, request, conditions=index), skips) or []
+        plans += (
+            safe("ServiceRequest", partial(service_request_facts, request, conditions=index), skips)
+            or []
+        )
     for resource in chart.draft_orders:
         if type(resource) is s.CarePlan:
-            facts = safe("CarePlan",
-                         partial(care_plan_facts, resource, draft=True, conditions=index), skips)
+            facts = safe(
+                "CarePlan", partial(care_plan_facts, resource, draft=True, conditions=index), skips
+            )
         elif type(resource) is s.ServiceRequest:
-            facts = safe("ServiceRequest",
-                         partial(service_request_facts, resource, draft=True, conditions=index),
-                         skips)
+            facts = safe(
+                "ServiceRequest",
+                partial(service_request_facts, resource, draft=True, conditions=index),
+                skips,
+            )
         else:
             continue
         plans += [replace(f, recorded_on=f.recorded_on or today) for f in facts or []]
-    return finish(patient_id=chart.patient_id, hook=chart.hook, today=today, settings=settings,
-                  birth=birth, age=age, meds=meds, conditions=conditions, plans=plans,
-                  skips=skips, missing=())
+    return finish(
+        patient_id=chart.patient_id,
+        hook=chart.hook,
+        today=today,
+        settings=settings,
+        birth=birth,
+        age=age,
+        meds=meds,
+        conditions=conditions,
+        plans=plans,
+        skips=skips,
+        missing=(),
+    )

@@ -155,8 +155,15 @@ class ServiceRequest(_Resource, tag="ServiceRequest"):
     reasonReference: list[Reference] | None = None
 
 
-ChartResource = (Patient | Medication | OperationOutcome | MedicationRequest | Condition
-                 | CarePlan | ServiceRequest)
+ChartResource = (
+    Patient
+    | Medication
+    | OperationOutcome
+    | MedicationRequest
+    | Condition
+    | CarePlan
+    | ServiceRequest
+)
 DraftResource = Medication | MedicationRequest | CarePlan | ServiceRequest
 
 
@@ -199,8 +206,7 @@ def _prefetch_struct() -> type[Struct]:
         kind = Patient if template.startswith("Patient/") else None
         value = (kind | Bundle) if kind else Bundle
         fields.append((key, value | None | UnsetType, UNSET))
-    return msgspec.defstruct("Prefetch", fields, kw_only=True, gc=False,
-                             forbid_unknown_fields=True)
+    return msgspec.defstruct("Prefetch", fields, kw_only=True, gc=False, forbid_unknown_fields=True)
 
 
 Prefetch = _prefetch_struct()
@@ -229,5 +235,6 @@ DECODER = msgspec.json.Decoder(HookBody)
 DRAFT_DECODER = msgspec.json.Decoder(DraftResource)
 KIND_DECODER = msgspec.json.Decoder(Kind)
 # Draft types the lenient reader reads: one that does not fit the schema sends the call there.
-READ_DRAFT_TYPES = frozenset({"Medication", "MedicationRequest", "MedicationOrder", "CarePlan",
-                              "ServiceRequest"})
+READ_DRAFT_TYPES = frozenset(
+    {"Medication", "MedicationRequest", "MedicationOrder", "CarePlan", "ServiceRequest"}
+)

@@ -35,8 +35,9 @@ def upgrade() -> None:
         sa.Column("override_comment", sa.Text, nullable=True),
         sa.Column("outcome_timestamp", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("service_id", "card_uuid", "outcome", "outcome_timestamp",
-                            name="uq_feedback_item"),
+        sa.UniqueConstraint(
+            "service_id", "card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_item"
+        ),
     )
     op.create_index("ix_feedback_card_uuid", "feedback", ["card_uuid"])
     op.create_table(
