@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,13 @@ def test_no_module_imports_a_higher_floor(path: Path) -> None:
     assert not higher, f"{path.relative_to(APP)} imports {sorted(higher)}"
 
 
+# Lines that hold something: not blank, not only the brackets ruff format puts on a line of
+# their own (its vertical style would otherwise count the same module ~10% longer).
+_CLOSERS = re.compile(r"^\s*[\]}),]+:?\s*$")
+
+
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(APP)))
 def test_modules_stay_short(path: Path) -> None:
     # "About 300 lines": a module past 330 has grown two jobs.
-    assert len(path.read_text(encoding="utf-8").splitlines()) <= 330
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert sum(1 for line in lines if line.strip() and not _CLOSERS.match(line)) <= 330
