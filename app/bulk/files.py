@@ -94,6 +94,8 @@ def _manifest_types(folder: Path) -> dict[str, str]:
         outputs = orjson.loads(manifest.read_bytes()).get("output") or []
     except (orjson.JSONDecodeError, AttributeError):
         return {}
+    if not isinstance(outputs, list):  # a hand-edited manifest: read the files by name
+        return {}
     found = {}
     for item in outputs:
         if (

@@ -131,3 +131,19 @@ def test_a_missing_spark_install_exits_2(
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as when not installed
     assert cli(messy.folder, "--engine", "spark") == 2
     assert "pip install 'benzo-safety-cds[spark]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", [5, True, "files", {"url": "x"}])
+def test_a_hand_edited_manifest_is_read_by_file_names(
+    cli: Any, messy: MessyExport, tmp_path: Path, output: object
+) -> None:
+    # Bulk FHIR's manifest.json lists `output` as an array; anything else is ignored, not fatal.
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for path in messy.folder.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    assert cli(folder, "--workers", "1") == 0
+    without = (tmp_path / "out" / CSV_NAME).read_bytes()
+    (folder / "manifest.json").write_text(json.dumps({"output": output}))
+    assert cli(folder, "--workers", "1") == 0
+    assert (tmp_path / "out" / CSV_NAME).read_bytes() == without
