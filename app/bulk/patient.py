@@ -128,7 +128,7 @@ def gathered_for(
 ) -> Gathered:
     """What the hook's gatherer would hand over for this patient with full prefetch."""
     gathered = Gathered(patient_id=patient_id, hook=HOOK)
-    seen: set[tuple[str, Any]] = set()
+    seen: set[tuple[str, str]] = set()
     for resource in resources:
         kind = resource["resourceType"]
         if kind == "Patient":
@@ -137,11 +137,13 @@ def gathered_for(
             else:
                 gathered.skip("duplicate-resource")
             continue
-        key = (kind, resource.get("id"))
-        if key[1] is not None and key in seen:
-            gathered.skip("duplicate-resource")  # an export may repeat a resource
-            continue
-        seen.add(key)
+        rid = resource.get("id")
+        # As the hook's gatherer (app/fhir/routing.py): only a string id can repeat a resource.
+        if isinstance(rid, str):
+            if (kind, rid) in seen:
+                gathered.skip("duplicate-resource")  # an export may repeat a resource
+                continue
+            seen.add((kind, rid))
         getattr(gathered, _TARGETS[kind]).append(resource)
     for order in gathered.medication_requests:
         if "medicationReference" not in order:  # most orders carry their code inline

@@ -75,3 +75,13 @@ def test_summaries_of_parts_add_up_to_the_summary_of_the_whole(
         (left if index % 3 else right).add(row)
     assert left.merge(right) == whole
     assert whole.patients == len(rows) and whole.cards
+
+
+def test_a_resource_with_a_list_for_its_id_is_read_like_the_hook_reads_it() -> None:
+    # A list is no FHIR id: not a duplicate key (the hook's gatherer only dedups string ids).
+    odd = _lorazepam("r9", "2026-11-01", status="active")
+    odd["id"] = ["r9", "r10"]
+    row = _row([patient(), odd])
+    # Before: a TypeError made it an error row. Now the order is counted unreadable, as the
+    # hook's normalization counts it (a resource id must be a string).
+    assert (row["error"], row["unreadable"], row["orders"]) == ("", 1, 0)
