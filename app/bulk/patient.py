@@ -27,13 +27,12 @@ from app.cards.opioid_overlap import daily_mme
 from app.cards.verdicts import rule_verdicts
 from app.config import Settings
 from app.feedback.snooze import patient_key
-from app.fhir.bundles import medication_reference
+from app.fhir.bundles import CLINICAL_DATE_FIELDS, latest_day, medication_reference
 from app.fhir.gathered import Gathered
 from app.normalize import build_record
 from app.record import BZRA_CLASSES, DoseConfidence, DrugClass, MedicationUse, PatientRecord
 
 HOOK = "patient-view"
-DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 _MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _TARGETS = {
     "MedicationRequest": "medication_requests",
@@ -109,18 +108,7 @@ def age_band(age: int | None) -> str:
 
 def latest_date(resources: Iterable[dict[str, Any]]) -> date | None:
     """The latest clinical date among the resources (same fields as `evaluate` on bundles)."""
-    found: date | None = None
-    for resource in resources:
-        for name in DATE_FIELDS:
-            value = resource.get(name)
-            if isinstance(value, str) and len(value) >= 10:
-                try:
-                    day = date.fromisoformat(value[:10])
-                except ValueError:
-                    continue
-                if found is None or day > found:
-                    found = day
-    return found
+    return latest_day(r.get(name) for r in resources for name in CLINICAL_DATE_FIELDS)
 
 
 def gathered_for(

@@ -29,6 +29,7 @@ from typing import Any
 import msgspec
 
 from app.config import Settings
+from app.fhir.bundles import CLINICAL_DATE_FIELDS, latest_day
 from app.normalize.typed import NotFast
 from app.normalize.typed import build_record as typed_record
 from app.normalize.typed import schema as s
@@ -46,7 +47,7 @@ _MEDICATION_REF = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})(?:/_hist
 
 
 # The schema's structures, plus what the dry run reads beside the normalizer: the Patient's
-# gender for the row, and every resource's DATE_FIELDS for `--date latest` (app/bulk/patient.py
+# gender for the row, and every resource's dates for `--date latest` (app/bulk/patient.py
 # reads them on any resource type, so each type declares the ones its schema leaves out).
 class Patient(s.Patient, tag="Patient"):
     gender: Any = None
@@ -81,7 +82,6 @@ class ServiceRequest(s.ServiceRequest, tag="ServiceRequest"):
 
 Resource = Patient | MedicationRequest | Condition | CarePlan | ServiceRequest
 _DECODE = msgspec.json.Decoder(Resource).decode
-DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 
 
 @dataclass
@@ -194,18 +194,7 @@ def gather(patient_id: str, hook: str, resources: list[Any], medications: Any) -
 
 def latest_date(resources: list[Any]) -> date | None:
     """app.bulk.patient.latest_date over typed resources."""
-    found: date | None = None
-    for resource in resources:
-        for name in DATE_FIELDS:
-            value = getattr(resource, name)
-            if isinstance(value, str) and len(value) >= 10:
-                try:
-                    day = date.fromisoformat(value[:10])
-                except ValueError:
-                    continue
-                if found is None or day > found:
-                    found = day
-    return found
+    return latest_day(getattr(r, name) for r in resources for name in CLINICAL_DATE_FIELDS)
 
 
 def read_patient(

@@ -15,6 +15,7 @@ import httpx
 
 from app.config import ALL_RULES, get_settings
 from app.errors import CdsError
+from app.fhir.bundles import latest_clinical_date
 from app.hooks.definitions import SERVICES
 from app.hooks.evaluate import evaluate_call, rule_of
 
@@ -24,7 +25,6 @@ _KEYS = {
     "CarePlan": "carePlans",
     "ServiceRequest": "serviceRequests",
 }
-_DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 
 
 def bundle_to_request(bundle: dict[str, Any], name: str) -> dict[str, Any]:
@@ -61,21 +61,6 @@ def bundle_to_request(bundle: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def latest_date(bundle: dict[str, Any]) -> date | None:
-    """The latest clinical date in the bundle: evaluate old synthetic records 'as of' their end."""
-    found: list[date] = []
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
-        for field in _DATE_FIELDS:
-            value = resource.get(field)
-            if isinstance(value, str) and len(value) >= 10:
-                try:
-                    found.append(date.fromisoformat(value[:10]))
-                except ValueError:
-                    continue
-    return max(found) if found else None
-
-
 async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
     base = get_settings()
     service = SERVICES["benzo-safety-patient-view"]
@@ -91,7 +76,7 @@ async def _evaluate_dir(directory: Path, date_arg: str) -> list[dict[str, Any]]:
                 if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
                     raise ValueError("not a FHIR Bundle")
                 if date_arg == "latest":
-                    when = latest_date(bundle) or base.today()
+                    when = latest_clinical_date(bundle) or base.today()
                 elif date_arg == "today":
                     when = base.today()
                 else:

@@ -12,7 +12,6 @@ from app.demo.timeshift import shift_dates
 # (fhir_fixtures/README.md). The service never reads it; only tools that move fixtures do.
 EVALUATION_DATE_KEY = "org.benzo-safety-cds.evaluation-date"
 # Resource fields that say when something happened, for a bundle's "latest" day.
-CLINICAL_DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
 
 
 def written_for(request: dict[str, Any]) -> date | None:
@@ -36,20 +35,3 @@ def move(document: dict[str, Any], written: date | None, day: date) -> dict[str,
 def request_for_day(request: dict[str, Any], day: date) -> dict[str, Any]:
     """A bundled hook request as if it had been written for `day` (its cards stay the same)."""
     return move(request, written_for(request), day)
-
-
-def latest_clinical_date(bundle: dict[str, Any]) -> date | None:
-    """The latest clinical date in a Bundle: the day an old record is read 'as of'."""
-    found: list[date] = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        for field in CLINICAL_DATE_FIELDS:
-            value = resource.get(field)
-            if isinstance(value, str) and len(value) >= 10:
-                try:
-                    found.append(date.fromisoformat(value[:10]))
-                except ValueError:
-                    continue
-    return max(found) if found else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 Resource = dict[str, Any]
@@ -69,3 +71,33 @@ def medication_reference(resource: Resource) -> str | None:
     if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
         return ref["reference"].strip() or None
     return None
+
+
+# The dates an old record is read "as of" (`evaluate --date latest`, the demo and the FHIR
+# server's date shift): when each order, problem and plan was written.
+CLINICAL_DATE_FIELDS = ("authoredOn", "onsetDateTime", "recordedDate", "created")
+
+
+def latest_day(values: Iterable[object]) -> date | None:
+    """The latest of the values that begin with an ISO date (YYYY-MM-DD); others are ignored."""
+    found: date | None = None
+    for value in values:
+        if isinstance(value, str) and len(value) >= 10:
+            try:
+                day = date.fromisoformat(value[:10])
+            except ValueError:
+                continue
+            if found is None or day > found:
+                found = day
+    return found
+
+
+def latest_clinical_date(bundle: Resource) -> date | None:
+    """The latest clinical date among a Bundle's resources."""
+    raw = bundle.get("entry")
+    resources = (
+        [e.get("resource") for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+    )
+    return latest_day(
+        r.get(name) for r in resources if isinstance(r, dict) for name in CLINICAL_DATE_FIELDS
+    )

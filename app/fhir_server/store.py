@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.demo.fixtures import latest_clinical_date
 from app.demo.timeshift import shift_dates
+from app.fhir.bundles import latest_clinical_date
 
 Resource = dict[str, Any]
 # The reference fields that put a resource in a patient's compartment (R4 subject/patient).

@@ -216,3 +216,20 @@ def test_settings_that_cannot_be_read_stop_every_command(run_cli: Run, tmp_path:
     result = run_cli("evaluate", str(BUNDLES))
     _clean_failure(result, 2, "benzo-cds evaluate: BENZO_CDS_SNOOZE_DAYS: Input should be")
     assert str(ROOT) not in result.stderr
+
+
+def test_evaluate_latest_reads_past_an_entry_that_is_no_resource(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    # `--date latest` looks for the newest clinical date; an entry whose resource is a list or
+    # a string is passed over there, as everywhere else, not a crash of the whole run.
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    bundle = json.loads((BUNDLES / "pt-overlap.json").read_text())
+    bundle["entry"] += [{"resource": ["not", "a", "resource"]}, {"resource": "2026-12-01"}]
+    (folder / "odd-entries.json").write_text(json.dumps(bundle))
+    shutil.copy(BUNDLES / "pt-overlap.json", folder)
+    latest = run_cli("evaluate", str(folder), "--date", "latest", "--json")
+    assert latest.returncode == 0, latest.stderr
+    rows = {row["file"]: row for row in json.loads(latest.stdout)["patients"]}
+    assert rows["odd-entries.json"]["cards"] == rows["pt-overlap.json"]["cards"]
